@@ -1,0 +1,443 @@
+//! The declarative vocabulary: which types, constructors and calls of which crates mean authentication,
+//! rate limiting, caching, validation, TLS. Loaded from `rules/catalog/*.toml` (embedded) plus project
+//! extensions, compiled once into matchers.
+
+use crate::policy_error::PolicyError;
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCatalog {
+    #[serde(default)]
+    layer: Vec<RawLayer>,
+    #[serde(default)]
+    extractor: Vec<RawExtractor>,
+    #[serde(default)]
+    input: Vec<RawInput>,
+    #[serde(default)]
+    call: Vec<RawCall>,
+    #[serde(default)]
+    derive: Vec<RawDerive>,
+    #[serde(default)]
+    listener: Vec<RawListener>,
+    #[serde(default)]
+    credentials: Option<RawCredentials>,
+    #[serde(default)]
+    paths: BTreeMap<String, Vec<Spanned<String>>>,
+    #[serde(default)]
+    types: Option<RawTypes>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLayer {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    capability: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    /// The layer has this capability only when one of its arguments matches (e.g. CACHE_CONTROL).
+    when_arg: Option<Spanned<String>>,
+    /// For cache headers: the argument holding the directives.
+    directives_arg: Option<usize>,
+    /// For response caches: whether the cache key includes the caller's identity.
+    keys_identity: Option<bool>,
+    /// For auth layers that do not reject unauthenticated requests.
+    #[serde(default)]
+    optional: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawExtractor {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    capability: Spanned<String>,
+    #[serde(default)]
+    optional: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawInput {
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    /// json, form, query, path, body, multipart; absent for wrappers.
+    kind: Option<String>,
+    /// A wrapper whose first type argument is the real extractor.
+    #[serde(default)]
+    wrapper: bool,
+    /// The wrapper validates what it wraps.
+    #[serde(default)]
+    validates: bool,
+    /// The extractor's value is the raw body itself, not a type argument.
+    #[serde(default)]
+    raw: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCall {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    /// rate-limit, token-verify, redirect, validation, tls-acceptor, credential-read
+    capability: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawDerive {
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    capability: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawListener {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    tls: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCredentials {
+    headers: Option<Spanned<String>>,
+    names: Option<Spanned<String>>,
+    #[serde(default)]
+    read_methods: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawTypes {
+    #[serde(default)]
+    self_validating: Vec<Spanned<String>>,
+    #[serde(default)]
+    bounded: Vec<Spanned<String>>,
+}
+
+/// A name pattern: `*` matches any run of characters, everything else is literal.
+#[derive(Debug, Clone)]
+pub struct Pattern(Regex);
+
+impl Pattern {
+    pub fn new(glob: &str) -> Result<Self, regex::Error> {
+        let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
+        Regex::new(&format!("^{}$", parts.join(".*"))).map(Pattern)
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        self.0.is_match(s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerEntry {
+    pub name: String,
+    pub patterns: Vec<Pattern>,
+    pub capability: String,
+    pub tags: Vec<String>,
+    pub when_arg: Option<Regex>,
+    pub directives_arg: Option<usize>,
+    pub keys_identity: Option<bool>,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExtractorEntry {
+    pub name: String,
+    pub patterns: Vec<Pattern>,
+    pub capability: String,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputEntry {
+    pub patterns: Vec<Pattern>,
+    pub kind: Option<String>,
+    pub wrapper: bool,
+    pub validates: bool,
+    pub raw: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallEntry {
+    pub name: String,
+    pub patterns: Vec<Pattern>,
+    pub capability: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerEntry {
+    pub name: String,
+    pub patterns: Vec<Pattern>,
+    pub tls: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub layers: Vec<LayerEntry>,
+    pub extractors: Vec<ExtractorEntry>,
+    pub inputs: Vec<InputEntry>,
+    pub calls: Vec<CallEntry>,
+    pub derives: Vec<(Pattern, String)>,
+    pub listeners: Vec<ListenerEntry>,
+    pub credential_headers: Vec<Regex>,
+    pub credential_names: Vec<Regex>,
+    pub read_methods: Vec<String>,
+    pub paths: BTreeMap<String, Vec<Regex>>,
+    pub self_validating: Vec<Pattern>,
+    pub bounded: Vec<Pattern>,
+}
+
+pub const LAYER_CAPABILITIES: &[&str] =
+    &["auth", "rate-limit", "cache", "body-limit", "cors", "trace", "timeout", "compression", "other"];
+pub const CALL_CAPABILITIES: &[&str] =
+    &["rate-limit", "token-verify", "redirect", "validation", "tls-acceptor", "credential-read", "auth"];
+
+impl Catalog {
+    /// Loads and merges catalog files; every error of every file is returned.
+    pub fn load(files: &[(String, Arc<str>)]) -> Result<Catalog, Vec<PolicyError>> {
+        let mut cat = Catalog::default();
+        let mut errors = vec![];
+        for (name, text) in files {
+            match toml::from_str::<RawCatalog>(text) {
+                Ok(raw) => cat.merge(raw, name, text, &mut errors),
+                Err(e) => errors.push(PolicyError::from_toml(name, text, &e)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(cat)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn merge(&mut self, raw: RawCatalog, file: &str, text: &Arc<str>, errors: &mut Vec<PolicyError>) {
+        let patterns = |list: &[Spanned<String>], errors: &mut Vec<PolicyError>| -> Vec<Pattern> {
+            list.iter()
+                .filter_map(|p| match Pattern::new(p.get_ref()) {
+                    Ok(pat) => Some(pat),
+                    Err(e) => {
+                        errors.push(PolicyError::new(file, text, Some(p.span()), format!("invalid pattern: {e}")));
+                        None
+                    }
+                })
+                .collect()
+        };
+        let regex = |s: &Spanned<String>, errors: &mut Vec<PolicyError>| -> Option<Regex> {
+            match Regex::new(s.get_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.push(
+                        PolicyError::new(file, text, Some(s.span()), "invalid regular expression")
+                            .with_help(e.to_string().lines().last().unwrap_or_default().to_string()),
+                    );
+                    None
+                }
+            }
+        };
+        let check_cap = |cap: &Spanned<String>, allowed: &[&str], errors: &mut Vec<PolicyError>| {
+            if !allowed.contains(&cap.get_ref().as_str()) {
+                let mut err = PolicyError::new(file, text, Some(cap.span()), format!("unknown capability `{}`", cap.get_ref()));
+                err.help = crate::policy_error::did_you_mean(cap.get_ref(), allowed.iter().copied())
+                    .or_else(|| Some(format!("expected one of: {}", allowed.join(", "))));
+                errors.push(err);
+            }
+        };
+        for l in raw.layer {
+            check_cap(&l.capability, LAYER_CAPABILITIES, errors);
+            self.layers.push(LayerEntry {
+                name: l.name,
+                patterns: patterns(&l.patterns, errors),
+                capability: l.capability.into_inner(),
+                tags: l.tags,
+                when_arg: l.when_arg.as_ref().and_then(|r| regex(r, errors)),
+                directives_arg: l.directives_arg,
+                keys_identity: l.keys_identity,
+                optional: l.optional,
+            });
+        }
+        for x in raw.extractor {
+            check_cap(&x.capability, LAYER_CAPABILITIES, errors);
+            self.extractors.push(ExtractorEntry {
+                name: x.name,
+                patterns: patterns(&x.patterns, errors),
+                capability: x.capability.into_inner(),
+                optional: x.optional,
+            });
+        }
+        for i in raw.input {
+            self.inputs.push(InputEntry {
+                patterns: patterns(&i.patterns, errors),
+                kind: i.kind,
+                wrapper: i.wrapper,
+                validates: i.validates,
+                raw: i.raw,
+            });
+        }
+        for c in raw.call {
+            check_cap(&c.capability, CALL_CAPABILITIES, errors);
+            self.calls.push(CallEntry {
+                name: c.name,
+                patterns: patterns(&c.patterns, errors),
+                capability: c.capability.into_inner(),
+            });
+        }
+        for d in raw.derive {
+            check_cap(&d.capability, &["validation"], errors);
+            for p in patterns(&d.patterns, errors) {
+                self.derives.push((p, d.capability.get_ref().clone()));
+            }
+        }
+        for l in raw.listener {
+            check_cap(&l.tls, &["on", "off", "local"], errors);
+            self.listeners.push(ListenerEntry {
+                name: l.name,
+                patterns: patterns(&l.patterns, errors),
+                tls: l.tls.into_inner(),
+            });
+        }
+        if let Some(c) = raw.credentials {
+            if let Some(h) = c.headers.as_ref().and_then(|h| regex(h, errors)) {
+                self.credential_headers.push(h);
+            }
+            if let Some(n) = c.names.as_ref().and_then(|n| regex(n, errors)) {
+                self.credential_names.push(n);
+            }
+            self.read_methods.extend(c.read_methods);
+        }
+        for (name, list) in raw.paths {
+            let compiled: Vec<Regex> = list.iter().filter_map(|r| regex(r, errors)).collect();
+            self.paths.entry(name).or_default().extend(compiled);
+        }
+        if let Some(t) = raw.types {
+            self.self_validating.extend(patterns(&t.self_validating, errors));
+            self.bounded.extend(patterns(&t.bounded, errors));
+        }
+    }
+
+    pub fn layer(&self, names: &[String], args: &[String]) -> Option<&LayerEntry> {
+        self.layers.iter().find(|l| {
+            l.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n)))
+                && l.when_arg.as_ref().is_none_or(|r| args.iter().any(|a| r.is_match(a)))
+        })
+    }
+
+    pub fn extractor(&self, ty: &str) -> Option<&ExtractorEntry> {
+        self.extractors.iter().find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
+    }
+
+    pub fn input(&self, ty: &str) -> Option<&InputEntry> {
+        self.inputs.iter().find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
+    }
+
+    /// The capabilities of a call, given the names it can be known by (as written, resolved, `.method`).
+    pub fn call_capabilities<'a>(&'a self, names: &'a [String]) -> impl Iterator<Item = &'a CallEntry> + 'a {
+        self.calls
+            .iter()
+            .filter(move |c| c.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+    }
+
+    pub fn is_validation_derive(&self, derive: &str) -> bool {
+        self.derives.iter().any(|(p, _)| p.is_match(derive))
+    }
+
+    pub fn listener(&self, names: &[String]) -> Option<&ListenerEntry> {
+        self.listeners.iter().find(|l| l.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+    }
+
+    pub fn is_credential_header(&self, s: &str) -> bool {
+        self.credential_headers.iter().any(|r| r.is_match(s))
+    }
+
+    pub fn is_credential_name(&self, s: &str) -> bool {
+        self.credential_names.iter().any(|r| r.is_match(s))
+    }
+
+    pub fn path_list(&self, name: &str) -> Option<&[Regex]> {
+        self.paths.get(name).map(Vec::as_slice)
+    }
+
+    pub fn is_self_validating(&self, ty: &str) -> bool {
+        self.self_validating.iter().any(|p| p.is_match(ty))
+    }
+
+    pub fn is_bounded(&self, ty: &str) -> bool {
+        self.bounded.iter().any(|p| p.is_match(ty))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Catalog, Vec<PolicyError>> {
+        Catalog::load(&[("cat.toml".into(), Arc::from(text))])
+    }
+
+    #[test]
+    fn patterns_are_globs() {
+        let p = Pattern::new("TypedHeader<Authorization<*>>").unwrap();
+        assert!(p.is_match("TypedHeader<Authorization<Bearer>>"));
+        assert!(!p.is_match("TypedHeader<UserAgent>"));
+    }
+
+    #[test]
+    fn layers_match_by_name_and_argument() {
+        let cat = load(
+            r#"
+[[layer]]
+name = "tower_http::set_header::SetResponseHeaderLayer"
+match = ["SetResponseHeaderLayer::*"]
+capability = "cache"
+when-arg = "(?i)cache.control"
+"#,
+        )
+        .unwrap();
+        let names = vec!["SetResponseHeaderLayer::overriding".to_string()];
+        assert!(cat.layer(&names, &["header::CACHE_CONTROL".into()]).is_some());
+        assert!(cat.layer(&names, &["header::X_FRAME_OPTIONS".into()]).is_none());
+    }
+
+    #[test]
+    fn errors_are_located_and_all_reported() {
+        let errs = load(
+            r#"
+[[layer]]
+name = "x"
+match = ["X"]
+capability = "authn"
+
+[[call]]
+name = "y"
+match = ["y"]
+capability = "rate-limit"
+
+[paths]
+bad = ["(unclosed"]
+"#,
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert_eq!(errs[0].line_col(), (5, 14));
+        assert_eq!(errs[0].help.as_deref(), Some("did you mean `auth`?"));
+        assert!(errs[1].message.contains("regular expression"));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_right_one() {
+        let errs = load("[[layer]]\nname = \"x\"\nmatch = [\"X\"]\ncapabilty = \"auth\"\n").unwrap_err();
+        assert_eq!(errs[0].help.as_deref(), Some("did you mean `capability`?"));
+    }
+}

@@ -1,0 +1,321 @@
+//! Which files a run analyses: the Cargo packages under (or around) the given paths, their Rust sources
+//! and their TOML files. Nothing here reads file contents beyond manifests.
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub root: PathBuf,
+    pub manifest: Option<PathBuf>,
+    pub rust_files: Vec<RustFile>,
+    pub toml_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RustFile {
+    pub path: PathBuf,
+    /// The crate target the file belongs to: `lib`, `main`, `bin/NAME`.
+    pub target: String,
+    /// Module path within that crate target.
+    pub module: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub packages: Vec<Package>,
+    /// When files are named on the command line, their packages are analysed whole but only findings
+    /// in these files (or below these directories) are reported.
+    pub report_only: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug)]
+pub struct DiscoverError(pub String);
+
+/// Directories never analysed: build output, VCS metadata, vendored code.
+const SKIP_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
+/// Directories of a package that hold test, benchmark or example code, not the service.
+const NON_SERVICE_DIRS: &[&str] = &["tests", "benches", "examples"];
+/// TOML files that configure tools, not the service.
+const TOOL_TOMLS: &[&str] = &[
+    "rust-toolchain.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
+    "clippy.toml",
+    ".clippy.toml",
+    "deny.toml",
+    "taplo.toml",
+    ".taplo.toml",
+    "cross.toml",
+    "typos.toml",
+    "_typos.toml",
+    "release.toml",
+    "cliff.toml",
+    "dist-workspace.toml",
+    "about.toml",
+    "makefile.toml",
+    "nextest.toml",
+    "portcullis.toml",
+    ".portcullis.toml",
+];
+
+pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
+    let mut roots: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut explicit: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut dirs: Vec<PathBuf> = vec![];
+    for p in paths {
+        let canon = p
+            .canonicalize()
+            .map_err(|e| DiscoverError(format!("cannot read `{}`: {}", p.display(), e)))?;
+        if canon.is_dir() {
+            dirs.push(canon.clone());
+            roots.insert(canon);
+        } else {
+            let root = package_root_of(&canon).unwrap_or_else(|| canon.parent().unwrap_or(&canon).to_path_buf());
+            roots.insert(root);
+            explicit.insert(canon);
+        }
+    }
+    // A root inside another root adds nothing.
+    let roots: Vec<PathBuf> = roots.iter().filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o))).cloned().collect();
+
+    let mut manifests: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    let mut rust: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut tomls: BTreeSet<PathBuf> = BTreeSet::new();
+    for root in &roots {
+        walk(root, &mut manifests, &mut rust, &mut tomls);
+        // The package enclosing a scanned sub-directory still gives its files their crate and module.
+        if let Some(pkg) = package_root_of(root) {
+            let manifest = pkg.join("Cargo.toml");
+            manifests.entry(pkg.clone()).or_insert_with(|| package_name(&manifest));
+        }
+    }
+
+    // Every file belongs to the deepest package root above it.
+    let mut packages: BTreeMap<PathBuf, Package> = BTreeMap::new();
+    for (root, name) in &manifests {
+        if let Some(name) = name {
+            packages.insert(
+                root.clone(),
+                Package {
+                    name: name.clone(),
+                    root: root.clone(),
+                    manifest: Some(root.join("Cargo.toml")),
+                    rust_files: vec![],
+                    toml_files: vec![],
+                },
+            );
+        }
+    }
+    let pkg_roots: BTreeSet<PathBuf> = packages.keys().cloned().collect();
+    let owner = |file: &Path| -> Option<PathBuf> {
+        file.ancestors().skip(1).find(|a| pkg_roots.contains(*a)).map(Path::to_path_buf)
+    };
+    let mut loose: BTreeMap<PathBuf, Package> = BTreeMap::new();
+    for file in &rust {
+        match owner(file) {
+            Some(root) => {
+                let pkg = packages.get_mut(&root).expect("owner is a package");
+                if let Some(rf) = classify_rust(&pkg.root, file) {
+                    pkg.rust_files.push(rf);
+                }
+            }
+            None => {
+                let root = roots.iter().find(|r| file.starts_with(r)).cloned().unwrap_or_default();
+                let pkg = loose.entry(root.clone()).or_insert_with(|| Package {
+                    name: root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into()),
+                    root: root.clone(),
+                    manifest: None,
+                    rust_files: vec![],
+                    toml_files: vec![],
+                });
+                let rel = file.strip_prefix(&root).unwrap_or(file);
+                pkg.rust_files.push(RustFile {
+                    path: file.clone(),
+                    target: "main".into(),
+                    module: module_of(rel),
+                });
+            }
+        }
+    }
+    for file in &tomls {
+        if let Some(root) = owner(file) {
+            packages.get_mut(&root).expect("owner is a package").toml_files.push(file.clone());
+        } else if file.file_name().is_some_and(|n| n == "Cargo.toml") {
+            // Workspace manifests are kept with the first package below them, if any.
+            let dir = file.parent().unwrap_or(file);
+            if let Some(pkg) = packages.values_mut().find(|p| p.root.starts_with(dir)) {
+                pkg.toml_files.push(file.clone());
+            }
+        }
+    }
+    let mut all: Vec<Package> = packages.into_values().chain(loose.into_values()).collect();
+    all.retain(|p| !p.rust_files.is_empty() || !p.toml_files.is_empty());
+    for p in &mut all {
+        p.rust_files.sort_by(|a, b| a.path.cmp(&b.path));
+        p.toml_files.sort();
+        p.toml_files.dedup();
+    }
+    // Named files narrow what is reported; named directories alongside them stay fully reported.
+    let report_only = (!explicit.is_empty()).then(|| {
+        let mut allowed: Vec<PathBuf> = explicit.into_iter().collect();
+        allowed.extend(dirs);
+        allowed
+    });
+    Ok(Discovery { packages: all, report_only })
+}
+
+fn walk(root: &Path, manifests: &mut BTreeMap<PathBuf, Option<String>>, rust: &mut BTreeSet<PathBuf>, tomls: &mut BTreeSet<PathBuf>) {
+    let ignores = Ignores::default();
+    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+        if e.depth() == 0 {
+            return true;
+        }
+        let name = e.file_name().to_string_lossy();
+        if e.file_type().is_dir() && SKIP_DIRS.contains(&name.as_ref()) {
+            return false;
+        }
+        !ignores.is_ignored(e.path(), e.file_type().is_dir())
+    });
+    for entry in walker.filter_map(Result::ok) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.into_path();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if name == "cargo.toml" {
+            let dir = path.parent().unwrap_or(&path).to_path_buf();
+            manifests.insert(dir, package_name(&path));
+            tomls.insert(path);
+        } else if name.ends_with(".rs") {
+            rust.insert(path);
+        } else if name.ends_with(".toml") && !TOOL_TOMLS.contains(&name.as_str()) && !path.components().any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config") {
+            tomls.insert(path);
+        }
+    }
+}
+
+/// `.gitignore` files apply to their directory and below; the deepest match wins.
+#[derive(Default)]
+struct Ignores {
+    cache: RefCell<HashMap<PathBuf, Option<Gitignore>>>,
+}
+
+impl Ignores {
+    fn matcher(&self, dir: &Path) -> Option<Gitignore> {
+        if let Some(m) = self.cache.borrow().get(dir) {
+            return m.clone();
+        }
+        let file = dir.join(".gitignore");
+        let m = if file.is_file() {
+            let mut b = GitignoreBuilder::new(dir);
+            b.add(&file);
+            b.build().ok()
+        } else {
+            None
+        };
+        self.cache.borrow_mut().insert(dir.to_path_buf(), m.clone());
+        m
+    }
+
+    fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+        for dir in path.ancestors().skip(1) {
+            if let Some(m) = self.matcher(dir) {
+                let r = m.matched(path, is_dir);
+                if r.is_ignore() {
+                    return true;
+                }
+                if r.is_whitelist() {
+                    return false;
+                }
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+        false
+    }
+}
+
+fn package_name(manifest: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    let name = value.get("package")?.get("name")?.as_str()?;
+    Some(name.to_string())
+}
+
+fn package_root_of(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|a| {
+            let m = a.join("Cargo.toml");
+            m.is_file() && package_name(&m).is_some()
+        })
+        .map(Path::to_path_buf)
+}
+
+/// The crate target and module path of a Rust file of a package, or `None` for files that are not part of
+/// the service (tests, benches, examples, build scripts).
+fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
+    let rel = file.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    if parts.len() == 1 && parts[0] == "build.rs" {
+        return None;
+    }
+    if parts.first().is_some_and(|p| NON_SERVICE_DIRS.contains(&p.as_str())) {
+        return None;
+    }
+    if parts.first().map(String::as_str) == Some("src") {
+        let inner = &parts[1..];
+        if inner.first().map(String::as_str) == Some("bin") && inner.len() >= 2 {
+            let name = inner[1].trim_end_matches(".rs").to_string();
+            let rest: PathBuf = inner[2..].iter().collect();
+            return Some(RustFile {
+                path: file.to_path_buf(),
+                target: format!("bin/{name}"),
+                module: if inner.len() == 2 { vec![] } else { module_of(&rest) },
+            });
+        }
+        let target = if inner == ["main.rs"] { "main" } else { "lib" };
+        let rest: PathBuf = inner.iter().collect();
+        return Some(RustFile {
+            path: file.to_path_buf(),
+            target: target.into(),
+            module: module_of(&rest),
+        });
+    }
+    // Sources outside `src/` (custom `[lib] path`, loose files): modules by their path.
+    Some(RustFile {
+        path: file.to_path_buf(),
+        target: "lib".into(),
+        module: module_of(rel),
+    })
+}
+
+/// `a/b.rs` is `a::b`, `a/mod.rs` is `a`, `lib.rs` and `main.rs` are the root.
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    if let Some(last) = parts.pop() {
+        let stem = last.trim_end_matches(".rs").to_string();
+        let is_root = parts.is_empty() && (stem == "lib" || stem == "main");
+        if stem != "mod" && !is_root {
+            parts.push(stem);
+        }
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_paths_follow_the_file_layout() {
+        assert_eq!(module_of(Path::new("lib.rs")), Vec::<String>::new());
+        assert_eq!(module_of(Path::new("routes/mod.rs")), vec!["routes"]);
+        assert_eq!(module_of(Path::new("routes/users.rs")), vec!["routes", "users"]);
+    }
+}

@@ -1,0 +1,347 @@
+//! The pipeline: discover → parse (once per file, in parallel) → facts → model (per package) →
+//! evaluate rules → findings in a deterministic order.
+
+use crate::catalog::Catalog;
+use crate::discover::{Discovery, Package};
+use crate::facts::{self, FileFacts};
+use crate::model::{self, Model, Program, Unit};
+use crate::policy_error::PolicyError;
+use crate::rules::{Finding, Label, Rule, RuleSet, RuleSource, Severity};
+use crate::source::{FileKind, Loc, SourceFile, Span};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The rule id of files that cannot be read or parsed.
+pub const PARSE_ERROR: &str = "parse-error";
+
+pub struct Policy {
+    pub catalog: Catalog,
+    pub rules: RuleSet,
+}
+
+/// Loads the built-in pack and catalog plus every extra rule directory (`DIR/*.toml` rules,
+/// `DIR/catalog/*.toml` catalog extensions). All errors are returned together.
+pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
+    let mut catalog_src: Vec<(String, Arc<str>)> = embedded::CATALOG.iter().map(|(n, t)| (n.to_string(), Arc::from(*t))).collect();
+    let mut rule_src: Vec<RuleSource> = embedded::RULES
+        .iter()
+        .map(|(n, t)| RuleSource {
+            name: n.to_string(),
+            text: Arc::from(*t),
+        })
+        .collect();
+    let mut errors = vec![];
+    for dir in extra_dirs {
+        if !dir.is_dir() {
+            let text: Arc<str> = Arc::from("");
+            errors.push(PolicyError::new(&display_path(dir), &text, None, "rule directory does not exist"));
+            continue;
+        }
+        for (path, target) in [(dir.to_path_buf(), false), (dir.join("catalog"), true)] {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml")).collect())
+                .unwrap_or_default();
+            files.sort();
+            for f in files {
+                let name = display_path(&f);
+                match std::fs::read_to_string(&f) {
+                    Ok(text) if target => catalog_src.push((name, Arc::from(text))),
+                    Ok(text) => rule_src.push(RuleSource { name, text: Arc::from(text) }),
+                    Err(e) => errors.push(PolicyError::new(&name, &Arc::from(""), None, format!("cannot read rule file: {e}"))),
+                }
+            }
+        }
+    }
+    let catalog = match Catalog::load(&catalog_src) {
+        Ok(c) => c,
+        Err(mut e) => {
+            errors.append(&mut e);
+            return Err(errors);
+        }
+    };
+    match RuleSet::load(&rule_src, &catalog) {
+        Ok(rules) if errors.is_empty() => Ok(Policy { catalog, rules }),
+        Ok(_) => Err(errors),
+        Err(mut e) => {
+            errors.append(&mut e);
+            Err(errors)
+        }
+    }
+}
+
+/// A path as the user sees it: relative to the working directory when below it, `/`-separated.
+pub fn display_path(p: &Path) -> String {
+    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+    let abs = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let shown = match &cwd {
+        Some(c) => abs.strip_prefix(c).map(Path::to_path_buf).unwrap_or(abs.clone()),
+        None => abs.clone(),
+    };
+    let s = shown.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
+}
+
+pub struct Outcome {
+    pub files: Vec<SourceFile>,
+    pub findings: Vec<Finding>,
+    pub packages: usize,
+    pub model: Model,
+}
+
+enum Parsed {
+    Facts(FileFacts),
+    Failed { message: String, span: Span },
+}
+
+/// One input file before analysis: where it is, what it is, and its bytes (or why it could not be read).
+struct Input {
+    path: PathBuf,
+    display: String,
+    kind: FileKind,
+    package: usize,
+    target: String,
+    module: Vec<String>,
+    bytes: Result<Vec<u8>, String>,
+}
+
+/// Analyses discovered packages with the given policy.
+pub fn analyze(disc: &Discovery, policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+    let mut inputs = vec![];
+    for (pi, pkg) in disc.packages.iter().enumerate() {
+        for rf in &pkg.rust_files {
+            inputs.push((pi, rf.path.clone(), FileKind::Rust, rf.target.clone(), rf.module.clone()));
+        }
+        for t in &pkg.toml_files {
+            inputs.push((pi, t.clone(), FileKind::Toml, String::new(), vec![]));
+        }
+    }
+    let inputs: Vec<Input> = inputs
+        .into_par_iter()
+        .map(|(package, path, kind, target, module)| Input {
+            display: display_path(&path),
+            bytes: std::fs::read(&path).map_err(|e| e.to_string()),
+            path,
+            kind,
+            package,
+            target,
+            module,
+        })
+        .collect();
+    let mut outcome = run(inputs, &disc.packages, policy, enabled);
+    if let Some(allowed) = &disc.report_only {
+        let files = &outcome.files;
+        outcome.findings.retain(|f| allowed.iter().any(|a| files[f.loc.file as usize].path.starts_with(a)));
+    }
+    outcome
+}
+
+/// Analyses in-memory sources as one package (rule examples, tests).
+pub fn analyze_sources(package: &str, sources: &[(&str, &str)], policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+    let pkg = Package {
+        name: package.to_string(),
+        root: PathBuf::from("."),
+        manifest: None,
+        rust_files: vec![],
+        toml_files: vec![],
+    };
+    let inputs = sources
+        .iter()
+        .map(|(name, text)| {
+            let kind = if name.ends_with(".toml") { FileKind::Toml } else { FileKind::Rust };
+            let module = name
+                .trim_start_matches("src/")
+                .trim_end_matches(".rs")
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != "main" && *s != "lib" && *s != "mod")
+                .map(str::to_string)
+                .collect();
+            Input {
+                path: PathBuf::from(name),
+                display: name.to_string(),
+                kind,
+                package: 0,
+                target: "main".into(),
+                module,
+                bytes: Ok(text.as_bytes().to_vec()),
+            }
+        })
+        .collect();
+    run(inputs, &[pkg], policy, enabled)
+}
+
+fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+    let mut files: Vec<SourceFile> = Vec::with_capacity(inputs.len());
+    let mut findings: Vec<Finding> = vec![];
+    let mut meta: Vec<(usize, String, Vec<String>, FileKind)> = vec![];
+    let mut texts: Vec<Option<String>> = vec![];
+    for inp in &inputs {
+        let (text, problem) = match &inp.bytes {
+            Ok(b) => match String::from_utf8(b.clone()) {
+                Ok(t) => (Some(t), None),
+                Err(e) => {
+                    let valid = e.utf8_error().valid_up_to();
+                    (None, Some((format!("file is not valid UTF-8 (invalid byte at offset {valid})"), String::from_utf8_lossy(b).into_owned(), valid)))
+                }
+            },
+            Err(e) => (None, Some((format!("cannot read file: {e}"), String::new(), 0))),
+        };
+        let file_id = files.len() as u32;
+        match (text, problem) {
+            (Some(t), _) => {
+                files.push(SourceFile::new(inp.path.clone(), inp.display.clone(), inp.kind, t.clone()));
+                texts.push(Some(t));
+            }
+            (None, Some((msg, lossy, offset))) => {
+                let sf = SourceFile::new(inp.path.clone(), inp.display.clone(), inp.kind, lossy);
+                let span = sf.span_of_bytes(offset.min(sf.text.len()), offset.min(sf.text.len()));
+                files.push(sf);
+                texts.push(None);
+                findings.push(parse_error(file_id, span, msg));
+            }
+            (None, None) => unreachable!("no text and no problem"),
+        }
+        meta.push((inp.package, inp.target.clone(), inp.module.clone(), inp.kind));
+    }
+
+    // Parse every Rust file once, in parallel.
+    let parsed: Vec<Option<Parsed>> = texts
+        .par_iter()
+        .zip(meta.par_iter())
+        .map(|(text, (_, _, module, kind))| {
+            let text = text.as_ref()?;
+            if *kind != FileKind::Rust {
+                return None;
+            }
+            Some(match facts::extract(text, module.clone()) {
+                Ok(f) => Parsed::Facts(f),
+                Err(e) => {
+                    let starts = crate::source::line_starts(text);
+                    let off = starts.get(e.line.saturating_sub(1)).copied().unwrap_or(0);
+                    let line_text = &text[off..];
+                    let col_bytes: usize = line_text.chars().take(e.col0).map(char::len_utf8).sum();
+                    let start = (off + col_bytes).min(text.len());
+                    Parsed::Failed {
+                        message: e.message,
+                        span: Span {
+                            line: e.line.max(1) as u32,
+                            col: e.col0 as u32 + 1,
+                            end_line: e.line.max(1) as u32,
+                            end_col: e.col0 as u32 + 2,
+                            start: start as u32,
+                            end: (start + 1).min(text.len()) as u32,
+                        },
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let mut per_pkg_units: Vec<Vec<Unit>> = (0..packages.len()).map(|_| vec![]).collect();
+    let mut per_pkg_config: Vec<Vec<model::ConfigEntry>> = (0..packages.len()).map(|_| vec![]).collect();
+    for (i, p) in parsed.into_iter().enumerate() {
+        let (pkg, target, module, kind) = &meta[i];
+        match p {
+            Some(Parsed::Facts(f)) => per_pkg_units[*pkg].push(Unit {
+                file: i as u32,
+                target: target.clone(),
+                module: module.clone(),
+                facts: f,
+                text: Arc::from(files[i].text.as_str()),
+            }),
+            Some(Parsed::Failed { message, span }) => findings.push(parse_error(i as u32, span, format!("could not parse Rust source: {message}"))),
+            None if *kind == FileKind::Toml && texts[i].is_some() => {
+                match model::config_entries(&packages[*pkg].name, i as u32, &files[i]) {
+                    Ok(entries) => per_pkg_config[*pkg].extend(entries),
+                    Err((range, msg)) => {
+                        let span = files[i].span_of_bytes(range.start, range.end.max(range.start));
+                        findings.push(parse_error(i as u32, span, format!("could not parse TOML: {}", msg.trim())));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    // Files of `#[cfg(test)] mod x;` modules are test code.
+    for units in &mut per_pkg_units {
+        let test_mods: Vec<(String, Vec<String>)> = units.iter().flat_map(|u| u.facts.test_mods.iter().map(move |m| (u.target.clone(), m.clone()))).collect();
+        units.retain(|u| !test_mods.iter().any(|(t, m)| *t == u.target && u.module.starts_with(m)));
+    }
+
+    let models: Vec<Model> = per_pkg_units
+        .par_iter()
+        .zip(per_pkg_config.into_par_iter())
+        .enumerate()
+        .map(|(i, (units, config))| {
+            let prog = Program::new(&packages[i].name, units);
+            model::build_package(&prog, &policy.catalog, config)
+        })
+        .collect();
+    let mut model = Model::default();
+    for m in models {
+        model.extend(m);
+    }
+    findings.retain(|f| enabled_id(policy, enabled, &f.rule));
+    findings.extend(policy.rules.evaluate(&model, enabled));
+    sort_findings(&mut findings, &files);
+    Outcome {
+        files,
+        findings,
+        packages: packages.len(),
+        model,
+    }
+}
+
+fn enabled_id(policy: &Policy, enabled: &dyn Fn(&Rule) -> bool, id: &str) -> bool {
+    match policy.rules.get(id) {
+        Some(r) => enabled(r),
+        None => {
+            // Built-in diagnostics such as `parse-error` are matched by a stand-in rule.
+            let stand_in = Rule {
+                id: id.to_string(),
+                title: String::new(),
+                severity: Severity::Error,
+                category: "diagnostic".into(),
+                tags: vec![],
+                description: String::new(),
+                security_severity: None,
+                precision: None,
+                cases: vec![],
+                examples: vec![],
+                source: String::new(),
+            };
+            enabled(&stand_in)
+        }
+    }
+}
+
+fn parse_error(file: u32, span: Span, message: String) -> Finding {
+    Finding {
+        rule: PARSE_ERROR.into(),
+        severity: Severity::Error,
+        message,
+        help: "fix the syntax error; the other files were still analysed, but facts from this file are missing".into(),
+        loc: Loc::new(file, span),
+        labels: vec![],
+    }
+}
+
+pub fn sort_findings(findings: &mut Vec<Finding>, files: &[SourceFile]) {
+    findings.sort_by(|a, b| {
+        let fa = &files[a.loc.file as usize].display;
+        let fb = &files[b.loc.file as usize].display;
+        (fa, a.loc.span.line, a.loc.span.col, &a.rule, &a.message).cmp(&(fb, b.loc.span.line, b.loc.span.col, &b.rule, &b.message))
+    });
+    findings.dedup_by(|a, b| a.rule == b.rule && a.loc == b.loc && a.message == b.message);
+    for f in findings.iter_mut() {
+        f.labels.sort_by(|a: &Label, b: &Label| (a.loc.file, a.loc.span.start, &a.message).cmp(&(b.loc.file, b.loc.span.start, &b.message)));
+    }
+}

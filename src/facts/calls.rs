@@ -1,0 +1,186 @@
+//! The call sites of a function body, with whether each call's outcome is checked (`?`, an `if`/`match`
+//! condition, `let … else`): an unchecked verification call enforces nothing.
+
+use super::{Block, Expr, Lit, Stmt};
+use crate::source::{Span, Spanner};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallKind {
+    Call,
+    Method,
+    Macro,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArgFact {
+    pub text: String,
+    pub lit: Option<Lit>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallSite {
+    pub kind: CallKind,
+    /// The last path segment, the method name or the macro name.
+    pub name: String,
+    /// The callee path as written (calls and macros).
+    pub path: Vec<String>,
+    /// Turbofish types, normalized.
+    pub generics: Vec<String>,
+    pub args: Vec<ArgFact>,
+    /// The receiver's source text (method calls).
+    pub recv: Option<String>,
+    pub checked: bool,
+    pub span: Span,
+}
+
+/// Methods through which a check of the receiver's outcome still holds: `verify(t).map_err(..)?`.
+const CHECK_THROUGH: &[&str] = &[
+    "map_err",
+    "ok_or",
+    "ok_or_else",
+    "context",
+    "with_context",
+    "or_else",
+    "and_then",
+    "map",
+    "unwrap",
+    "expect",
+    "is_ok",
+    "is_err",
+    "is_some",
+    "is_none",
+    "ok",
+    "into_inner",
+];
+
+pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
+    let mut out = vec![];
+    block(body, sp, &mut out);
+    out
+}
+
+fn block(b: &Block, sp: &Spanner, out: &mut Vec<CallSite>) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { init, els, .. } => {
+                if let Some(e) = init {
+                    visit(e, els.is_some(), sp, out);
+                }
+                if let Some(b) = els {
+                    block(b, sp, out);
+                }
+            }
+            Stmt::Expr { expr, .. } => visit(expr, false, sp, out),
+        }
+    }
+}
+
+fn arg(e: &Expr, sp: &Spanner) -> ArgFact {
+    ArgFact {
+        text: sp.text_of(e.span(), 240),
+        lit: match e {
+            Expr::Lit { lit, .. } => Some(lit.clone()),
+            _ => None,
+        },
+    }
+}
+
+fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
+    match e {
+        Expr::Call { func, args, span } => {
+            if let Expr::Path { segs, generics, .. } = func.as_ref() {
+                out.push(CallSite {
+                    kind: super::CallKind::Call,
+                    name: segs.last().cloned().unwrap_or_default(),
+                    path: segs.clone(),
+                    generics: generics.iter().map(|g| g.normalized()).collect(),
+                    args: args.iter().map(|a| arg(a, sp)).collect(),
+                    recv: None,
+                    checked,
+                    span: *span,
+                });
+            } else {
+                visit(func, false, sp, out);
+            }
+            args.iter().for_each(|a| visit(a, false, sp, out));
+        }
+        Expr::Method {
+            recv,
+            name,
+            turbofish,
+            args,
+            span,
+            ..
+        } => {
+            out.push(CallSite {
+                kind: CallKind::Method,
+                name: name.clone(),
+                path: vec![],
+                generics: turbofish.iter().map(|g| g.normalized()).collect(),
+                args: args.iter().map(|a| arg(a, sp)).collect(),
+                recv: Some(sp.text_of(recv.span(), 240)),
+                checked,
+                span: *span,
+            });
+            visit(recv, checked && CHECK_THROUGH.contains(&name.as_str()), sp, out);
+            args.iter().for_each(|a| visit(a, false, sp, out));
+        }
+        Expr::Macro { path, args, span, .. } => {
+            out.push(CallSite {
+                kind: CallKind::Macro,
+                name: path.last().cloned().unwrap_or_default(),
+                path: path.clone(),
+                generics: vec![],
+                args: args.iter().map(|a| arg(a, sp)).collect(),
+                recv: None,
+                checked,
+                span: *span,
+            });
+            args.iter().for_each(|a| visit(a, false, sp, out));
+        }
+        Expr::Try { inner, .. } => visit(inner, true, sp, out),
+        Expr::If { cond, then, els, .. } => {
+            visit(cond, true, sp, out);
+            block(then, sp, out);
+            if let Some(e) = els {
+                visit(e, false, sp, out);
+            }
+        }
+        Expr::Match { scrutinee, arms, .. } => {
+            visit(scrutinee, true, sp, out);
+            arms.iter().for_each(|a| visit(a, false, sp, out));
+        }
+        Expr::LetCond { expr, .. } => visit(expr, true, sp, out),
+        Expr::Unary { expr, .. } => visit(expr, checked, sp, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            visit(lhs, checked, sp, out);
+            visit(rhs, checked, sp, out);
+        }
+        Expr::Block { block: b, .. } => block(b, sp, out),
+        Expr::Loop { head, body, .. } => {
+            if let Some(h) = head {
+                visit(h, false, sp, out);
+            }
+            block(body, sp, out);
+        }
+        Expr::Field { base, .. } => visit(base, checked, sp, out),
+        Expr::Index { base, index, .. } => {
+            visit(base, false, sp, out);
+            visit(index, false, sp, out);
+        }
+        Expr::Tuple { items, .. } | Expr::Array { items, .. } => items.iter().for_each(|a| visit(a, false, sp, out)),
+        Expr::Struct { fields, .. } => fields.iter().for_each(|(_, a)| visit(a, false, sp, out)),
+        Expr::Assign { target, value, .. } => {
+            visit(target, false, sp, out);
+            visit(value, false, sp, out);
+        }
+        Expr::Return { value: Some(v), .. } => visit(v, false, sp, out),
+        Expr::Lit { .. }
+        | Expr::Path { .. }
+        | Expr::Closure { .. }
+        | Expr::Return { value: None, .. }
+        | Expr::Unknown { .. } => {}
+    }
+}

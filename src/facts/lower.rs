@@ -1,0 +1,741 @@
+//! The one pass over a file's syntax tree: items become facts, function bodies become `Expr`.
+
+use super::types::{compact, path_parts, TypeRef};
+use super::*;
+use crate::source::Spanner;
+use quote::ToTokens;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+
+/// A file that syn could not parse.
+#[derive(Debug, Clone)]
+pub struct ParseFailure {
+    pub message: String,
+    pub line: usize,
+    pub col0: usize,
+}
+
+/// Deeper expressions are cut off: they carry no router or handler structure worth following.
+const MAX_DEPTH: usize = 160;
+
+/// Parses `text` and extracts its facts. `module` is the file's module path within its crate.
+pub fn extract(text: &str, module: Vec<String>) -> Result<FileFacts, ParseFailure> {
+    let file = syn::parse_file(text).map_err(|e| {
+        let start = e.span().start();
+        ParseFailure {
+            message: e.to_string(),
+            line: start.line,
+            col0: start.column,
+        }
+    })?;
+    let sp = Spanner::new(text);
+    let mut lw = Lowerer {
+        sp: &sp,
+        facts: FileFacts::default(),
+        depth: 0,
+        cur_module: module.clone(),
+    };
+    lw.items(&file.items, &module);
+    Ok(lw.facts)
+}
+
+struct Lowerer<'a> {
+    sp: &'a Spanner<'a>,
+    facts: FileFacts,
+    depth: usize,
+    /// The module of the function whose body is being lowered.
+    cur_module: Vec<String>,
+}
+
+fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let path = a.path();
+        if path.is_ident("test") || path.segments.last().is_some_and(|s| s.ident == "test") {
+            return true;
+        }
+        if path.is_ident("cfg") {
+            let tokens = a.meta.to_token_stream().to_string();
+            return compact(&tokens) == "cfg(test)";
+        }
+        false
+    })
+}
+
+fn path_string(path: &syn::Path) -> String {
+    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+}
+
+impl<'a> Lowerer<'a> {
+    fn span(&self, s: proc_macro2::Span) -> Span {
+        self.sp.span(s)
+    }
+
+    fn attrs(&self, attrs: &[syn::Attribute]) -> Vec<Attr> {
+        attrs
+            .iter()
+            .filter(|a| !a.path().is_ident("doc"))
+            .map(|a| {
+                let mut tokens = compact(&a.meta.to_token_stream().to_string());
+                tokens.truncate(tokens.floor_char_boundary_compat(600));
+                Attr {
+                    path: path_string(a.path()),
+                    tokens,
+                    span: self.span(a.span()),
+                }
+            })
+            .collect()
+    }
+
+    fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
+        let mut out = vec![];
+        for a in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+            if let Ok(paths) = a.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated) {
+                out.extend(paths.iter().map(path_string));
+            }
+        }
+        out
+    }
+
+    fn items(&mut self, items: &[syn::Item], module: &[String]) {
+        for item in items {
+            self.item(item, module);
+        }
+    }
+
+    fn item(&mut self, item: &syn::Item, module: &[String]) {
+        match item {
+            syn::Item::Fn(f) if !is_test_only(&f.attrs) => {
+                self.function(&f.sig, &f.block, &f.attrs, module, None, None, f.span());
+            }
+            syn::Item::Impl(imp) if !is_test_only(&imp.attrs) => {
+                let self_ty = TypeRef::from_syn(&imp.self_ty, self.sp);
+                let (trait_path, trait_args) = match &imp.trait_ {
+                    Some((_, path, _)) => {
+                        let (segs, args) = path_parts(path, self.sp);
+                        (Some(segs), args)
+                    }
+                    None => (None, vec![]),
+                };
+                let trait_name = trait_path.as_ref().and_then(|p| p.last().cloned());
+                let mut fns = vec![];
+                for it in &imp.items {
+                    if let syn::ImplItem::Fn(m) = it {
+                        if is_test_only(&m.attrs) {
+                            continue;
+                        }
+                        let idx = self.function(
+                            &m.sig,
+                            &m.block,
+                            &m.attrs,
+                            module,
+                            Some(self_ty.name().to_string()),
+                            trait_name.clone(),
+                            m.span(),
+                        );
+                        fns.push(idx);
+                    }
+                }
+                self.facts.impls.push(ImplDef {
+                    module: module.to_vec(),
+                    trait_path,
+                    trait_args,
+                    self_ty,
+                    fns,
+                    span: self.span(imp.span()),
+                });
+            }
+            syn::Item::Mod(m) if m.content.is_none() && is_test_only(&m.attrs) => {
+                let mut path = module.to_vec();
+                path.push(m.ident.to_string());
+                self.facts.test_mods.push(path);
+            }
+            syn::Item::Mod(m) if !is_test_only(&m.attrs) => {
+                if let Some((_, items)) = &m.content {
+                    let mut inner = module.to_vec();
+                    inner.push(m.ident.to_string());
+                    self.items(items, &inner);
+                }
+            }
+            syn::Item::Struct(s) if !is_test_only(&s.attrs) => {
+                let tuple = matches!(s.fields, syn::Fields::Unnamed(_));
+                let fields = self.fields(&s.fields);
+                self.facts.types.push(TypeDef {
+                    name: s.ident.to_string(),
+                    module: module.to_vec(),
+                    kind: TypeKind::Struct,
+                    derives: Self::derives(&s.attrs),
+                    attrs: self.attrs(&s.attrs),
+                    fields,
+                    tuple,
+                    alias_of: None,
+                    span: self.span(s.ident.span()),
+                });
+            }
+            syn::Item::Enum(e) if !is_test_only(&e.attrs) => {
+                let mut fields = vec![];
+                for v in &e.variants {
+                    fields.extend(self.fields(&v.fields));
+                }
+                self.facts.types.push(TypeDef {
+                    name: e.ident.to_string(),
+                    module: module.to_vec(),
+                    kind: TypeKind::Enum,
+                    derives: Self::derives(&e.attrs),
+                    attrs: self.attrs(&e.attrs),
+                    fields,
+                    tuple: false,
+                    alias_of: None,
+                    span: self.span(e.ident.span()),
+                });
+            }
+            syn::Item::Type(t) => {
+                self.facts.types.push(TypeDef {
+                    name: t.ident.to_string(),
+                    module: module.to_vec(),
+                    kind: TypeKind::Alias,
+                    derives: vec![],
+                    attrs: vec![],
+                    fields: vec![],
+                    tuple: false,
+                    alias_of: Some(TypeRef::from_syn(&t.ty, self.sp)),
+                    span: self.span(t.ident.span()),
+                });
+            }
+            syn::Item::Const(c) => {
+                let value = self.expr(&c.expr);
+                self.facts.consts.push(ConstDef {
+                    module: module.to_vec(),
+                    name: c.ident.to_string(),
+                    value,
+                    span: self.span(c.ident.span()),
+                });
+            }
+            syn::Item::Static(s) => {
+                let value = self.expr(&s.expr);
+                self.facts.consts.push(ConstDef {
+                    module: module.to_vec(),
+                    name: s.ident.to_string(),
+                    value,
+                    span: self.span(s.ident.span()),
+                });
+            }
+            syn::Item::Use(u) => {
+                let mut prefix = vec![];
+                self.use_tree(&u.tree, &mut prefix, module);
+            }
+            syn::Item::Trait(t) => {
+                for it in &t.items {
+                    if let syn::TraitItem::Fn(f) = it {
+                        if let Some(block) = &f.default {
+                            self.function(&f.sig, block, &f.attrs, module, Some(t.ident.to_string()), None, f.span());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>, module: &[String]) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(&p.tree, prefix, module);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                let mut path = prefix.clone();
+                let alias = if name == "self" {
+                    prefix.last().cloned().unwrap_or_default()
+                } else {
+                    path.push(name.clone());
+                    name
+                };
+                self.facts.uses.push(UseDef { module: module.to_vec(), alias, path });
+            }
+            syn::UseTree::Rename(r) => {
+                let mut path = prefix.clone();
+                if r.ident != "self" {
+                    path.push(r.ident.to_string());
+                }
+                self.facts.uses.push(UseDef {
+                    module: module.to_vec(),
+                    alias: r.rename.to_string(),
+                    path,
+                });
+            }
+            syn::UseTree::Glob(_) => self.facts.uses.push(UseDef {
+                module: module.to_vec(),
+                alias: "*".into(),
+                path: prefix.clone(),
+            }),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, prefix, module);
+                }
+            }
+        }
+    }
+
+    fn fields(&self, fields: &syn::Fields) -> Vec<FieldDef> {
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FieldDef {
+                name: f.ident.as_ref().map(|i| i.to_string()).unwrap_or_else(|| i.to_string()),
+                ty: TypeRef::from_syn(&f.ty, self.sp),
+                attrs: self.attrs(&f.attrs),
+                span: self.span(f.span()),
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn function(
+        &mut self,
+        sig: &syn::Signature,
+        block: &syn::Block,
+        attrs: &[syn::Attribute],
+        module: &[String],
+        self_ty: Option<String>,
+        trait_name: Option<String>,
+        item_span: proc_macro2::Span,
+    ) -> u32 {
+        let params = sig
+            .inputs
+            .iter()
+            .map(|arg| match arg {
+                syn::FnArg::Receiver(r) => Param {
+                    pat: Pat {
+                        bindings: vec!["self".into()],
+                        wrapper: None,
+                        text: "self".into(),
+                    },
+                    ty: None,
+                    span: self.span(r.span()),
+                },
+                syn::FnArg::Typed(t) => Param {
+                    pat: self.pat(&t.pat),
+                    ty: Some(TypeRef::from_syn(&t.ty, self.sp)),
+                    span: self.span(t.span()),
+                },
+            })
+            .collect();
+        let ret = match &sig.output {
+            syn::ReturnType::Type(_, t) => Some(TypeRef::from_syn(t, self.sp)),
+            syn::ReturnType::Default => None,
+        };
+        let saved = std::mem::replace(&mut self.cur_module, module.to_vec());
+        let body = self.block(block);
+        self.cur_module = saved;
+        let calls = collect_calls(&body, self.sp);
+        let def = FnDef {
+            name: sig.ident.to_string(),
+            module: module.to_vec(),
+            self_ty,
+            trait_name,
+            is_async: sig.asyncness.is_some(),
+            is_closure: false,
+            params,
+            ret,
+            body,
+            attrs: self.attrs(attrs),
+            span: self.span(sig.ident.span()),
+            item_span: self.span(item_span),
+            calls,
+        };
+        self.facts.fns.push(def);
+        self.facts.fns.len() as u32 - 1
+    }
+
+    fn pat(&self, pat: &syn::Pat) -> Pat {
+        let mut bindings = vec![];
+        collect_bindings(pat, &mut bindings);
+        let wrapper = match strip_pat_type(pat) {
+            syn::Pat::TupleStruct(ts) => ts.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        Pat {
+            bindings,
+            wrapper,
+            text: self.sp.text_of(self.span(pat.span()), 200),
+        }
+    }
+
+    fn block(&mut self, block: &syn::Block) -> Block {
+        let mut stmts = vec![];
+        for stmt in &block.stmts {
+            match stmt {
+                syn::Stmt::Local(local) => {
+                    let (pat, ty) = match &local.pat {
+                        syn::Pat::Type(pt) => (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp))),
+                        p => (self.pat(p), None),
+                    };
+                    let init = local.init.as_ref().map(|i| self.expr(&i.expr));
+                    let els = local
+                        .init
+                        .as_ref()
+                        .and_then(|i| i.diverge.as_ref())
+                        .map(|(_, e)| Block {
+                            stmts: vec![Stmt::Expr {
+                                expr: self.expr(e),
+                                semi: false,
+                            }],
+                        });
+                    stmts.push(Stmt::Let {
+                        pat,
+                        ty,
+                        init,
+                        els,
+                        span: self.span(local.span()),
+                    });
+                }
+                syn::Stmt::Item(item) => {
+                    // Items nested in a body are still items of the module.
+                    let module = self.current_module_hint();
+                    self.item(item, &module);
+                }
+                syn::Stmt::Expr(e, semi) => stmts.push(Stmt::Expr {
+                    expr: self.expr(e),
+                    semi: semi.is_some(),
+                }),
+                syn::Stmt::Macro(m) => stmts.push(Stmt::Expr {
+                    expr: self.mac(&m.mac),
+                    semi: m.semi_token.is_some(),
+                }),
+            }
+        }
+        Block { stmts }
+    }
+
+    fn current_module_hint(&self) -> Vec<String> {
+        self.cur_module.clone()
+    }
+
+    fn mac(&mut self, mac: &syn::Macro) -> Expr {
+        let span = self.span(mac.span());
+        let path = mac.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let args = mac
+            .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+            .map(|list| list.iter().map(|e| self.expr(e)).collect())
+            .unwrap_or_default();
+        let mut tokens = compact(&mac.tokens.to_string());
+        tokens.truncate(tokens.floor_char_boundary_compat(2000));
+        Expr::Macro { path, args, tokens, span }
+    }
+
+    fn exprs<'e>(&mut self, list: impl IntoIterator<Item = &'e syn::Expr>) -> Vec<Expr> {
+        list.into_iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn expr(&mut self, e: &syn::Expr) -> Expr {
+        if self.depth > MAX_DEPTH {
+            return Expr::Unknown { span: self.span(e.span()) };
+        }
+        self.depth += 1;
+        let out = self.expr_inner(e);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, e: &syn::Expr) -> Expr {
+        let span = self.span(e.span());
+        match e {
+            syn::Expr::Lit(l) => match lit(&l.lit) {
+                Some(lit) => Expr::Lit { lit, span },
+                None => Expr::Unknown { span },
+            },
+            syn::Expr::Path(p) => {
+                let segs = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                let generics = p
+                    .path
+                    .segments
+                    .iter()
+                    .flat_map(|s| super::types::generic_args(&s.arguments, self.sp))
+                    .collect();
+                Expr::Path { segs, generics, span }
+            }
+            syn::Expr::Call(c) => Expr::Call {
+                func: Box::new(self.expr(&c.func)),
+                args: self.exprs(&c.args),
+                span,
+            },
+            syn::Expr::MethodCall(m) => Expr::Method {
+                recv: Box::new(self.expr(&m.receiver)),
+                name: m.method.to_string(),
+                turbofish: m
+                    .turbofish
+                    .as_ref()
+                    .map(|t| {
+                        t.args
+                            .iter()
+                            .filter_map(|g| match g {
+                                syn::GenericArgument::Type(t) => Some(TypeRef::from_syn(t, self.sp)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                args: self.exprs(&m.args),
+                span,
+                name_span: self.span(m.method.span()),
+            },
+            syn::Expr::Macro(m) => self.mac(&m.mac),
+            syn::Expr::Field(f) => Expr::Field {
+                base: Box::new(self.expr(&f.base)),
+                name: match &f.member {
+                    syn::Member::Named(i) => i.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                },
+                span,
+            },
+            syn::Expr::Index(i) => Expr::Index {
+                base: Box::new(self.expr(&i.expr)),
+                index: Box::new(self.expr(&i.index)),
+                span,
+            },
+            syn::Expr::Tuple(t) => Expr::Tuple {
+                items: self.exprs(&t.elems),
+                span,
+            },
+            syn::Expr::Array(a) => Expr::Array {
+                items: self.exprs(&a.elems),
+                span,
+            },
+            syn::Expr::Repeat(r) => Expr::Array {
+                items: vec![self.expr(&r.expr)],
+                span,
+            },
+            syn::Expr::Struct(s) => Expr::Struct {
+                path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+                fields: s
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let name = match &f.member {
+                            syn::Member::Named(i) => i.to_string(),
+                            syn::Member::Unnamed(i) => i.index.to_string(),
+                        };
+                        (name, self.expr(&f.expr))
+                    })
+                    .collect(),
+                span,
+            },
+            syn::Expr::Closure(c) => self.closure(c),
+            syn::Expr::Block(b) => Expr::Block {
+                block: self.block(&b.block),
+                is_async: false,
+                span,
+            },
+            syn::Expr::Async(a) => Expr::Block {
+                block: self.block(&a.block),
+                is_async: true,
+                span,
+            },
+            syn::Expr::Unsafe(u) => Expr::Block {
+                block: self.block(&u.block),
+                is_async: false,
+                span,
+            },
+            syn::Expr::TryBlock(t) => Expr::Block {
+                block: self.block(&t.block),
+                is_async: false,
+                span,
+            },
+            syn::Expr::Const(c) => Expr::Block {
+                block: self.block(&c.block),
+                is_async: false,
+                span,
+            },
+            syn::Expr::If(i) => Expr::If {
+                cond: Box::new(self.expr(&i.cond)),
+                then: self.block(&i.then_branch),
+                els: i.else_branch.as_ref().map(|(_, e)| Box::new(self.expr(e))),
+                span,
+            },
+            syn::Expr::Match(m) => Expr::Match {
+                scrutinee: Box::new(self.expr(&m.expr)),
+                arms: m.arms.iter().map(|a| self.expr(&a.body)).collect(),
+                span,
+            },
+            syn::Expr::While(w) => Expr::Loop {
+                head: Some(Box::new(self.expr(&w.cond))),
+                body: self.block(&w.body),
+                span,
+            },
+            syn::Expr::ForLoop(f) => Expr::Loop {
+                head: Some(Box::new(self.expr(&f.expr))),
+                body: self.block(&f.body),
+                span,
+            },
+            syn::Expr::Loop(l) => Expr::Loop {
+                head: None,
+                body: self.block(&l.body),
+                span,
+            },
+            syn::Expr::Let(l) => Expr::LetCond {
+                pat: self.pat(&l.pat),
+                expr: Box::new(self.expr(&l.expr)),
+                span,
+            },
+            syn::Expr::Try(t) => Expr::Try {
+                inner: Box::new(self.expr(&t.expr)),
+                span,
+            },
+            // Transparent wrappers: their value is their operand's.
+            syn::Expr::Await(a) => self.expr(&a.base),
+            syn::Expr::Paren(p) => self.expr(&p.expr),
+            syn::Expr::Group(g) => self.expr(&g.expr),
+            syn::Expr::Reference(r) => self.expr(&r.expr),
+            syn::Expr::Cast(c) => self.expr(&c.expr),
+            syn::Expr::Unary(u) => match u.op {
+                syn::UnOp::Deref(_) => self.expr(&u.expr),
+                _ => Expr::Unary {
+                    op: u.op.to_token_stream().to_string(),
+                    expr: Box::new(self.expr(&u.expr)),
+                    span,
+                },
+            },
+            syn::Expr::Binary(b) => Expr::Binary {
+                op: b.op.to_token_stream().to_string(),
+                lhs: Box::new(self.expr(&b.left)),
+                rhs: Box::new(self.expr(&b.right)),
+                span,
+            },
+            syn::Expr::Assign(a) => Expr::Assign {
+                target: Box::new(self.expr(&a.left)),
+                value: Box::new(self.expr(&a.right)),
+                span,
+            },
+            syn::Expr::Return(r) => Expr::Return {
+                value: r.expr.as_ref().map(|e| Box::new(self.expr(e))),
+                span,
+            },
+            syn::Expr::Break(b) => match &b.expr {
+                Some(e) => self.expr(e),
+                None => Expr::Unknown { span },
+            },
+            _ => Expr::Unknown { span },
+        }
+    }
+
+    fn closure(&mut self, c: &syn::ExprClosure) -> Expr {
+        let span = self.span(c.span());
+        let params = c
+            .inputs
+            .iter()
+            .map(|p| {
+                let (pat, ty) = match p {
+                    syn::Pat::Type(pt) => (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp))),
+                    p => (self.pat(p), None),
+                };
+                Param {
+                    pat,
+                    ty,
+                    span: self.span(p.span()),
+                }
+            })
+            .collect();
+        let body_expr = self.expr(&c.body);
+        let (is_async, body) = match body_expr {
+            Expr::Block { block, is_async, .. } => (is_async || c.asyncness.is_some(), block),
+            other => (
+                c.asyncness.is_some(),
+                Block {
+                    stmts: vec![Stmt::Expr {
+                        expr: other,
+                        semi: false,
+                    }],
+                },
+            ),
+        };
+        let calls = collect_calls(&body, self.sp);
+        let module = self.current_module_hint();
+        let head = self.span(c.or1_token.span());
+        self.facts.fns.push(FnDef {
+            name: format!("{{closure@{}:{}}}", span.line, span.col),
+            module,
+            self_ty: None,
+            trait_name: None,
+            is_async,
+            is_closure: true,
+            params,
+            ret: None,
+            body,
+            attrs: vec![],
+            span: head,
+            item_span: span,
+            calls,
+        });
+        Expr::Closure {
+            fn_index: self.facts.fns.len() as u32 - 1,
+            span,
+        }
+    }
+}
+
+fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
+    match p {
+        syn::Pat::Type(t) => strip_pat_type(&t.pat),
+        syn::Pat::Reference(r) => strip_pat_type(&r.pat),
+        syn::Pat::Paren(p) => strip_pat_type(&p.pat),
+        other => other,
+    }
+}
+
+fn collect_bindings(p: &syn::Pat, out: &mut Vec<String>) {
+    match p {
+        syn::Pat::Ident(i) => {
+            out.push(i.ident.to_string());
+            if let Some((_, sub)) = &i.subpat {
+                collect_bindings(sub, out);
+            }
+        }
+        syn::Pat::Tuple(t) => t.elems.iter().for_each(|e| collect_bindings(e, out)),
+        syn::Pat::TupleStruct(t) => t.elems.iter().for_each(|e| collect_bindings(e, out)),
+        syn::Pat::Struct(s) => s.fields.iter().for_each(|f| collect_bindings(&f.pat, out)),
+        syn::Pat::Type(t) => collect_bindings(&t.pat, out),
+        syn::Pat::Reference(r) => collect_bindings(&r.pat, out),
+        syn::Pat::Paren(p) => collect_bindings(&p.pat, out),
+        syn::Pat::Slice(s) => s.elems.iter().for_each(|e| collect_bindings(e, out)),
+        syn::Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                collect_bindings(first, out)
+            }
+        }
+        _ => {}
+    }
+}
+
+fn lit(l: &syn::Lit) -> Option<Lit> {
+    Some(match l {
+        syn::Lit::Str(s) => Lit::Str(s.value()),
+        syn::Lit::ByteStr(b) => Lit::Bytes(b.value()),
+        syn::Lit::CStr(c) => Lit::Bytes(c.value().into_bytes()),
+        syn::Lit::Int(i) => Lit::Int(i.base10_parse::<i128>().ok()?),
+        syn::Lit::Float(f) => Lit::Float(f.base10_parse::<f64>().ok()?),
+        syn::Lit::Bool(b) => Lit::Bool(b.value),
+        syn::Lit::Char(c) => Lit::Char(c.value()),
+        syn::Lit::Byte(b) => Lit::Int(b.value() as i128),
+        _ => return None,
+    })
+}
+
+/// `str::floor_char_boundary` is unstable; this is the same for our truncations.
+trait FloorBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+
+impl FloorBoundary for String {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize {
+        if i >= self.len() {
+            return self.len();
+        }
+        let mut i = i;
+        while !self.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}

@@ -1,0 +1,406 @@
+//! Per-file facts: plain, serializable data extracted in one pass over each syntax tree. Function bodies
+//! are kept as a small expression language (`Expr`) so that the model can evaluate router assembly
+//! across files without ever touching syn again.
+
+mod calls;
+mod lower;
+mod types;
+
+pub use calls::{collect_calls, ArgFact, CallKind, CallSite};
+pub use lower::{extract, ParseFailure};
+pub use types::TypeRef;
+
+use crate::source::Span;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct FileFacts {
+    pub fns: Vec<FnDef>,
+    pub types: Vec<TypeDef>,
+    pub impls: Vec<ImplDef>,
+    pub consts: Vec<ConstDef>,
+    pub uses: Vec<UseDef>,
+    /// Modules declared `#[cfg(test)] mod x;`: their files are test code.
+    pub test_mods: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attr {
+    /// The attribute's path as written, e.g. `tokio::main`, `derive`, `serde`.
+    pub path: String,
+    /// The attribute's tokens, compacted.
+    pub tokens: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FnDef {
+    pub name: String,
+    /// Module path within the crate (`[]` is the crate root).
+    pub module: Vec<String>,
+    /// For methods and associated functions: the `impl` self type's last segment.
+    pub self_ty: Option<String>,
+    /// For trait impls: the trait path's last segment.
+    pub trait_name: Option<String>,
+    pub is_async: bool,
+    pub is_closure: bool,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeRef>,
+    pub body: Block,
+    pub attrs: Vec<Attr>,
+    /// The name (or closure head) span.
+    pub span: Span,
+    pub item_span: Span,
+    /// Every call in the body (closures have their own).
+    pub calls: Vec<CallSite>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Param {
+    pub pat: Pat,
+    pub ty: Option<TypeRef>,
+    pub span: Span,
+}
+
+/// A binding pattern, reduced to what analysis needs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Pat {
+    /// Identifiers bound by the pattern.
+    pub bindings: Vec<String>,
+    /// The tuple-struct wrapper destructured at the top, e.g. `Json` in `Json(body)`.
+    pub wrapper: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Stmt {
+    Let {
+        pat: Pat,
+        ty: Option<TypeRef>,
+        init: Option<Expr>,
+        els: Option<Block>,
+        span: Span,
+    },
+    Expr {
+        expr: Expr,
+        semi: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Lit {
+    Str(String),
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Char(char),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Expr {
+    Lit {
+        lit: Lit,
+        span: Span,
+    },
+    Path {
+        segs: Vec<String>,
+        /// Turbofish types on the path, e.g. `Claims` in `decode::<Claims>`.
+        generics: Vec<TypeRef>,
+        span: Span,
+    },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+        span: Span,
+    },
+    Method {
+        recv: Box<Expr>,
+        name: String,
+        turbofish: Vec<TypeRef>,
+        args: Vec<Expr>,
+        span: Span,
+        name_span: Span,
+    },
+    Macro {
+        path: Vec<String>,
+        /// The arguments when the macro body is a comma-separated list of expressions.
+        args: Vec<Expr>,
+        tokens: String,
+        span: Span,
+    },
+    Field {
+        base: Box<Expr>,
+        name: String,
+        span: Span,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+        span: Span,
+    },
+    Tuple {
+        items: Vec<Expr>,
+        span: Span,
+    },
+    Array {
+        items: Vec<Expr>,
+        span: Span,
+    },
+    Struct {
+        path: Vec<String>,
+        fields: Vec<(String, Expr)>,
+        span: Span,
+    },
+    /// A closure, lowered to its own `FnDef` in the same file.
+    Closure {
+        fn_index: u32,
+        span: Span,
+    },
+    Block {
+        block: Block,
+        is_async: bool,
+        span: Span,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        els: Option<Box<Expr>>,
+        span: Span,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<Expr>,
+        span: Span,
+    },
+    Loop {
+        head: Option<Box<Expr>>,
+        body: Block,
+        span: Span,
+    },
+    /// `let PAT = EXPR` inside `if let` / `while let` / `let` chains.
+    LetCond {
+        pat: Pat,
+        expr: Box<Expr>,
+        span: Span,
+    },
+    Try {
+        inner: Box<Expr>,
+        span: Span,
+    },
+    Unary {
+        op: String,
+        expr: Box<Expr>,
+        span: Span,
+    },
+    Binary {
+        op: String,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: Span,
+    },
+    Assign {
+        target: Box<Expr>,
+        value: Box<Expr>,
+        span: Span,
+    },
+    Return {
+        value: Option<Box<Expr>>,
+        span: Span,
+    },
+    Unknown {
+        span: Span,
+    },
+}
+
+impl Expr {
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Lit { span, .. }
+            | Expr::Path { span, .. }
+            | Expr::Call { span, .. }
+            | Expr::Method { span, .. }
+            | Expr::Macro { span, .. }
+            | Expr::Field { span, .. }
+            | Expr::Index { span, .. }
+            | Expr::Tuple { span, .. }
+            | Expr::Array { span, .. }
+            | Expr::Struct { span, .. }
+            | Expr::Closure { span, .. }
+            | Expr::Block { span, .. }
+            | Expr::If { span, .. }
+            | Expr::Match { span, .. }
+            | Expr::Loop { span, .. }
+            | Expr::LetCond { span, .. }
+            | Expr::Try { span, .. }
+            | Expr::Unary { span, .. }
+            | Expr::Binary { span, .. }
+            | Expr::Assign { span, .. }
+            | Expr::Return { span, .. }
+            | Expr::Unknown { span } => *span,
+        }
+    }
+
+    pub fn as_str_lit(&self) -> Option<&str> {
+        match self {
+            Expr::Lit { lit: Lit::Str(s), .. } => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The single identifier of a one-segment path expression.
+    pub fn as_ident(&self) -> Option<&str> {
+        match self {
+            Expr::Path { segs, .. } if segs.len() == 1 => Some(&segs[0]),
+            _ => None,
+        }
+    }
+
+    /// Visits this expression and every expression inside it (not closure bodies: they are their own
+    /// functions).
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match self {
+            Expr::Call { func, args, .. } => {
+                func.walk(f);
+                args.iter().for_each(|a| a.walk(f));
+            }
+            Expr::Method { recv, args, .. } => {
+                recv.walk(f);
+                args.iter().for_each(|a| a.walk(f));
+            }
+            Expr::Macro { args, .. } | Expr::Tuple { items: args, .. } | Expr::Array { items: args, .. } => {
+                args.iter().for_each(|a| a.walk(f))
+            }
+            Expr::Field { base, .. } => base.walk(f),
+            Expr::Index { base, index, .. } => {
+                base.walk(f);
+                index.walk(f);
+            }
+            Expr::Struct { fields, .. } => fields.iter().for_each(|(_, e)| e.walk(f)),
+            Expr::Block { block, .. } => block.walk(f),
+            Expr::If { cond, then, els, .. } => {
+                cond.walk(f);
+                then.walk(f);
+                if let Some(e) = els {
+                    e.walk(f);
+                }
+            }
+            Expr::Match { scrutinee, arms, .. } => {
+                scrutinee.walk(f);
+                arms.iter().for_each(|a| a.walk(f));
+            }
+            Expr::Loop { head, body, .. } => {
+                if let Some(h) = head {
+                    h.walk(f);
+                }
+                body.walk(f);
+            }
+            Expr::LetCond { expr, .. } | Expr::Try { inner: expr, .. } | Expr::Unary { expr, .. } => expr.walk(f),
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.walk(f);
+                rhs.walk(f);
+            }
+            Expr::Assign { target, value, .. } => {
+                target.walk(f);
+                value.walk(f);
+            }
+            Expr::Return { value: Some(v), .. } => v.walk(f),
+            Expr::Lit { .. }
+            | Expr::Path { .. }
+            | Expr::Closure { .. }
+            | Expr::Return { value: None, .. }
+            | Expr::Unknown { .. } => {}
+        }
+    }
+}
+
+impl Block {
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        for stmt in &self.stmts {
+            match stmt {
+                Stmt::Let { init, els, .. } => {
+                    if let Some(e) = init {
+                        e.walk(f);
+                    }
+                    if let Some(b) = els {
+                        b.walk(f);
+                    }
+                }
+                Stmt::Expr { expr, .. } => expr.walk(f),
+            }
+        }
+    }
+
+    /// The block's value: its last expression statement without a semicolon.
+    pub fn tail(&self) -> Option<&Expr> {
+        match self.stmts.last() {
+            Some(Stmt::Expr { expr, semi: false }) => Some(expr),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: TypeRef,
+    pub attrs: Vec<Attr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeKind {
+    Struct,
+    Enum,
+    Alias,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub name: String,
+    pub module: Vec<String>,
+    pub kind: TypeKind,
+    /// Derive paths as written, e.g. `Deserialize`, `validator::Validate`.
+    pub derives: Vec<String>,
+    pub attrs: Vec<Attr>,
+    pub fields: Vec<FieldDef>,
+    /// Tuple structs (newtypes) have unnamed fields.
+    pub tuple: bool,
+    pub alias_of: Option<TypeRef>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImplDef {
+    pub module: Vec<String>,
+    /// The trait's path as written, when this is a trait impl.
+    pub trait_path: Option<Vec<String>>,
+    pub trait_args: Vec<TypeRef>,
+    pub self_ty: TypeRef,
+    /// Indices of the impl's functions in `FileFacts::fns`.
+    pub fns: Vec<u32>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConstDef {
+    pub module: Vec<String>,
+    pub name: String,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UseDef {
+    pub module: Vec<String>,
+    /// The name the import binds (`*` for globs).
+    pub alias: String,
+    pub path: Vec<String>,
+}

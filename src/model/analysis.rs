@@ -1,0 +1,417 @@
+//! What a function does that matters for security, summarised once per function: reading or verifying
+//! credentials, explicit auth checks, rate-limit checks, cache headers, response-cache stores, redirects,
+//! validation. Middleware layers and handler parameters are classified here too.
+
+use super::program::{Ctx, FnId, Program};
+use super::value::LayerVal;
+use super::{Evidence, Middleware};
+use crate::catalog::Catalog;
+use crate::facts::{CallKind, CallSite, Expr, TypeRef};
+use crate::source::{Loc, Span};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+#[derive(Debug, Default)]
+pub struct FnSummary {
+    /// Reads credentials (Authorization, API key, session, auth cookie) or verifies a token.
+    pub credential: Vec<Evidence>,
+    /// A credential read or verification whose outcome decides what happens next.
+    pub checked_auth: Vec<Evidence>,
+    pub rate_limit: Vec<Evidence>,
+    /// Cache-Control values the function sets on its response.
+    pub cache_headers: Vec<(String, Evidence)>,
+    pub redirect: bool,
+    pub cache_store: Option<Evidence>,
+    /// Calls a validation API or rejects input with an early `Err`.
+    pub validates: Vec<Evidence>,
+}
+
+pub struct Analyzer<'p, 'a> {
+    pub prog: &'p Program<'a>,
+    pub catalog: &'p Catalog,
+    memo: RefCell<HashMap<FnId, Rc<FnSummary>>>,
+}
+
+/// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
+pub fn norm_name(text: &str) -> String {
+    let t = text.trim().trim_start_matches('&').trim();
+    let t = t.rsplit("::").next().unwrap_or(t);
+    t.trim_matches('"').to_lowercase().replace('_', "-")
+}
+
+/// The first string literal in a piece of source text.
+pub fn first_string_literal(text: &str) -> Option<String> {
+    let start = text.find('"')?;
+    let mut out = String::new();
+    let mut chars = text[start + 1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '"' => return Some(out),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+const HEADER_SETTERS: &[&str] = &["header", "insert", "append", "insert_header", "append_header", "typed_insert", "try_insert"];
+const CACHE_STORE_METHODS: &[&str] = &["get", "get_with", "try_get_with", "insert", "set", "set_ex", "get_value", "put", "cache_get", "cache_set"];
+
+impl<'p, 'a> Analyzer<'p, 'a> {
+    pub fn new(prog: &'p Program<'a>, catalog: &'p Catalog) -> Self {
+        Analyzer {
+            prog,
+            catalog,
+            memo: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn loc(&self, unit: u32, span: Span) -> Loc {
+        Loc::new(self.prog.unit(unit).file, span)
+    }
+
+    pub fn text(&self, unit: u32, span: Span) -> &'a str {
+        self.prog.unit(unit).text.get(span.start as usize..span.end as usize).unwrap_or("")
+    }
+
+    /// The names a call may be known by in the catalog.
+    pub fn call_names(&self, ctx: &Ctx, c: &CallSite) -> Vec<String> {
+        match c.kind {
+            CallKind::Method => vec![format!(".{}", c.name)],
+            CallKind::Macro => vec![format!("{}!", c.name), format!("{}!", c.path.join("::"))],
+            CallKind::Call => {
+                let n = c.path.len();
+                let mut v = vec![c.path[n.saturating_sub(2)..].join("::"), c.path.join("::")];
+                let resolved = self.prog.resolved_name(ctx, &c.path);
+                if !resolved.is_empty() {
+                    v.push(resolved);
+                }
+                v
+            }
+        }
+    }
+
+    /// The crate function a call lands in, if any.
+    pub fn callee(&self, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
+        match c.kind {
+            CallKind::Call => self.prog.resolve_fn(ctx, &c.path),
+            CallKind::Method => match self.prog.methods_named(&c.name).as_slice() {
+                [id] => Some(*id),
+                _ => None,
+            },
+            CallKind::Macro => None,
+        }
+    }
+
+    pub fn summary(&self, id: FnId) -> Rc<FnSummary> {
+        self.summary_at(id, 0)
+    }
+
+    fn summary_at(&self, id: FnId, depth: usize) -> Rc<FnSummary> {
+        if let Some(s) = self.memo.borrow().get(&id) {
+            return s.clone();
+        }
+        // Placeholder against recursion.
+        self.memo.borrow_mut().insert(id, Rc::new(FnSummary::default()));
+        let s = Rc::new(self.compute(id, depth));
+        self.memo.borrow_mut().insert(id, s.clone());
+        s
+    }
+
+    fn compute(&self, id: FnId, depth: usize) -> FnSummary {
+        let f = self.prog.func(id);
+        let ctx = self.prog.ctx_of(id);
+        let unit = id.unit;
+        let mut s = FnSummary::default();
+        for p in &f.params {
+            if let Some(ty) = &p.ty {
+                if let Some((_, note)) = self.auth_extractor(ty, unit, depth) {
+                    s.credential.push(Evidence {
+                        loc: self.loc(unit, p.span),
+                        note,
+                    });
+                }
+            }
+        }
+        for c in &f.calls {
+            let loc = self.loc(unit, c.span);
+            let names = self.call_names(&ctx, c);
+            for entry in self.catalog.call_capabilities(&names) {
+                let ev = Evidence {
+                    loc,
+                    note: format!("`{}` ({})", c.name, entry.name),
+                };
+                match entry.capability.as_str() {
+                    "token-verify" | "credential-read" | "auth" => {
+                        if c.checked || entry.capability == "auth" {
+                            s.checked_auth.push(ev.clone());
+                        }
+                        s.credential.push(ev);
+                    }
+                    "rate-limit" => s.rate_limit.push(ev),
+                    "redirect" => s.redirect = true,
+                    "validation" => s.validates.push(ev),
+                    _ => {}
+                }
+            }
+            if c.kind == CallKind::Method && self.catalog.read_methods.iter().any(|m| m == &c.name) {
+                let arg = c.args.first().map(|a| a.text.as_str()).unwrap_or("");
+                let by_header = self.catalog.is_credential_header(&norm_name(arg));
+                let by_name = c.args.first().and_then(|a| a.lit.as_ref()).is_some_and(|l| match l {
+                    crate::facts::Lit::Str(s) => self.catalog.is_credential_name(s),
+                    _ => false,
+                });
+                let by_type = c.generics.iter().any(|g| g.starts_with("Authorization<") || self.catalog.extractor(g).is_some_and(|e| e.capability == "auth"));
+                if by_header || by_name || by_type {
+                    let what = if by_type { c.generics.join(", ") } else { arg.to_string() };
+                    let ev = Evidence {
+                        loc,
+                        note: format!("reads credentials (`{what}`)"),
+                    };
+                    if c.checked {
+                        s.checked_auth.push(ev.clone());
+                    }
+                    s.credential.push(ev);
+                }
+            }
+            if c.kind == CallKind::Method && HEADER_SETTERS.contains(&c.name.as_str()) && c.args.len() >= 2 && norm_name(&c.args[0].text) == "cache-control" {
+                if let Some(d) = first_string_literal(&c.args[1].text) {
+                    s.cache_headers.push((d.clone(), Evidence { loc, note: format!("sets `Cache-Control: {d}`") }));
+                }
+            }
+            if c.kind == CallKind::Method
+                && CACHE_STORE_METHODS.contains(&c.name.as_str())
+                && c.recv.as_deref().is_some_and(|r| r.to_lowercase().contains("cache"))
+                && s.cache_store.is_none()
+            {
+                s.cache_store = Some(Evidence {
+                    loc,
+                    note: format!("response cache lookup `{}.{}`", c.recv.as_deref().unwrap_or(""), c.name),
+                });
+            }
+            if c.kind == CallKind::Macro && matches!(c.name.as_str(), "bail" | "ensure") {
+                s.validates.push(Evidence {
+                    loc,
+                    note: format!("rejects input with `{}!`", c.name),
+                });
+            }
+            if depth < 2 {
+                if let Some(callee) = self.callee(&ctx, c).filter(|x| *x != id) {
+                    let sub = self.summary_at(callee, depth + 1);
+                    let cname = &self.prog.func(callee).name;
+                    if let Some(first) = sub.credential.first() {
+                        let ev = Evidence {
+                            loc,
+                            note: format!("calls `{cname}`, which {}", strip_article(&first.note)),
+                        };
+                        if c.checked || !sub.checked_auth.is_empty() {
+                            s.checked_auth.push(ev.clone());
+                        }
+                        s.credential.push(ev);
+                    }
+                    if !sub.rate_limit.is_empty() {
+                        s.rate_limit.push(Evidence {
+                            loc,
+                            note: format!("calls `{cname}`, which checks a rate limit"),
+                        });
+                    }
+                    if !sub.cache_headers.is_empty() && s.cache_headers.is_empty() {
+                        let (d, _) = &sub.cache_headers[0];
+                        s.cache_headers.push((d.clone(), Evidence { loc, note: format!("`{cname}` sets `Cache-Control: {d}`") }));
+                    }
+                    s.redirect |= sub.redirect;
+                }
+            }
+        }
+        // Cache-Control in response tuples: `([(header::CACHE_CONTROL, "public, max-age=60")], body)`.
+        f.body.walk(&mut |e| {
+            if let Expr::Tuple { items, span } = e {
+                if items.len() == 2 && norm_name(self.text(unit, items[0].span())) == "cache-control" {
+                    if let Some(d) = first_string_literal(self.text(unit, items[1].span())) {
+                        s.cache_headers.push((d.clone(), Evidence { loc: self.loc(unit, *span), note: format!("sets `Cache-Control: {d}`") }));
+                    }
+                }
+            }
+            if let Expr::Return { value: Some(v), .. } = e {
+                if let Expr::Call { func, .. } = v.as_ref() {
+                    if matches!(func.as_ref(), Expr::Path { segs, .. } if segs.last().is_some_and(|l| l == "Err")) {
+                        s.validates.push(Evidence {
+                            loc: self.loc(unit, v.span()),
+                            note: "rejects input with an early `Err`".into(),
+                        });
+                    }
+                }
+            }
+        });
+        // `CacheControl::new().with_public().with_max_age(..)` (headers crate).
+        let typed: Vec<&str> = f
+            .calls
+            .iter()
+            .filter_map(|c| match c.name.as_str() {
+                "with_public" => Some("public"),
+                "with_private" => Some("private"),
+                "with_no_store" => Some("no-store"),
+                "with_no_cache" => Some("no-cache"),
+                "with_max_age" => Some("max-age=1"),
+                "with_s_max_age" => Some("s-maxage=1"),
+                _ => None,
+            })
+            .collect();
+        if !typed.is_empty() {
+            if let Some(c) = f.calls.iter().find(|c| c.name == "with_public" || c.name == "with_private" || c.name == "with_max_age" || c.name == "with_no_store") {
+                let d = typed.join(", ");
+                s.cache_headers.push((d.clone(), Evidence { loc: self.loc(unit, c.span), note: format!("sets `Cache-Control: {d}`") }));
+            }
+        }
+        s
+    }
+
+    /// Whether a parameter type authenticates the request: a catalog extractor, or a type of the crate whose
+    /// `FromRequestParts`/`FromRequest` implementation reads credentials. Returns (optional, note).
+    pub fn auth_extractor(&self, ty: &TypeRef, unit: u32, depth: usize) -> Option<(bool, String)> {
+        let (inner, is_opt) = ty.strip_option();
+        let norm = inner.normalized();
+        if let Some(e) = self.catalog.extractor(&norm) {
+            if e.capability == "auth" {
+                return Some((is_opt || e.optional, format!("`{}` extractor ({})", inner.text, e.name)));
+            }
+            return None;
+        }
+        if depth > 2 {
+            return None;
+        }
+        let _ = unit;
+        for (u, imp) in self.prog.impls_of(inner.name()) {
+            let Some(tr) = imp.trait_path.as_ref().and_then(|t| t.last()) else { continue };
+            let optional_impl = tr == "OptionalFromRequestParts" || tr == "OptionalFromRequest";
+            if !matches!(tr.as_str(), "FromRequestParts" | "FromRequest" | "OptionalFromRequestParts" | "OptionalFromRequest") {
+                continue;
+            }
+            for &i in &imp.fns {
+                let id = FnId { unit: u, idx: i };
+                let s = self.summary_at(id, depth + 1);
+                if !s.credential.is_empty() {
+                    return Some((is_opt || optional_impl, format!("`{}` extractor, whose `{tr}` impl {}", inner.text, strip_article(&s.credential[0].note))));
+                }
+            }
+        }
+        None
+    }
+
+    /// Classifies a layer by what it is (catalog) or, for middleware functions, by what it does.
+    pub fn classify_layer(&self, l: &LayerVal) -> Middleware {
+        let mut m = Middleware {
+            name: l.name.clone(),
+            capability: "other".into(),
+            tags: vec![],
+            loc: l.loc,
+            directives: None,
+            keys_identity: None,
+            optional: false,
+        };
+        if let Some(id) = l.fn_id {
+            let s = self.summary(id);
+            if !s.checked_auth.is_empty() || (s.cache_store.is_none() && !s.credential.is_empty()) {
+                m.capability = "auth".into();
+                m.tags.push("middleware-fn".into());
+            } else if let Some(_store) = &s.cache_store {
+                m.capability = "cache".into();
+                m.tags.push("response-cache".into());
+                m.keys_identity = Some(!s.credential.is_empty());
+            } else if !s.rate_limit.is_empty() {
+                m.capability = "rate-limit".into();
+            } else if let Some((d, _)) = s.cache_headers.first() {
+                m.capability = "cache".into();
+                m.tags.push("cache-header".into());
+                m.tags.push("overriding".into());
+                m.directives = Some(d.clone());
+            }
+            return m;
+        }
+        if let Some((ty, unit)) = &l.extractor {
+            if let Some((optional, _)) = self.auth_extractor(ty, *unit, 0) {
+                m.capability = "auth".into();
+                m.optional = optional;
+            }
+            return m;
+        }
+        if let Some(e) = self.catalog.layer(&l.names, &l.arg_texts) {
+            m.capability = e.capability.clone();
+            m.tags = e.tags.clone();
+            m.keys_identity = e.keys_identity;
+            m.optional = e.optional;
+            if let Some(i) = e.directives_arg {
+                m.directives = l
+                    .arg_values
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| l.arg_texts.get(i).and_then(|t| first_string_literal(t)));
+            }
+        }
+        m
+    }
+
+    /// Why a layer has its capability, for labels.
+    pub fn layer_note(&self, m: &Middleware, l: &LayerVal) -> String {
+        if let Some(id) = l.fn_id {
+            let s = self.summary(id);
+            let why = s.checked_auth.first().or(s.credential.first()).or(s.cache_store.as_ref()).or(s.rate_limit.first());
+            if let Some(w) = why {
+                return format!("{} middleware `{}`: {}", m.capability, l.name, w.note);
+            }
+        }
+        match m.capability.as_str() {
+            "other" => format!("layer `{}`", l.name),
+            cap => format!("{cap} layer `{}`", l.name),
+        }
+    }
+}
+
+fn strip_article(note: &str) -> String {
+    note.to_string()
+}
+
+/// Whether Cache-Control directives let a shared cache (proxy, CDN) store the response.
+pub fn is_shared_cacheable(directives: &str) -> bool {
+    let d = directives.to_lowercase();
+    let parts: Vec<&str> = d.split(',').map(str::trim).collect();
+    if parts.iter().any(|p| *p == "private" || *p == "no-store") {
+        return false;
+    }
+    if parts.iter().any(|p| *p == "public" || p.starts_with("s-maxage")) {
+        return true;
+    }
+    parts
+        .iter()
+        .filter_map(|p| p.strip_prefix("max-age="))
+        .any(|v| v.trim().parse::<u64>().map(|n| n > 0).unwrap_or(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_cacheability_follows_directives() {
+        assert!(is_shared_cacheable("public, max-age=300"));
+        assert!(is_shared_cacheable("max-age=60"));
+        assert!(is_shared_cacheable("s-maxage=60"));
+        assert!(!is_shared_cacheable("private, max-age=60"));
+        assert!(!is_shared_cacheable("no-store"));
+        assert!(!is_shared_cacheable("max-age=0"));
+        assert!(!is_shared_cacheable("no-cache"));
+    }
+
+    #[test]
+    fn names_normalise() {
+        assert_eq!(norm_name("header::AUTHORIZATION"), "authorization");
+        assert_eq!(norm_name("\"X-Api-Key\""), "x-api-key");
+        assert_eq!(norm_name("&http::header::CACHE_CONTROL"), "cache-control");
+    }
+}

@@ -1,0 +1,474 @@
+//! Builds one package's model: evaluates the functions that serve or build routers, then turns the
+//! evaluated routers and listeners into model entities with their protections resolved.
+
+use super::analysis::{is_shared_cacheable, Analyzer};
+use super::eval::{Evaluator, ServeEvent};
+use super::program::{FnId, Program};
+use super::value::{Origin, RouteVal, Tls, Value};
+use super::*;
+use crate::catalog::Catalog;
+use crate::facts::CallKind;
+use std::collections::{HashMap, HashSet};
+
+pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>) -> Model {
+    let mut ev = Evaluator::new(prog, catalog, &config);
+    let an = Analyzer::new(prog, catalog);
+
+    let serves_something = |id: FnId| {
+        let f = prog.func(id);
+        !f.is_closure
+            && f.calls.iter().any(|c| {
+                matches!(c.name.as_str(), "serve" | "serve_connection" | "serve_connection_with_upgrades")
+                    || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
+            })
+    };
+    for id in prog.all_fns().filter(|id| serves_something(*id)) {
+        ev.call_fn(id, vec![]);
+    }
+    let builds_router = |id: FnId| {
+        let f = prog.func(id);
+        !f.is_closure
+            && (f.ret.as_ref().is_some_and(|r| r.text.contains("Router"))
+                || f.calls.iter().any(|c| c.kind == CallKind::Call && c.path.ends_with(&["Router".to_string(), "new".to_string()])))
+    };
+    let mut candidates: Vec<(FnId, Value)> = vec![];
+    for id in prog.all_fns().filter(|id| builds_router(*id)) {
+        let v = ev.call_fn(id, vec![]);
+        if matches!(v, Value::Router(_)) {
+            candidates.push((id, v));
+        }
+    }
+
+    let mut b = Builder {
+        prog,
+        an: &an,
+        model: Model::default(),
+        route_keys: HashSet::new(),
+        handlers_seen: HashSet::new(),
+        inputs_seen: HashSet::new(),
+    };
+    let serves: Vec<ServeEvent> = ev.serves.clone();
+    for s in &serves {
+        b.add_served(s);
+    }
+    if serves.is_empty() {
+        for (id, v) in &candidates {
+            if ev.called_by_other.contains(id) {
+                continue;
+            }
+            if let Value::Router(r) = v {
+                if !r.routes.is_empty() {
+                    b.add_app(r.framework, r.loc, false, &r.routes, vec![]);
+                }
+            }
+        }
+    }
+    b.add_calls();
+    b.model.config = config;
+    b.model
+}
+
+struct Builder<'p, 'a> {
+    prog: &'p Program<'a>,
+    an: &'p Analyzer<'p, 'a>,
+    model: Model,
+    route_keys: HashSet<(Loc, String, Vec<String>)>,
+    handlers_seen: HashSet<FnId>,
+    inputs_seen: HashSet<Loc>,
+}
+
+impl Builder<'_, '_> {
+    fn add_served(&mut self, s: &ServeEvent) {
+        let (routes, fallback, direct_handler) = match &s.app {
+            Value::Router(r) => (r.routes.clone(), r.fallback.clone(), None),
+            Value::Fn(id, _) => (vec![], None, Some(*id)),
+            _ => (vec![], None, None),
+        };
+        let mut listeners = vec![];
+        if let Some(l) = &s.listener {
+            let redirect_only = {
+                let acme = |p: &str| p.contains("/.well-known/acme-challenge");
+                let redirects = |h: &super::value::HandlerVal| h.fn_id.is_some_and(|id| self.an.summary(id).redirect);
+                match direct_handler {
+                    Some(id) => self.an.summary(id).redirect,
+                    None => {
+                        (!routes.is_empty() || fallback.is_some())
+                            && routes.iter().all(|r| redirects(&r.handler) || acme(&r.path))
+                            && fallback.as_ref().is_none_or(redirects)
+                    }
+                }
+            };
+            listeners.push(self.listener(s, l, redirect_only));
+        }
+        self.add_app(s.framework, s.loc, true, &routes, listeners);
+    }
+
+    fn listener(&mut self, s: &ServeEvent, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
+        let mut evidence = vec![];
+        let (source, origin_loc) = match &l.addr.origin {
+            Origin::Literal(loc) => ("literal", Some(*loc)),
+            Origin::Constant(name, loc) => {
+                evidence.push(Evidence {
+                    loc: *loc,
+                    note: format!("address from constant `{name}`"),
+                });
+                ("constant", Some(*loc))
+            }
+            Origin::Config(key, loc) => {
+                evidence.push(Evidence {
+                    loc: *loc,
+                    note: format!("address from configuration key `{key}`"),
+                });
+                ("config", Some(*loc))
+            }
+            Origin::Env(var, default, loc) => {
+                evidence.push(Evidence {
+                    loc: *loc,
+                    note: match default {
+                        Some(d) => format!("address from environment variable `{var}` (default `{d}`)"),
+                        None => format!("address from environment variable `{var}`"),
+                    },
+                });
+                ("env", Some(*loc))
+            }
+            Origin::Unknown => ("unknown", None),
+        };
+        let _ = origin_loc;
+        if let Some(t) = l.tls_loc {
+            evidence.push(Evidence { loc: t, note: "TLS configured here".into() });
+        }
+        let host = l.addr.host.clone().unwrap_or_default();
+        let host_kind = if matches!(l.addr.origin, Origin::Env(..)) || host.is_empty() {
+            "unresolved"
+        } else if is_loopback(&host) {
+            "loopback"
+        } else {
+            "public"
+        };
+        let address = match &l.addr.origin {
+            Origin::Env(var, Some(d), _) => format!("${var} (default {d})"),
+            Origin::Env(var, None, _) => format!("${var}"),
+            _ if l.addr.text == "{?}" => "an address computed at run time".into(),
+            _ => l.addr.text.clone(),
+        };
+        self.model.listeners.push(Listener {
+            package: self.prog.package.clone(),
+            framework: s.framework.into(),
+            loc: l.loc,
+            address,
+            host,
+            host_kind: host_kind.into(),
+            source: source.into(),
+            tls: match l.tls {
+                Tls::On => "on",
+                Tls::Off => "off",
+                Tls::Unknown => "unknown",
+            }
+            .into(),
+            redirect_only,
+            app: None,
+            evidence,
+        });
+        self.model.listeners.len() - 1
+    }
+
+    fn add_app(&mut self, framework: &str, loc: Loc, served: bool, routes: &[RouteVal], listeners: Vec<usize>) {
+        let app_idx = self.model.apps.len();
+        for &l in &listeners {
+            self.model.listeners[l].app = Some(app_idx);
+        }
+        let loopback_only = !listeners.is_empty() && listeners.iter().all(|&l| self.model.listeners[l].host_kind == "loopback");
+        let mut app_routes = vec![];
+        for rv in routes {
+            let route = self.route(framework, rv, app_idx);
+            app_routes.push(AppRoute {
+                methods: route.methods.clone(),
+                path: route.path.clone(),
+                rate_limited: route.rate_limit.limited,
+                auth: route.auth.status.clone(),
+            });
+            let key = (route.loc, route.path.clone(), route.methods.clone());
+            if self.route_keys.insert(key) {
+                self.model.routes.push(route);
+            }
+        }
+        self.model.apps.push(App {
+            package: self.prog.package.clone(),
+            framework: framework.into(),
+            loc,
+            served,
+            loopback_only,
+            routes: app_routes,
+            listeners,
+        });
+    }
+
+    fn route(&mut self, framework: &str, rv: &RouteVal, app: usize) -> Route {
+        let an = self.an;
+        let layers: Vec<_> = rv.layers.iter().rev().collect();
+        let middleware: Vec<Middleware> = layers.iter().map(|l| an.classify_layer(l)).collect();
+        let mut auth = AuthInfo::default();
+        let mut optional = false;
+        for (m, l) in middleware.iter().zip(&layers) {
+            if m.capability == "auth" {
+                auth.evidence.push(Evidence {
+                    loc: m.loc,
+                    note: an.layer_note(m, l),
+                });
+                if m.optional {
+                    optional = true;
+                } else if !auth.sources.contains(&"middleware".to_string()) {
+                    auth.sources.push("middleware".into());
+                }
+            }
+        }
+        let mut rate = RateLimitInfo::default();
+        for (m, l) in middleware.iter().zip(&layers) {
+            if m.capability == "rate-limit" {
+                rate.evidence.push(Evidence {
+                    loc: m.loc,
+                    note: an.layer_note(m, l),
+                });
+            }
+        }
+        let mut identity = IdentityInfo::default();
+        let mut handler_cache: Option<(String, Evidence)> = None;
+        let handler_loc = rv.handler.fn_id.map(|id| Loc::new(self.prog.unit(id.unit).file, self.prog.func(id).span));
+        if let Some(id) = rv.handler.fn_id {
+            let f = self.prog.func(id);
+            let s = an.summary(id);
+            for p in &f.params {
+                if let Some(ty) = &p.ty {
+                    if let Some((opt, note)) = an.auth_extractor(ty, id.unit, 0) {
+                        let loc = Loc::new(self.prog.unit(id.unit).file, p.span);
+                        auth.evidence.push(Evidence { loc, note: note.clone() });
+                        identity.evidence.push(Evidence { loc, note });
+                        if opt {
+                            optional = true;
+                        } else if !auth.sources.contains(&"extractor".to_string()) {
+                            auth.sources.push("extractor".into());
+                        }
+                    }
+                }
+            }
+            if let Some(e) = s.checked_auth.first() {
+                auth.evidence.push(Evidence {
+                    loc: e.loc,
+                    note: format!("explicit check: {}", e.note),
+                });
+                auth.sources.push("handler-check".into());
+            }
+            identity.evidence.extend(s.credential.iter().cloned());
+            rate.evidence.extend(s.rate_limit.iter().cloned());
+            handler_cache = s.cache_headers.first().cloned();
+            self.add_handler(id);
+            self.add_inputs(id, rv);
+        }
+        auth.status = if !auth.sources.is_empty() {
+            "enforced"
+        } else if optional {
+            "optional"
+        } else {
+            "none"
+        }
+        .into();
+        identity.reads = auth.status != "none" || !identity.evidence.is_empty();
+        rate.limited = !rate.evidence.is_empty();
+
+        // Effective Cache-Control: an overriding layer (outermost wins) beats the handler, which beats
+        // an if-not-present layer (innermost wins).
+        let mut cache = CacheInfo::default();
+        let header_layers: Vec<&Middleware> = middleware.iter().filter(|m| m.tags.iter().any(|t| t == "cache-header")).collect();
+        let overriding = header_layers.iter().find(|m| !m.tags.iter().any(|t| t == "if-not-present"));
+        let fallback = header_layers.iter().rev().find(|m| m.tags.iter().any(|t| t == "if-not-present"));
+        if let Some(m) = overriding {
+            cache.directives = m.directives.clone().unwrap_or_default();
+            cache.evidence.push(Evidence {
+                loc: m.loc,
+                note: format!("cache layer `{}` sets `Cache-Control: {}`", m.name, cache.directives),
+            });
+        } else if let Some((d, e)) = handler_cache {
+            cache.directives = d;
+            cache.evidence.push(e);
+        } else if let Some(m) = fallback {
+            cache.directives = m.directives.clone().unwrap_or_default();
+            cache.evidence.push(Evidence {
+                loc: m.loc,
+                note: format!("cache layer `{}` sets `Cache-Control: {}`", m.name, cache.directives),
+            });
+        }
+        cache.shared = !cache.directives.is_empty() && is_shared_cacheable(&cache.directives);
+        let server: Vec<&Middleware> = middleware.iter().filter(|m| m.tags.iter().any(|t| t == "response-cache")).collect();
+        cache.server = !server.is_empty();
+        cache.server_keys_identity = server.iter().all(|m| m.keys_identity == Some(true));
+        for m in &server {
+            cache.evidence.push(Evidence {
+                loc: m.loc,
+                note: format!(
+                    "server-side response cache `{}`{}",
+                    m.name,
+                    if m.keys_identity == Some(true) { "" } else { " keyed without the caller's identity" }
+                ),
+            });
+        }
+
+        Route {
+            package: self.prog.package.clone(),
+            framework: framework.into(),
+            methods: rv.methods.clone(),
+            path: rv.path.clone(),
+            handler: rv.handler.name.clone(),
+            handler_loc,
+            loc: rv.loc,
+            middleware,
+            auth,
+            rate_limit: rate,
+            cache,
+            identity,
+            app: Some(app),
+        }
+    }
+
+    fn add_handler(&mut self, id: FnId) {
+        if !self.handlers_seen.insert(id) {
+            return;
+        }
+        let f = self.prog.func(id);
+        let file = self.prog.unit(id.unit).file;
+        self.model.handlers.push(Handler {
+            package: self.prog.package.clone(),
+            name: self.prog.fn_display(id),
+            is_async: f.is_async,
+            loc: Loc::new(file, f.span),
+            params: f
+                .params
+                .iter()
+                .map(|p| HandlerParam {
+                    binding: Analyzer::param_binding(p),
+                    ty: p.ty.as_ref().map(|t| t.text.clone()).unwrap_or_default(),
+                    loc: Loc::new(file, p.span),
+                })
+                .collect(),
+        });
+    }
+
+    fn add_inputs(&mut self, id: FnId, rv: &RouteVal) {
+        let an = self.an;
+        let f = self.prog.func(id);
+        let ctx = self.prog.ctx_of(id);
+        let file = self.prog.unit(id.unit).file;
+        for p in &f.params {
+            let Some(ty) = &p.ty else { continue };
+            let Some(class) = an.classify_input(ty, &ctx) else { continue };
+            let loc = Loc::new(file, p.span);
+            if !self.inputs_seen.insert(loc) {
+                continue;
+            }
+            let binding = Analyzer::param_binding(p);
+            let mut fields = vec![];
+            an.free_form_fields(&class.inner, &ctx, 0, "", &mut fields);
+            let mut validation = vec![];
+            let mut evidence = vec![];
+            if let Some(w) = &class.validated_by {
+                validation.push("wrapper".to_string());
+                evidence.push(Evidence { loc, note: w.clone() });
+            }
+            let (inner, _) = class.inner.strip_option();
+            if let Some((how, tloc)) = an.type_validates(inner.name(), &ctx) {
+                if how.starts_with("derives") {
+                    validation.push("derive".into());
+                } else {
+                    validation.push("type".into());
+                }
+                evidence.push(Evidence {
+                    loc: tloc,
+                    note: format!("`{}` {how}", inner.name()),
+                });
+            }
+            if let Some(e) = an.handler_validates(id, &binding) {
+                validation.push("call".into());
+                evidence.push(e);
+            }
+            let type_loc = an.type_loc(&class.inner, &ctx);
+            if let Some(tl) = type_loc {
+                if !evidence.iter().any(|e| e.loc == tl) {
+                    evidence.push(Evidence {
+                        loc: tl,
+                        note: format!("`{}` is defined here", inner.name()),
+                    });
+                }
+            }
+            self.model.inputs.push(Input {
+                package: self.prog.package.clone(),
+                kind: class.kind,
+                extractor: class.extractor,
+                ty: class.inner.text.clone(),
+                type_loc,
+                binding,
+                handler: self.prog.fn_display(id),
+                methods: rv.methods.clone(),
+                path: rv.path.clone(),
+                free_form: !fields.is_empty(),
+                free_form_fields: fields,
+                validated: !validation.is_empty(),
+                validation,
+                loc,
+                evidence,
+            });
+        }
+    }
+
+    fn add_calls(&mut self) {
+        let mut seen: HashMap<Loc, ()> = HashMap::new();
+        for id in self.prog.all_fns() {
+            let f = self.prog.func(id);
+            let ctx = self.prog.ctx_of(id);
+            let file = self.prog.unit(id.unit).file;
+            let fname = self.prog.fn_display(id);
+            for c in &f.calls {
+                let loc = Loc::new(file, c.span);
+                if seen.insert(loc, ()).is_some() {
+                    continue;
+                }
+                let callee = match c.kind {
+                    CallKind::Method => c.name.clone(),
+                    _ => c.path.join("::"),
+                };
+                let resolved = match c.kind {
+                    CallKind::Call | CallKind::Macro => self.prog.resolved_name(&ctx, &c.path),
+                    CallKind::Method => c.name.clone(),
+                };
+                self.model.calls.push(Call {
+                    package: self.prog.package.clone(),
+                    kind: c.kind,
+                    name: c.name.clone(),
+                    callee,
+                    resolved,
+                    args: c
+                        .args
+                        .iter()
+                        .map(|a| CallArg {
+                            text: a.text.clone(),
+                            value: match &a.lit {
+                                Some(crate::facts::Lit::Str(s)) => serde_json::Value::String(s.clone()),
+                                Some(crate::facts::Lit::Int(i)) => serde_json::Value::from(*i as i64),
+                                Some(crate::facts::Lit::Bool(b)) => serde_json::Value::Bool(*b),
+                                Some(crate::facts::Lit::Float(x)) => serde_json::Number::from_f64(*x).map(serde_json::Value::Number).unwrap_or_default(),
+                                _ => serde_json::Value::Null,
+                            },
+                        })
+                        .collect(),
+                    receiver: c.recv.clone(),
+                    function: fname.clone(),
+                    is_async_fn: f.is_async,
+                    loc,
+                });
+            }
+        }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_matches(|c| c == '[' || c == ']');
+    h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0:0:0:0:0:0:0:1"
+}

@@ -1,0 +1,196 @@
+//! Handler inputs: which parameters deserialize request data, whether that data is free-form, and
+//! whether anything validates it.
+
+use super::analysis::Analyzer;
+use super::program::{Ctx, FnId};
+use super::Evidence;
+use crate::facts::{CallKind, Param, TypeKind, TypeRef};
+use crate::source::Loc;
+
+pub struct InputClass {
+    pub kind: String,
+    pub extractor: String,
+    pub inner: TypeRef,
+    pub validated_by: Option<String>,
+}
+
+const STRINGS: &[&str] = &["String", "str", "Value", "Bytes", "Cow", "Box<str>", "Json", "RawValue", "BytesMut"];
+const COLLECTIONS: &[&str] = &["Vec", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "IndexMap", "IndexSet", "[]", "Map", "SmallVec"];
+const NUMBERS: &[&str] = &["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "Decimal", "BigDecimal"];
+
+pub fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().last();
+        let after = text[i + word.len()..].chars().next();
+        let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !is_word(before) && !is_word(after)
+    })
+}
+
+impl Analyzer<'_, '_> {
+    /// What kind of request input a parameter type is, through wrappers such as `Valid<Json<T>>`.
+    pub fn classify_input(&self, ty: &TypeRef, ctx: &Ctx) -> Option<InputClass> {
+        let (mut t, _) = ty.strip_option();
+        let mut validated_by = None;
+        for _ in 0..4 {
+            let norm = t.normalized();
+            if let Some(entry) = self.catalog.input(&norm) {
+                if entry.wrapper {
+                    if entry.validates && validated_by.is_none() {
+                        validated_by = Some(format!("validating extractor `{}`", t.name()));
+                    }
+                    t = t.args.first()?;
+                    continue;
+                }
+                let inner = if entry.raw { t.clone() } else { t.args.first().cloned().unwrap_or_else(|| t.clone()) };
+                return Some(InputClass {
+                    kind: entry.kind.clone().unwrap_or_else(|| "body".into()),
+                    extractor: norm,
+                    inner,
+                    validated_by,
+                });
+            }
+            // A custom extractor of the crate that validates what it deserializes (`ValidatedJson<T>`).
+            for (u, imp) in self.prog.impls_of(t.name()) {
+                let is_extractor = imp.trait_path.as_ref().and_then(|p| p.last()).is_some_and(|n| n == "FromRequest" || n == "FromRequestParts");
+                if !is_extractor {
+                    continue;
+                }
+                let validates = imp.fns.iter().any(|&i| !self.summary(FnId { unit: u, idx: i }).validates.is_empty());
+                if validates {
+                    let lower = t.name().to_lowercase();
+                    let kind = ["json", "form", "query"].iter().find(|k| lower.contains(*k)).copied().unwrap_or("body");
+                    return Some(InputClass {
+                        kind: kind.into(),
+                        extractor: norm,
+                        inner: t.args.first().cloned().unwrap_or_else(|| t.clone()),
+                        validated_by: Some(format!("validating extractor `{}`", t.name())),
+                    });
+                }
+            }
+            let _ = ctx;
+            return None;
+        }
+        None
+    }
+
+    /// The free-form fields of a type (strings, collections, unbounded numbers), looking into the crate's
+    /// own structs. Types that validate themselves contribute nothing.
+    pub fn free_form_fields(&self, ty: &TypeRef, ctx: &Ctx, depth: usize, prefix: &str, out: &mut Vec<String>) {
+        if depth > 4 || out.len() > 16 {
+            return;
+        }
+        let (t, _) = ty.strip_option();
+        let name = t.name();
+        let norm = t.normalized();
+        let label = |out: &mut Vec<String>| out.push(if prefix.is_empty() { format!("`{}`", t.text) } else { format!("`{prefix}: {}`", t.text) });
+        if self.catalog.is_self_validating(&norm) || self.catalog.is_self_validating(name) || self.catalog.is_bounded(name) {
+            return;
+        }
+        if STRINGS.contains(&name) || COLLECTIONS.contains(&name) || NUMBERS.contains(&name) {
+            label(out);
+            return;
+        }
+        if name == "()" {
+            for a in &t.args {
+                self.free_form_fields(a, ctx, depth + 1, prefix, out);
+            }
+            return;
+        }
+        let Some((unit, def)) = self.prog.resolve_type(ctx, name) else { return };
+        let tctx = Ctx {
+            unit,
+            module: def.module.clone(),
+            self_ty: None,
+        };
+        if def.kind == TypeKind::Alias {
+            if let Some(a) = &def.alias_of {
+                self.free_form_fields(a, &tctx, depth + 1, prefix, out);
+            }
+            return;
+        }
+        if self.type_validates(name, ctx).is_some() {
+            return;
+        }
+        for f in &def.fields {
+            let p = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+            self.free_form_fields(&f.ty, &tctx, depth + 1, &p, out);
+        }
+    }
+
+    /// How a crate type validates itself, if it does: a validation derive, a validating constructor
+    /// (`TryFrom`/`FromStr`, `#[serde(try_from)]`), or a fieldless enum.
+    pub fn type_validates(&self, name: &str, ctx: &Ctx) -> Option<(String, Loc)> {
+        let (unit, def) = self.prog.resolve_type(ctx, name)?;
+        let loc = self.loc(unit, def.span);
+        if let Some(d) = def.derives.iter().find(|d| self.catalog.is_validation_derive(d) || self.catalog.is_validation_derive(d.rsplit("::").next().unwrap_or(d))) {
+            return Some((format!("derives `{d}`"), loc));
+        }
+        if def.attrs.iter().any(|a| a.path == "serde" && (a.tokens.contains("try_from") || a.tokens.contains("from="))) {
+            return Some(("deserializes through a validating conversion".into(), loc));
+        }
+        if def.kind == TypeKind::Enum && def.fields.is_empty() {
+            return Some(("is a fieldless enum".into(), loc));
+        }
+        for (_, imp) in self.prog.impls_of(name) {
+            if let Some(tr) = imp.trait_path.as_ref().and_then(|p| p.last()) {
+                if tr == "TryFrom" || tr == "FromStr" {
+                    return Some((format!("has a validating `{tr}` constructor"), loc));
+                }
+            }
+        }
+        None
+    }
+
+    /// The type's definition location, for a secondary label.
+    pub fn type_loc(&self, ty: &TypeRef, ctx: &Ctx) -> Option<Loc> {
+        let (t, _) = ty.strip_option();
+        self.prog.resolve_type(ctx, t.name()).map(|(u, d)| self.loc(u, d.span))
+    }
+
+    /// Whether the handler validates the value bound to `binding`: `.validate()` on it, or passing it to a
+    /// function of the crate that validates.
+    pub fn handler_validates(&self, handler: FnId, binding: &str) -> Option<Evidence> {
+        let f = self.prog.func(handler);
+        let ctx = self.prog.ctx_of(handler);
+        for c in &f.calls {
+            let names = self.call_names(&ctx, c);
+            let is_validation = self.catalog.call_capabilities(&names).any(|e| e.capability == "validation");
+            let on_binding = c.recv.as_deref().is_some_and(|r| contains_word(r, binding)) || c.args.iter().any(|a| contains_word(&a.text, binding));
+            if is_validation && on_binding {
+                return Some(Evidence {
+                    loc: self.loc(handler.unit, c.span),
+                    note: format!("validated by `{}`", c.name),
+                });
+            }
+            if c.kind != CallKind::Macro && c.args.iter().any(|a| contains_word(&a.text, binding)) {
+                if let Some(callee) = self.callee(&ctx, c) {
+                    let s = self.summary(callee);
+                    if let Some(v) = s.validates.first() {
+                        return Some(Evidence {
+                            loc: self.loc(handler.unit, c.span),
+                            note: format!("validated by `{}` ({})", self.prog.func(callee).name, v.note),
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub fn param_binding(p: &Param) -> String {
+        p.pat.bindings.first().cloned().unwrap_or_else(|| p.pat.text.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_word;
+
+    #[test]
+    fn words_are_whole() {
+        assert!(contains_word("payload.validate()", "payload"));
+        assert!(!contains_word("my_payload.validate()", "payload"));
+        assert!(contains_word("&payload", "payload"));
+    }
+}

@@ -1,0 +1,238 @@
+//! The framework-neutral service model: routes with their full paths and the middleware that really wraps
+//! them, handlers and their inputs, listeners, apps, call sites and configuration. Rules only ever see
+//! this model.
+
+mod analysis;
+mod axum;
+mod build;
+mod config;
+mod eval;
+mod inputs;
+mod program;
+mod value;
+
+pub use build::build_package;
+pub use config::config_entries;
+pub use program::{Program, Unit};
+
+use crate::source::Loc;
+use serde::Serialize;
+
+/// A piece of evidence shown as a secondary label.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub loc: Loc,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Middleware {
+    pub name: String,
+    pub capability: String,
+    pub tags: Vec<String>,
+    pub loc: Loc,
+    /// Cache-Control directives, for cache-header middleware.
+    pub directives: Option<String>,
+    /// For response caches: whether the cache key includes the caller's identity.
+    pub keys_identity: Option<bool>,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AuthInfo {
+    /// `enforced`, `optional` or `none`.
+    pub status: String,
+    /// Where it comes from: `middleware`, `extractor`, `handler-check`.
+    pub sources: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RateLimitInfo {
+    pub limited: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CacheInfo {
+    /// The effective Cache-Control directives, or empty.
+    pub directives: String,
+    /// A shared cache (proxy, CDN) may store the response.
+    pub shared: bool,
+    /// A server-side response cache wraps the route.
+    pub server: bool,
+    /// Whether every server-side cache in front of the route keys on the caller's identity.
+    pub server_keys_identity: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IdentityInfo {
+    /// The response depends on who is calling.
+    pub reads: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub package: String,
+    pub framework: String,
+    pub methods: Vec<String>,
+    pub path: String,
+    pub handler: String,
+    pub handler_loc: Option<Loc>,
+    pub loc: Loc,
+    /// Outermost first.
+    pub middleware: Vec<Middleware>,
+    pub auth: AuthInfo,
+    pub rate_limit: RateLimitInfo,
+    pub cache: CacheInfo,
+    pub identity: IdentityInfo,
+    pub app: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub package: String,
+    /// json, form, query, path, body, multipart
+    pub kind: String,
+    pub extractor: String,
+    /// The deserialized type (`CreateUser` in `Json<CreateUser>`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub type_loc: Option<Loc>,
+    pub binding: String,
+    pub handler: String,
+    pub methods: Vec<String>,
+    pub path: String,
+    pub free_form: bool,
+    /// Fields that carry free-form data.
+    pub free_form_fields: Vec<String>,
+    pub validated: bool,
+    /// How it is validated: `derive`, `wrapper`, `call`, `type`.
+    pub validation: Vec<String>,
+    pub loc: Loc,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listener {
+    pub package: String,
+    pub framework: String,
+    pub loc: Loc,
+    pub address: String,
+    pub host: String,
+    /// `public`, `loopback`, `unresolved`
+    pub host_kind: String,
+    /// `literal`, `constant`, `config`, `env`, `unknown`
+    pub source: String,
+    /// `on`, `off`, `unknown`
+    pub tls: String,
+    pub redirect_only: bool,
+    pub app: Option<usize>,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct App {
+    pub package: String,
+    pub framework: String,
+    pub loc: Loc,
+    pub served: bool,
+    pub loopback_only: bool,
+    pub routes: Vec<AppRoute>,
+    pub listeners: Vec<usize>,
+}
+
+/// The part of a route an app-level rule needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppRoute {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub rate_limited: bool,
+    pub auth: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub package: String,
+    pub kind: crate::facts::CallKind,
+    pub name: String,
+    /// The callee as written (`a::b::c`), or the method name.
+    pub callee: String,
+    /// The callee with imports resolved, when known.
+    pub resolved: String,
+    pub args: Vec<CallArg>,
+    pub receiver: Option<String>,
+    pub function: String,
+    pub is_async_fn: bool,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallArg {
+    pub text: String,
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigEntry {
+    pub package: String,
+    pub file: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Handler {
+    pub package: String,
+    pub name: String,
+    pub is_async: bool,
+    pub loc: Loc,
+    pub params: Vec<HandlerParam>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HandlerParam {
+    pub binding: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub loc: Loc,
+}
+
+/// Everything the rules look at.
+#[derive(Debug, Default, Serialize)]
+pub struct Model {
+    pub routes: Vec<Route>,
+    pub inputs: Vec<Input>,
+    pub handlers: Vec<Handler>,
+    pub listeners: Vec<Listener>,
+    pub apps: Vec<App>,
+    pub calls: Vec<Call>,
+    pub config: Vec<ConfigEntry>,
+}
+
+impl Model {
+    /// Appends another package's model, renumbering app references.
+    pub fn extend(&mut self, other: Model) {
+        let base = self.apps.len();
+        let listener_base = self.listeners.len();
+        self.routes.extend(other.routes.into_iter().map(|mut r| {
+            r.app = r.app.map(|a| a + base);
+            r
+        }));
+        self.listeners.extend(other.listeners.into_iter().map(|mut l| {
+            l.app = l.app.map(|a| a + base);
+            l
+        }));
+        self.apps.extend(other.apps.into_iter().map(|mut a| {
+            a.listeners.iter_mut().for_each(|l| *l += listener_base);
+            a
+        }));
+        self.inputs.extend(other.inputs);
+        self.handlers.extend(other.handlers);
+        self.calls.extend(other.calls);
+        self.config.extend(other.config);
+    }
+}

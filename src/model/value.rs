@@ -1,0 +1,174 @@
+//! The values of the symbolic evaluation: what an expression is known to build.
+
+use super::program::FnId;
+use crate::facts::TypeRef;
+use crate::source::Loc;
+use std::rc::Rc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    Literal(Loc),
+    Constant(String, Loc),
+    Config(String, Loc),
+    Env(String, Option<String>, Loc),
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct StrVal {
+    /// The text, with `{?}` for the parts that are not known.
+    pub text: String,
+    pub exact: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct HandlerVal {
+    pub fn_id: Option<FnId>,
+    pub name: String,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerVal {
+    /// Display name: the constructor as written.
+    pub name: String,
+    /// Names the catalog may know it by.
+    pub names: Vec<String>,
+    /// Source text of the constructor's and builder calls' arguments.
+    pub arg_texts: Vec<String>,
+    /// Known string values of those arguments, by position.
+    pub arg_values: Vec<Option<String>>,
+    pub loc: Loc,
+    /// `middleware::from_fn(f)` and friends: the middleware function.
+    pub fn_id: Option<FnId>,
+    /// `middleware::from_extractor::<T>()`: the extractor type, and the unit it is written in.
+    pub extractor: Option<(TypeRef, u32)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteVal {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub handler: HandlerVal,
+    pub loc: Loc,
+    /// Innermost first: each `.layer` call pushes to the end.
+    pub layers: Vec<LayerVal>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RouterVal {
+    pub framework: &'static str,
+    pub routes: Vec<RouteVal>,
+    pub fallback: Option<HandlerVal>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MethodRouterVal {
+    pub entries: Vec<(Vec<String>, HandlerVal)>,
+    /// Innermost first.
+    pub layers: Vec<LayerVal>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    On,
+    Off,
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddrVal {
+    pub host: Option<String>,
+    pub port: Option<i128>,
+    pub text: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerVal {
+    pub framework: &'static str,
+    pub addr: AddrVal,
+    pub tls: Tls,
+    pub tls_loc: Option<Loc>,
+    /// The bind call.
+    pub loc: Loc,
+    /// Names it was created by, for the catalog.
+    pub via: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Opaque {
+    pub name: String,
+    pub names: Vec<String>,
+    pub arg_texts: Vec<String>,
+    pub arg_values: Vec<Option<String>>,
+    pub loc: Loc,
+    pub methods: Vec<String>,
+    /// A TLS acceptor or configuration, according to the catalog.
+    pub tls: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Unknown,
+    Str(Rc<StrVal>),
+    Int(i128),
+    Bool(bool),
+    /// A path the evaluation knows nothing about, e.g. `header::CACHE_CONTROL`.
+    Path(Rc<Vec<String>>, Loc),
+    /// A function of the crate, or a closure.
+    Fn(FnId, Loc),
+    Router(Rc<RouterVal>),
+    MethodRouter(Rc<MethodRouterVal>),
+    /// A stack of layers, outermost first.
+    Layers(Rc<Vec<LayerVal>>),
+    Opaque(Rc<Opaque>),
+    Struct(Rc<Vec<String>>, Rc<Vec<(String, Value)>>, Loc),
+    Tuple(Rc<Vec<Value>>),
+    Listener(Rc<ListenerVal>),
+    /// A connection accepted from a listener.
+    Stream(Rc<ListenerVal>),
+    Addr(Rc<AddrVal>, Loc),
+}
+
+impl Value {
+    pub fn str(text: impl Into<String>, origin: Origin) -> Value {
+        let text = text.into();
+        Value::Str(Rc::new(StrVal {
+            exact: !text.contains("{?}"),
+            text,
+            origin,
+        }))
+    }
+
+    pub fn as_str(&self) -> Option<&StrVal> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value's text when it is a known string or number.
+    pub fn known_text(&self) -> Option<String> {
+        match self {
+            Value::Str(s) if s.exact => Some(s.text.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+
+    /// Values that change what a function builds, so a call with them is not memoised.
+    pub fn is_structural(&self) -> bool {
+        matches!(
+            self,
+            Value::Router(_) | Value::MethodRouter(_) | Value::Layers(_) | Value::Opaque(_) | Value::Fn(..) | Value::Listener(_)
+        )
+    }
+}

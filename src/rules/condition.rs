@@ -1,0 +1,311 @@
+//! The condition language: tables combined with `all`/`any`/`not`, property tests (`prop` with one
+//! operator), quantifiers over lists (`some`/`every`/`none` with `where`), and order within a list
+//! (`ordered` with `first`/`then`, e.g. a cache layer outside an auth layer).
+
+use super::props::{resolve, Shape};
+use super::schema::RawCond;
+use super::LoadCx;
+use crate::policy_error::did_you_mean;
+use regex::Regex;
+use serde_json::Value as Json;
+use toml::Spanned;
+
+#[derive(Debug, Clone)]
+pub enum Cond {
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+    Prop { path: Vec<String>, op: Op },
+    Quant { kind: Quant, path: Vec<String>, cond: Box<Cond> },
+    Ordered { path: Vec<String>, first: Box<Cond>, then: Box<Cond> },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Quant {
+    Some,
+    Every,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Equals(Json),
+    In(Vec<Json>),
+    Matches(Regex),
+    Contains(Json),
+    Intersects(Vec<Json>),
+    Exists(bool),
+    Cmp(std::cmp::Ordering, bool, f64),
+    InCatalog(Vec<Regex>),
+}
+
+pub fn toml_to_json(v: &toml::Value) -> Json {
+    match v {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+    }
+}
+
+fn split(path: &str) -> Vec<String> {
+    if path == "." {
+        vec![]
+    } else {
+        path.split('.').map(str::to_string).collect()
+    }
+}
+
+impl LoadCx<'_> {
+    fn check_path<'s>(&mut self, shape: &'s Shape, path: &Spanned<String>) -> Option<&'s Shape> {
+        match resolve(shape, path.get_ref()) {
+            Ok(s) => Some(s),
+            Err(valid) => {
+                let last = path.get_ref().rsplit('.').next().unwrap_or("");
+                let mut e = self.err(path.span(), format!("unknown property `{}` for target `{}`", path.get_ref(), self.target));
+                e.help = did_you_mean(last, valid.iter().copied()).or_else(|| (!valid.is_empty()).then(|| format!("properties here: {}", valid.join(", "))));
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn compile_cond(&mut self, raw: &Spanned<RawCond>, shape: &Shape) -> Option<Cond> {
+        let r = raw.get_ref();
+        let span = raw.span();
+        let mut forms = vec![];
+        if r.all.is_some() {
+            forms.push("all");
+        }
+        if r.any.is_some() {
+            forms.push("any");
+        }
+        if r.not.is_some() {
+            forms.push("not");
+        }
+        if r.prop.is_some() {
+            forms.push("prop");
+        }
+        if r.some.is_some() || r.every.is_some() || r.none.is_some() {
+            forms.push("some/every/none");
+        }
+        if r.ordered.is_some() {
+            forms.push("ordered");
+        }
+        if forms.len() != 1 {
+            let msg = if forms.is_empty() { "empty condition".to_string() } else { format!("a condition has one form, found {}", forms.join(" and ")) };
+            self.errors.push(self.err(span, msg).with_help(
+                "write one of: `all = [..]`, `any = [..]`, `not = {..}`, `{ prop = \"..\", <operator> = .. }`, `{ some = \"list\", where = {..} }`, `{ ordered = \"list\", first = {..}, then = {..} }`",
+            ));
+            return None;
+        }
+        if let Some(list) = r.all.as_ref().or(r.any.as_ref()) {
+            let items: Vec<Cond> = list.iter().filter_map(|c| self.compile_cond(c, shape)).collect();
+            if items.len() != list.len() {
+                return None;
+            }
+            return Some(if r.all.is_some() { Cond::All(items) } else { Cond::Any(items) });
+        }
+        if let Some(inner) = &r.not {
+            return self.compile_cond(inner, shape).map(|c| Cond::Not(Box::new(c)));
+        }
+        if let Some(prop) = &r.prop {
+            self.check_path(shape, prop)?;
+            let op = self.compile_op(r, span)?;
+            return Some(Cond::Prop { path: split(prop.get_ref()), op });
+        }
+        if let Some((kind, list)) = r
+            .some
+            .as_ref()
+            .map(|l| (Quant::Some, l))
+            .or(r.every.as_ref().map(|l| (Quant::Every, l)))
+            .or(r.none.as_ref().map(|l| (Quant::None, l)))
+        {
+            let inner_shape = self.list_shape(shape, list)?;
+            let Some(w) = &r.where_ else {
+                self.errors.push(self.err(span, "a quantifier needs `where = { .. }`"));
+                return None;
+            };
+            let cond = self.compile_cond(w, &inner_shape)?;
+            return Some(Cond::Quant {
+                kind,
+                path: split(list.get_ref()),
+                cond: Box::new(cond),
+            });
+        }
+        if let Some(list) = &r.ordered {
+            let inner_shape = self.list_shape(shape, list)?;
+            let (Some(first), Some(then)) = (&r.first, &r.then) else {
+                self.errors.push(self.err(span, "`ordered` needs `first = { .. }` and `then = { .. }`"));
+                return None;
+            };
+            let first = self.compile_cond(first, &inner_shape)?;
+            let then = self.compile_cond(then, &inner_shape)?;
+            return Some(Cond::Ordered {
+                path: split(list.get_ref()),
+                first: Box::new(first),
+                then: Box::new(then),
+            });
+        }
+        None
+    }
+
+    fn list_shape(&mut self, shape: &Shape, list: &Spanned<String>) -> Option<Shape> {
+        match self.check_path(shape, list)? {
+            Shape::List(inner) => Some((**inner).clone()),
+            _ => {
+                self.errors.push(self.err(list.span(), format!("`{}` is not a list", list.get_ref())));
+                None
+            }
+        }
+    }
+
+    fn compile_op(&mut self, r: &RawCond, span: std::ops::Range<usize>) -> Option<Op> {
+        let mut ops: Vec<Op> = vec![];
+        if let Some(v) = &r.equals {
+            ops.push(Op::Equals(toml_to_json(v.get_ref())));
+        }
+        if let Some(v) = &r.in_ {
+            ops.push(Op::In(v.get_ref().iter().map(toml_to_json).collect()));
+        }
+        if let Some(v) = &r.matches {
+            match Regex::new(v.get_ref()) {
+                Ok(re) => ops.push(Op::Matches(re)),
+                Err(e) => {
+                    let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    self.errors.push(self.err(v.span(), "invalid regular expression").with_help(detail));
+                    return None;
+                }
+            }
+        }
+        if let Some(v) = &r.contains {
+            ops.push(Op::Contains(toml_to_json(v.get_ref())));
+        }
+        if let Some(v) = &r.intersects {
+            ops.push(Op::Intersects(v.get_ref().iter().map(toml_to_json).collect()));
+        }
+        if let Some(v) = &r.exists {
+            ops.push(Op::Exists(*v.get_ref()));
+        }
+        for (v, ord, eq) in [
+            (&r.gt, std::cmp::Ordering::Greater, false),
+            (&r.ge, std::cmp::Ordering::Greater, true),
+            (&r.lt, std::cmp::Ordering::Less, false),
+            (&r.le, std::cmp::Ordering::Less, true),
+        ] {
+            if let Some(v) = v {
+                ops.push(Op::Cmp(ord, eq, *v.get_ref()));
+            }
+        }
+        if let Some(v) = &r.in_catalog {
+            match self.catalog.path_list(v.get_ref()) {
+                Some(list) => ops.push(Op::InCatalog(list.to_vec())),
+                None => {
+                    let names: Vec<&str> = self.catalog.paths.keys().map(String::as_str).collect();
+                    let mut e = self.err(v.span(), format!("no catalog pattern list named `{}`", v.get_ref()));
+                    e.help = did_you_mean(v.get_ref(), names.iter().copied()).or_else(|| Some(format!("lists in the catalog: {}", names.join(", "))));
+                    self.errors.push(e);
+                    return None;
+                }
+            }
+        }
+        if ops.len() != 1 {
+            self.errors.push(self.err(span, format!("`prop` needs exactly one operator, found {}", ops.len())).with_help(
+                "operators: equals, in, matches, contains, intersects, exists, gt, ge, lt, le, in-catalog",
+            ));
+            return None;
+        }
+        ops.pop()
+    }
+}
+
+fn lookup<'v>(v: &'v Json, path: &[String]) -> Option<&'v Json> {
+    let mut cur = v;
+    for seg in path {
+        cur = match cur {
+            Json::Object(m) => m.get(seg)?,
+            Json::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+pub fn lookup_path<'v>(v: &'v Json, path: &str) -> Option<&'v Json> {
+    lookup(v, &split(path))
+}
+
+fn loose_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        // Case does not matter: `post` and `POST` are the same method, `OFF` and `off` the same state.
+        (Json::String(x), Json::String(y)) => x.eq_ignore_ascii_case(y),
+        _ => a == b,
+    }
+}
+
+impl Cond {
+    pub fn eval(&self, v: &Json) -> bool {
+        match self {
+            Cond::All(cs) => cs.iter().all(|c| c.eval(v)),
+            Cond::Any(cs) => cs.iter().any(|c| c.eval(v)),
+            Cond::Not(c) => !c.eval(v),
+            Cond::Prop { path, op } => {
+                let val = lookup(v, path);
+                match op {
+                    Op::Exists(want) => val.is_some_and(|x| !x.is_null()) == *want,
+                    _ => val.is_some_and(|x| op.test(x)),
+                }
+            }
+            Cond::Quant { kind, path, cond } => {
+                let items = lookup(v, path).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                match kind {
+                    Quant::Some => items.iter().any(|i| cond.eval(i)),
+                    Quant::Every => items.iter().all(|i| cond.eval(i)),
+                    Quant::None => !items.iter().any(|i| cond.eval(i)),
+                }
+            }
+            Cond::Ordered { path, first, then } => {
+                let items = lookup(v, path).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                items.iter().enumerate().any(|(i, a)| first.eval(a) && items[i + 1..].iter().any(|b| then.eval(b)))
+            }
+        }
+    }
+}
+
+impl Op {
+    fn test(&self, x: &Json) -> bool {
+        match self {
+            Op::Equals(want) => loose_eq(x, want),
+            Op::In(list) => list.iter().any(|w| loose_eq(x, w)),
+            Op::Matches(re) => match x {
+                Json::String(s) => re.is_match(s),
+                Json::Array(a) => a.iter().any(|i| i.as_str().is_some_and(|s| re.is_match(s))),
+                Json::Null => false,
+                other => re.is_match(&other.to_string()),
+            },
+            Op::Contains(want) => match x {
+                Json::Array(a) => a.iter().any(|i| loose_eq(i, want)),
+                Json::String(s) => want.as_str().is_some_and(|w| s.contains(w)),
+                _ => false,
+            },
+            Op::Intersects(list) => match x {
+                Json::Array(a) => a.iter().any(|i| list.iter().any(|w| loose_eq(i, w))),
+                other => list.iter().any(|w| loose_eq(other, w)),
+            },
+            Op::Exists(_) => true,
+            Op::Cmp(ord, eq, n) => x.as_f64().is_some_and(|v| {
+                let c = v.partial_cmp(n);
+                c == Some(*ord) || (*eq && c == Some(std::cmp::Ordering::Equal))
+            }),
+            Op::InCatalog(res) => match x {
+                Json::String(s) => res.iter().any(|r| r.is_match(s)),
+                Json::Array(a) => a.iter().any(|i| i.as_str().is_some_and(|s| res.iter().any(|r| r.is_match(s)))),
+                _ => false,
+            },
+        }
+    }
+}

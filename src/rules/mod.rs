@@ -1,0 +1,379 @@
+//! Rules as data: loaded from TOML (the embedded pack plus `--rules` directories), checked and compiled
+//! once, then evaluated against the service model.
+
+pub mod condition;
+pub mod props;
+pub mod schema;
+pub mod template;
+
+use crate::catalog::Catalog;
+use crate::model::Model;
+use crate::policy_error::{did_you_mean, PolicyError};
+use crate::source::Loc;
+use condition::{lookup_path, Cond};
+use schema::{RawExample, RawRule};
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use template::Template;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "note" => Some(Severity::Note),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub target: String,
+    pub cond: Option<Cond>,
+    pub severity: Severity,
+    pub message: Template,
+    pub help: Template,
+    pub at: Option<String>,
+    pub labels: Vec<(String, Option<Template>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub description: String,
+    pub security_severity: Option<f64>,
+    pub precision: Option<String>,
+    pub cases: Vec<Case>,
+    pub examples: Vec<RawExample>,
+    /// The file the rule was loaded from.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Label {
+    pub loc: Loc,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+    pub loc: Loc,
+    pub labels: Vec<Label>,
+}
+
+/// State while checking one rule file: every error is collected, none stops the others.
+pub struct LoadCx<'a> {
+    pub file: &'a str,
+    pub text: &'a Arc<str>,
+    pub catalog: &'a Catalog,
+    pub target: String,
+    pub errors: Vec<PolicyError>,
+}
+
+impl LoadCx<'_> {
+    pub fn err(&self, span: std::ops::Range<usize>, msg: impl Into<String>) -> PolicyError {
+        PolicyError::new(self.file, self.text, Some(span), msg)
+    }
+
+    fn severity(&mut self, s: &Spanned<String>) -> Option<Severity> {
+        let sev = Severity::parse(s.get_ref());
+        if sev.is_none() {
+            let mut e = self.err(s.span(), format!("unknown severity `{}`", s.get_ref()));
+            e.help = did_you_mean(s.get_ref(), ["error", "warning", "note"]).or(Some("expected `error`, `warning` or `note`".into()));
+            self.errors.push(e);
+        }
+        sev
+    }
+
+    fn template(&mut self, s: &Spanned<String>, shape: &props::Shape) -> Option<Template> {
+        match template::parse(s.get_ref(), shape) {
+            Ok(t) => Some(t),
+            Err((offset, msg, help)) => {
+                // Point at the placeholder inside the TOML string when it can be found verbatim.
+                let span = s.span();
+                let raw = self.text.get(span.clone()).unwrap_or("");
+                let placeholder: String = s.get_ref()[offset..].chars().take_while(|c| *c != '}').chain(Some('}')).collect();
+                let range = match raw.find(&placeholder) {
+                    Some(i) => span.start + i..span.start + i + placeholder.len(),
+                    None => span,
+                };
+                let mut e = self.err(range, msg);
+                e.help = help;
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !id.starts_with('-') && !id.ends_with('-')
+}
+
+impl RuleSet {
+    /// Loads rule files; every error of every file is returned.
+    pub fn load(sources: &[RuleSource], catalog: &Catalog) -> Result<RuleSet, Vec<PolicyError>> {
+        let mut rules: Vec<Rule> = vec![];
+        let mut errors = vec![];
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for src in sources {
+            let raw: RawRule = match toml::from_str(&src.text) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(PolicyError::from_toml(&src.name, &src.text, &e));
+                    continue;
+                }
+            };
+            let mut cx = LoadCx {
+                file: &src.name,
+                text: &src.text,
+                catalog,
+                target: String::new(),
+                errors: vec![],
+            };
+            if let Some(rule) = compile(&mut cx, raw, &src.name, &mut seen) {
+                rules.push(rule);
+            }
+            errors.extend(cx.errors);
+        }
+        if errors.is_empty() {
+            rules.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(RuleSet { rules })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:
+    /// by the first of the rule's cases that matches it.
+    pub fn evaluate(&self, model: &Model, enabled: &dyn Fn(&Rule) -> bool) -> Vec<Finding> {
+        let mut entities: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
+        let needed: std::collections::BTreeSet<&str> =
+            self.rules.iter().filter(|r| enabled(r)).flat_map(|r| r.cases.iter().map(|c| c.target.as_str())).collect();
+        for t in needed {
+            let list = match t {
+                "route" => to_json_list(&model.routes),
+                "input" => to_json_list(&model.inputs),
+                "handler" => to_json_list(&model.handlers),
+                "listener" => to_json_list(&model.listeners),
+                "app" => to_json_list(&model.apps),
+                "call" => to_json_list(&model.calls),
+                "config" => to_json_list(&model.config),
+                _ => vec![],
+            };
+            entities.insert(t, list);
+        }
+        let mut findings = vec![];
+        for rule in self.rules.iter().filter(|r| enabled(r)) {
+            let mut reported: std::collections::HashSet<(String, usize)> = std::collections::HashSet::new();
+            for case in &rule.cases {
+                let list = entities.get(case.target.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                for (i, e) in list.iter().enumerate() {
+                    if reported.contains(&(case.target.clone(), i)) {
+                        continue;
+                    }
+                    if case.cond.as_ref().is_none_or(|c| c.eval(e)) {
+                        reported.insert((case.target.clone(), i));
+                        if let Some(f) = finding(rule, case, e) {
+                            findings.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        findings
+    }
+}
+
+fn to_json_list<T: Serialize>(items: &[T]) -> Vec<Json> {
+    items.iter().map(|i| serde_json::to_value(i).unwrap_or(Json::Null)).collect()
+}
+
+fn as_loc(v: &Json) -> Option<Loc> {
+    if v.get("line").is_some() && v.get("file").is_some() {
+        serde_json::from_value(v.clone()).ok()
+    } else {
+        None
+    }
+}
+
+fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
+    let loc = as_loc(lookup_path(e, case.at.as_deref().unwrap_or("loc"))?)?;
+    let mut labels: Vec<Label> = vec![];
+    for (path, msg) in &case.labels {
+        let Some(v) = lookup_path(e, path) else { continue };
+        let items: Vec<&Json> = match v {
+            Json::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            let (l, note) = match as_loc(item) {
+                Some(l) => (l, None),
+                None => match item.get("loc").and_then(as_loc) {
+                    Some(l) => (l, item.get("note").and_then(Json::as_str).map(str::to_string)),
+                    None => continue,
+                },
+            };
+            let message = match msg {
+                Some(t) => t.render(e),
+                None => note.unwrap_or_default(),
+            };
+            let label = Label { loc: l, message };
+            if !labels.contains(&label) && !(l == loc && label.message.is_empty()) {
+                labels.push(label);
+            }
+        }
+    }
+    Some(Finding {
+        rule: rule.id.clone(),
+        severity: case.severity,
+        message: case.message.render(e),
+        help: case.help.render(e),
+        loc,
+        labels,
+    })
+}
+
+fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String, String>) -> Option<Rule> {
+    let id = raw.id.get_ref().clone();
+    if !is_kebab(&id) {
+        cx.errors.push(cx.err(raw.id.span(), format!("rule id `{id}` is not kebab-case")).with_help("use lowercase words joined by `-`, e.g. `missing-rate-limit`"));
+    }
+    if let Some(prev) = seen.get(&id) {
+        cx.errors.push(cx.err(raw.id.span(), format!("duplicate rule id `{id}`")).with_help(format!("`{id}` is already defined in {prev}")));
+    } else {
+        seen.insert(id.clone(), file.to_string());
+    }
+    let severity = cx.severity(&raw.severity);
+    if let Some(s) = &raw.security_severity {
+        if !(0.1..=10.0).contains(s.get_ref()) {
+            cx.errors.push(cx.err(s.span(), "`security-severity` must be between 0.1 and 10.0"));
+        }
+    }
+    if let Some(p) = &raw.precision {
+        if !["very-high", "high", "medium", "low"].contains(&p.get_ref().as_str()) {
+            cx.errors.push(cx.err(p.span(), format!("unknown precision `{}`", p.get_ref())).with_help("expected `very-high`, `high`, `medium` or `low`"));
+        }
+    }
+    if raw.cases.is_empty() {
+        cx.errors.push(cx.err(raw.id.span(), "a rule needs at least one `[[match]]`"));
+    }
+    let mut cases = vec![];
+    for c in &raw.cases {
+        let c = c.get_ref();
+        let target = c.target.get_ref().clone();
+        let Some(shape) = props::target_shape(&target) else {
+            let mut e = cx.err(c.target.span(), format!("unknown target `{target}`"));
+            e.help = did_you_mean(&target, props::TARGETS.iter().copied()).or_else(|| Some(format!("targets: {}", props::TARGETS.join(", "))));
+            cx.errors.push(e);
+            continue;
+        };
+        cx.target = target.clone();
+        let cond = c.when.as_ref().and_then(|w| cx.compile_cond(w, &shape));
+        let case_sev = match &c.severity {
+            Some(s) => cx.severity(s),
+            None => severity,
+        };
+        let message_src = c.message.as_ref().or(raw.message.as_ref());
+        let Some(message_src) = message_src else {
+            cx.errors.push(cx.err(c.target.span(), "no `message` for this match (set it on the rule or the match)"));
+            continue;
+        };
+        let message = cx.template(message_src, &shape);
+        let help = match c.help.as_ref().or(raw.help.as_ref()) {
+            Some(h) => cx.template(h, &shape),
+            None => Some(Template::default()),
+        };
+        if let Some(at) = &c.at {
+            if props::resolve(&shape, at.get_ref()).is_err() {
+                cx.errors.push(cx.err(at.span(), format!("unknown property `{}` for target `{target}`", at.get_ref())));
+            }
+        }
+        let mut labels = vec![];
+        for l in &c.labels {
+            let l = l.get_ref();
+            if props::resolve(&shape, l.at.get_ref()).is_err() {
+                let mut e = cx.err(l.at.span(), format!("unknown property `{}` for target `{target}`", l.at.get_ref()));
+                e.help = Some("a label's `at` names a location, an evidence list or a list of objects with `loc`".into());
+                cx.errors.push(e);
+                continue;
+            }
+            let msg = l.message.as_ref().and_then(|m| cx.template(m, &shape));
+            labels.push((l.at.get_ref().clone(), msg));
+        }
+        if let (Some(sev), Some(message), Some(help)) = (case_sev, message, help) {
+            if c.when.is_some() && cond.is_none() {
+                continue;
+            }
+            cases.push(Case {
+                target,
+                cond,
+                severity: sev,
+                message,
+                help,
+                at: c.at.as_ref().map(|a| a.get_ref().clone()),
+                labels,
+            });
+        }
+    }
+    let severity = severity?;
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    Some(Rule {
+        id,
+        title: raw.title,
+        severity,
+        category: raw.category,
+        tags: raw.tags,
+        description: raw.description,
+        security_severity: raw.security_severity.map(|s| s.into_inner()),
+        precision: raw.precision.map(|p| p.into_inner()),
+        cases,
+        examples: raw.examples,
+        source: file.to_string(),
+    })
+}
