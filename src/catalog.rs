@@ -241,7 +241,7 @@ impl Catalog {
                 Err(e) => {
                     errors.push(
                         PolicyError::new(file, text, Some(s.span()), "invalid regular expression")
-                            .with_help(e.to_string().lines().last().unwrap_or_default().to_string()),
+                            .with_help(e.to_string().lines().last().unwrap_or_default().trim().trim_start_matches("error: ").to_string()),
                     );
                     None
                 }

@@ -6,7 +6,6 @@ use crate::policy_error::{did_you_mean, PolicyError};
 use crate::report;
 use crate::rules::{Rule, Severity};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 
 pub const EXIT_CLEAN: i32 = 0;
@@ -35,7 +34,7 @@ fn stderr(no_color: bool) -> StandardStream {
 fn fail_policy(errors: &[PolicyError], format: Format, no_color: bool) -> i32 {
     match format {
         Format::Json => {
-            let doc = report::json::document(&[], &[], errors, 0);
+            let doc = report::json::document(&[], &[], errors, 0, 0);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Human => {
@@ -88,6 +87,9 @@ pub fn check(args: &CheckArgs) -> i32 {
         Ok(pool) => pool.install(|| engine::analyze(&disc, &policy, &enabled)),
         Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),
     };
+    if std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some() {
+        eprintln!("{}", serde_json::to_string_pretty(&outcome.model).unwrap_or_default());
+    }
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
@@ -95,23 +97,23 @@ pub fn check(args: &CheckArgs) -> i32 {
     };
     match args.format {
         Format::Json => {
-            let doc = report::json::document(&outcome.findings, &outcome.files, &[], outcome.packages);
+            let doc = report::json::document(&outcome.findings, &outcome.files, &[], outcome.packages, outcome.suppressed);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Human => {
-            let titles: HashMap<String, String> = policy.rules.rules.iter().map(|r| (r.id.clone(), r.title.to_lowercase())).collect();
             let mut out = stdout(args.no_color);
-            let _ = report::human::render_findings(&mut out, &outcome.findings, &outcome.files, &titles);
+            let _ = report::human::render_findings(&mut out, &outcome.findings, &outcome.files);
             let c = report::counts(&outcome.findings);
             let mut err = stderr(args.no_color);
             let _ = writeln!(
                 err,
-                "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s) in {:.2}s",
+                "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s), {} suppressed in {:.2}s",
                 outcome.files.len(),
                 outcome.packages,
                 c.errors,
                 c.warnings,
                 c.notes,
+                outcome.suppressed,
                 started.elapsed().as_secs_f64()
             );
         }

@@ -94,6 +94,8 @@ pub struct Outcome {
     pub files: Vec<SourceFile>,
     pub findings: Vec<Finding>,
     pub packages: usize,
+    /// Findings hidden by suppression comments.
+    pub suppressed: usize,
     pub model: Model,
 }
 
@@ -257,12 +259,23 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
                 facts: f,
                 text: Arc::from(files[i].text.as_str()),
             }),
-            Some(Parsed::Failed { message, span }) => findings.push(parse_error(i as u32, span, format!("could not parse Rust source: {message}"))),
+            Some(Parsed::Failed { message, span }) => {
+                // proc-macro2's lexer error says nothing useful; say what it means.
+                let message = if message == "cannot parse string into token stream" {
+                    "unbalanced delimiters: a `(`, `[` or `{` is not closed, or is closed by the wrong bracket".to_string()
+                } else {
+                    message
+                };
+                findings.push(parse_error(i as u32, span, format!("could not parse Rust source: {message}")))
+            }
             None if *kind == FileKind::Toml && texts[i].is_some() => {
                 match model::config_entries(&packages[*pkg].name, i as u32, &files[i]) {
                     Ok(entries) => per_pkg_config[*pkg].extend(entries),
                     Err((range, msg)) => {
-                        let span = files[i].span_of_bytes(range.start, range.end.max(range.start));
+                        // Keep the label on the line where the error starts.
+                        let text = &files[i].text;
+                        let line_end = text[range.start.min(text.len())..].find('\n').map(|n| range.start + n).unwrap_or(text.len());
+                        let span = files[i].span_of_bytes(range.start, range.end.clamp(range.start, line_end.max(range.start)));
                         findings.push(parse_error(i as u32, span, format!("could not parse TOML: {}", msg.trim())));
                     }
                 }
@@ -291,11 +304,16 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
     }
     findings.retain(|f| enabled_id(policy, enabled, &f.rule));
     findings.extend(policy.rules.evaluate(&model, enabled));
+    let sups: Vec<Vec<crate::suppress::Suppression>> = files.iter().map(|f| crate::suppress::scan(&f.text, f.kind)).collect();
+    let before = findings.len();
+    findings.retain(|f| !crate::suppress::is_suppressed(&sups[f.loc.file as usize], f.loc.span.line, &f.rule));
+    let suppressed = before - findings.len();
     sort_findings(&mut findings, &files);
     Outcome {
         files,
         findings,
         packages: packages.len(),
+        suppressed,
         model,
     }
 }
@@ -328,6 +346,7 @@ fn parse_error(file: u32, span: Span, message: String) -> Finding {
         rule: PARSE_ERROR.into(),
         severity: Severity::Error,
         message,
+        label: String::new(),
         help: "fix the syntax error; the other files were still analysed, but facts from this file are missing".into(),
         loc: Loc::new(file, span),
         labels: vec![],

@@ -32,12 +32,18 @@ impl PolicyError {
 
     /// From a TOML parse or schema error, which carries its own span.
     pub fn from_toml(file: &str, text: &std::sync::Arc<str>, err: &toml::de::Error) -> Self {
-        let message = err.message().trim().to_string();
+        let message = err.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ");
         let help = suggest_key(&message);
+        // Keep the label on the line where the error starts.
+        let range = err.span().map(|r| {
+            let start = r.start.min(text.len());
+            let line_end = text[start..].find('\n').map(|n| start + n).unwrap_or(text.len());
+            start..r.end.clamp(start, line_end.max(start))
+        });
         PolicyError {
             file: file.to_string(),
             text: text.clone(),
-            range: err.span(),
+            range,
             message,
             help,
         }

@@ -237,14 +237,33 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     }
                 }
             }
-            if let Expr::Return { value: Some(v), .. } = e {
-                if let Expr::Call { func, .. } = v.as_ref() {
-                    if matches!(func.as_ref(), Expr::Path { segs, .. } if segs.last().is_some_and(|l| l == "Err")) {
-                        s.validates.push(Evidence {
-                            loc: self.loc(unit, v.span()),
-                            note: "rejects input with an early `Err`".into(),
-                        });
-                    }
+            // Conditional rejection: `if .. { return Err(..) }`, or a `match` arm producing `Err(..)`.
+            let rejects = |x: &Expr| match x {
+                Expr::Call { func, .. } => matches!(func.as_ref(), Expr::Path { segs, .. } if segs.last().is_some_and(|l| l == "Err")),
+                Expr::Return { value: Some(v), .. } => {
+                    matches!(v.as_ref(), Expr::Call { func, .. } if matches!(func.as_ref(), Expr::Path { segs, .. } if segs.last().is_some_and(|l| l == "Err")))
+                }
+                _ => false,
+            };
+            let branch_rejects = match e {
+                Expr::Match { arms, .. } => arms.iter().find(|a| rejects(a)).map(|a| a.span()),
+                Expr::If { then, .. } => {
+                    let mut hit = None;
+                    then.walk(&mut |x| {
+                        if hit.is_none() && rejects(x) {
+                            hit = Some(x.span());
+                        }
+                    });
+                    hit
+                }
+                _ => None,
+            };
+            if let Some(sp) = branch_rejects {
+                if s.validates.is_empty() {
+                    s.validates.push(Evidence {
+                        loc: self.loc(unit, sp),
+                        note: "rejects invalid input with `Err`".into(),
+                    });
                 }
             }
         });

@@ -83,7 +83,7 @@ impl Analyzer<'_, '_> {
         let (t, _) = ty.strip_option();
         let name = t.name();
         let norm = t.normalized();
-        let label = |out: &mut Vec<String>| out.push(if prefix.is_empty() { format!("`{}`", t.text) } else { format!("`{prefix}: {}`", t.text) });
+        let label = |out: &mut Vec<String>| out.push(if prefix.is_empty() { format!("`{}`", ty.text) } else { format!("`{prefix}: {}`", ty.text) });
         if self.catalog.is_self_validating(&norm) || self.catalog.is_self_validating(name) || self.catalog.is_bounded(name) {
             return;
         }

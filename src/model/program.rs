@@ -225,6 +225,11 @@ impl<'a> Program<'a> {
             return None;
         }
         let matching: Vec<FnId> = cands.iter().copied().filter(|id| full(id).ends_with(&qualifier)).collect();
+        // `api::router()` inside `routes` means `routes::api::router` before any other `api` module.
+        let relative: Vec<&str> = ctx.module.iter().map(String::as_str).chain(qualifier.iter().copied()).collect();
+        if let Some(id) = matching.iter().copied().find(|id| full(id) == relative) {
+            return Some(id);
+        }
         pick(matching)
     }
 
@@ -236,7 +241,9 @@ impl<'a> Program<'a> {
             return true;
         }
         let _ = ctx;
-        self.units.iter().any(|u| u.module.first() == Some(head) || u.facts.fns.iter().any(|f| f.module.first() == Some(head)))
+        // Module paths are relative to the current module or the crate root: a module named `head`
+        // anywhere in the crate may be meant.
+        self.units.iter().any(|u| u.module.contains(head) || u.facts.fns.iter().any(|f| f.module.contains(head)))
     }
 
     pub fn resolve_const(&self, ctx: &Ctx, segs: &[String]) -> Option<(u32, &'a ConstDef)> {

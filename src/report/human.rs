@@ -20,13 +20,13 @@ fn config() -> term::Config {
     term::Config::default()
 }
 
-pub fn render_findings(out: &mut dyn WriteColor, findings: &[Finding], files: &[SourceFile], titles: &HashMap<String, String>) -> std::io::Result<()> {
+pub fn render_findings(out: &mut dyn WriteColor, findings: &[Finding], files: &[SourceFile]) -> std::io::Result<()> {
     let mut db = SimpleFiles::new();
     let mut ids: HashMap<u32, usize> = HashMap::new();
     let cfg = config();
     for f in findings {
         let mut labels = vec![];
-        for (loc, msg, style) in std::iter::once((f.loc, titles.get(&f.rule).cloned().unwrap_or_default(), LabelStyle::Primary))
+        for (loc, msg, style) in std::iter::once((f.loc, f.label.clone(), LabelStyle::Primary))
             .chain(f.labels.iter().map(|l| (l.loc, l.message.clone(), LabelStyle::Secondary)))
         {
             let file = &files[loc.file as usize];

@@ -26,6 +26,7 @@ pub fn finding_json(f: &Finding, files: &[SourceFile]) -> Value {
     m.insert("severity".into(), json!(f.severity));
     m.insert("message".into(), json!(f.message));
     m.extend(position(&f.loc, files));
+    m.insert("label".into(), json!(f.label));
     m.insert("help".into(), json!(f.help));
     let labels: Vec<Value> = f
         .labels
@@ -51,7 +52,7 @@ pub fn policy_error_json(e: &PolicyError) -> Value {
     })
 }
 
-pub fn document(findings: &[Finding], files: &[SourceFile], errors: &[PolicyError], packages: usize) -> Value {
+pub fn document(findings: &[Finding], files: &[SourceFile], errors: &[PolicyError], packages: usize, suppressed: usize) -> Value {
     let c = counts(findings);
     json!({
         "version": VERSION,
@@ -65,6 +66,7 @@ pub fn document(findings: &[Finding], files: &[SourceFile], errors: &[PolicyErro
             "errors": c.errors,
             "warnings": c.warnings,
             "notes": c.notes,
+            "suppressed": suppressed,
         }
     })
 }

@@ -175,7 +175,7 @@ impl LoadCx<'_> {
             match Regex::new(v.get_ref()) {
                 Ok(re) => ops.push(Op::Matches(re)),
                 Err(e) => {
-                    let detail = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                    let detail = e.to_string().lines().last().unwrap_or_default().trim().trim_start_matches("error: ").to_string();
                     self.errors.push(self.err(v.span(), "invalid regular expression").with_help(detail));
                     return None;
                 }

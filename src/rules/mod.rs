@@ -53,6 +53,7 @@ pub struct Case {
     pub severity: Severity,
     pub message: Template,
     pub help: Template,
+    pub label: Template,
     pub at: Option<String>,
     pub labels: Vec<(String, Option<Template>)>,
 }
@@ -95,6 +96,8 @@ pub struct Finding {
     pub rule: String,
     pub severity: Severity,
     pub message: String,
+    /// The primary label's text (may be empty).
+    pub label: String,
     pub help: String,
     pub loc: Loc,
     pub labels: Vec<Label>,
@@ -271,6 +274,7 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
         rule: rule.id.clone(),
         severity: case.severity,
         message: case.message.render(e),
+        label: case.label.render(e),
         help: case.help.render(e),
         loc,
         labels,
@@ -327,6 +331,10 @@ fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String
             Some(h) => cx.template(h, &shape),
             None => Some(Template::default()),
         };
+        let label = match &c.label {
+            Some(l) => cx.template(l, &shape).unwrap_or_default(),
+            None => Template::default(),
+        };
         if let Some(at) = &c.at {
             if props::resolve(&shape, at.get_ref()).is_err() {
                 cx.errors.push(cx.err(at.span(), format!("unknown property `{}` for target `{target}`", at.get_ref())));
@@ -354,6 +362,7 @@ fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String
                 severity: sev,
                 message,
                 help,
+                label,
                 at: c.at.as_ref().map(|a| a.get_ref().clone()),
                 labels,
             });

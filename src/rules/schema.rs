@@ -33,6 +33,8 @@ pub struct RawCase {
     pub severity: Option<Spanned<String>>,
     pub message: Option<Spanned<String>>,
     pub help: Option<Spanned<String>>,
+    /// The primary label's text.
+    pub label: Option<Spanned<String>>,
     /// A property holding the primary location (default: the target's `loc`).
     pub at: Option<Spanned<String>>,
     #[serde(default)]

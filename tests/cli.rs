@@ -1,0 +1,278 @@
+//! The command line as users meet it: exit codes, selection, custom rules and catalog extensions,
+//! located errors in rule files, explicit file arguments, suppressions, `rules` and `explain`.
+
+mod common;
+use common::*;
+
+const CLEAN_SERVICE: &str = r#"
+use axum::{routing::get, Router};
+use axum_server::tls_rustls::RustlsConfig;
+use std::sync::Arc;
+use tower_governor::{governor::GovernorConfigBuilder, GovernorLayer};
+
+async fn index() -> &'static str {
+    "hello"
+}
+
+#[tokio::main]
+async fn main() {
+    let config = Arc::new(GovernorConfigBuilder::default().finish().unwrap());
+    let app = Router::new().route("/", get(index)).layer(GovernorLayer::new(config));
+    let tls = RustlsConfig::from_pem_file("cert.pem", "key.pem").await.unwrap();
+    axum_server::bind_rustls("0.0.0.0:443".parse().unwrap(), tls).serve(app.into_make_service()).await.unwrap();
+}
+"#;
+
+const PLAINTEXT_SERVICE: &str = r#"
+use axum::{routing::post, Json, Router};
+
+async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(v)
+}
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new().route("/echo", post(echo));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+"#;
+
+#[test]
+fn a_clean_service_exits_zero() {
+    let pkg = package(&[("src/main.rs", CLEAN_SERVICE)]);
+    let out = run_in(pkg.path(), &["check", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn findings_exit_one_unless_below_fail_on_or_exit_zero() {
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    assert_eq!(run_in(pkg.path(), &["check"]).status.code(), Some(1));
+    assert_eq!(run_in(pkg.path(), &["check", "--exit-zero"]).status.code(), Some(0));
+    // Only warnings remain once the error rule is ignored: `--fail-on error` passes, the default fails.
+    assert_eq!(run_in(pkg.path(), &["check", "--ignore", "plaintext-listener"]).status.code(), Some(1));
+    assert_eq!(run_in(pkg.path(), &["check", "--ignore", "plaintext-listener", "--fail-on", "error"]).status.code(), Some(0));
+}
+
+#[test]
+fn select_and_ignore_choose_rules() {
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let all = json(&run_in(pkg.path(), &["check", "--format", "json"]));
+    let mut rules: Vec<&str> = all["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    rules.sort();
+    assert_eq!(rules, ["missing-rate-limit", "plaintext-listener", "unvalidated-input"]);
+    let only = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unvalidated-input"]));
+    assert_eq!(only["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(only["findings"][0]["rule"], "unvalidated-input");
+    let without = json(&run_in(pkg.path(), &["check", "--format", "json", "--ignore", "unvalidated-input,missing-rate-limit"]));
+    assert_eq!(without["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(without["findings"][0]["rule"], "plaintext-listener");
+}
+
+#[test]
+fn unknown_rule_ids_and_paths_are_usage_errors() {
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let out = run_in(pkg.path(), &["check", "--select", "plaintext-listner"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `plaintext-listener`"), "{}", stderr(&out));
+    let out = run_in(pkg.path(), &["check", "does/not/exist"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does/not/exist"));
+    let out = run_in(pkg.path(), &["check", "--format", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_custom_rule_from_a_directory_fires_without_rust_changes() {
+    let pkg = package(&[(
+        "src/main.rs",
+        r#"
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()
+}
+fn safe() -> reqwest::Client {
+    reqwest::Client::builder().danger_accept_invalid_certs(false).build().unwrap()
+}
+"#,
+    )]);
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("no-invalid-certs.toml"),
+        r#"
+id = "no-invalid-certs"
+title = "TLS certificate checks disabled"
+severity = "error"
+category = "transport"
+tags = ["CWE-295"]
+description = "Accepting invalid certificates lets anyone in the middle read the traffic."
+message = "`{name}({args.0.text})` in `{function}` turns certificate validation off"
+help = "remove the call, or pin the expected certificate"
+
+[[match]]
+target = "call"
+when = { all = [{ prop = "name", equals = "danger_accept_invalid_certs" }, { prop = "args.0.value", equals = true }] }
+"#,
+    )
+    .unwrap();
+    let dir = rules.path().to_str().unwrap();
+    let doc = json(&run_in(pkg.path(), &["check", "--format", "json", "--rules", dir, "--select", "no-invalid-certs"]));
+    let f = doc["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0]["line"], 3);
+    assert_eq!(f[0]["message"], "`danger_accept_invalid_certs(true)` in `client` turns certificate validation off");
+    let listed = stdout(&run(&["rules", "--rules", dir]));
+    assert!(listed.contains("no-invalid-certs"));
+}
+
+#[test]
+fn a_catalog_extension_teaches_the_projects_own_auth_layer() {
+    let src = r#"
+use axum::{http::header, routing::get, Router};
+use crate::auth::RequireUser;
+
+mod auth;
+
+async fn me() -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    ([(header::CACHE_CONTROL, "public, max-age=60")], "{}")
+}
+
+pub fn app() -> Router {
+    Router::new().route("/me", get(me)).layer(RequireUser::new())
+}
+"#;
+    let pkg = package(&[("src/main.rs", src), ("src/auth.rs", "pub struct RequireUser;\n")]);
+    let before = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unauthenticated-cached-route"]));
+    assert!(before["findings"][0]["message"].as_str().unwrap().contains("looks private"), "{before}");
+
+    let ext = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ext.path().join("catalog")).unwrap();
+    std::fs::write(
+        ext.path().join("catalog/ours.toml"),
+        "[[layer]]\nname = \"our session check\"\nmatch = [\"RequireUser::new\"]\ncapability = \"auth\"\n",
+    )
+    .unwrap();
+    let after = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unauthenticated-cached-route", "--rules", ext.path().to_str().unwrap()]));
+    assert!(after["findings"][0]["message"].as_str().unwrap().contains("authenticated route `GET /me`"), "{after}");
+}
+
+#[test]
+fn broken_rule_files_are_located_errors_reported_together() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(rules.path().join("bad-toml.toml"), "id = \"x\"\ntitle = \n").unwrap();
+    std::fs::write(
+        rules.path().join("bad-parts.toml"),
+        r#"id = "bad-parts"
+title = "t"
+severity = "eror"
+category = "c"
+description = "d"
+message = "{pathh}"
+
+[[match]]
+target = "route"
+when = { prop = "path", matches = "([a-z" }
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        rules.path().join("unknown-key.toml"),
+        "id = \"unknown-key\"\ntitle = \"t\"\nseverity = \"note\"\ncategory = \"c\"\ndescription = \"d\"\nmesage = \"m\"\n[[match]]\ntarget = \"route\"\n",
+    )
+    .unwrap();
+    let dir = rules.path().to_str().unwrap();
+    let out = run(&["check", "fixtures/axum-shop", "--rules", dir]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("bad-toml.toml:2:9"), "{err}");
+    assert!(err.contains("bad-parts.toml:3:12") && err.contains("unknown severity `eror`") && err.contains("did you mean `error`"), "{err}");
+    assert!(err.contains("unknown placeholder `{pathh}`") && err.contains("did you mean `path`"), "{err}");
+    assert!(err.contains("invalid regular expression"), "{err}");
+    assert!(err.contains("unknown-key.toml:6:1") && err.contains("did you mean `message`"), "{err}");
+
+    let doc = json(&run(&["check", "fixtures/axum-shop", "--rules", dir, "--format", "json"]));
+    let errors = doc["errors"].as_array().unwrap();
+    assert!(errors.len() >= 5, "{doc}");
+    assert!(errors.iter().all(|e| e["line"].as_u64().unwrap() >= 1 && e["file"].is_string()));
+}
+
+#[test]
+fn unknown_properties_and_targets_are_reported_with_suggestions() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("r.toml"),
+        r#"id = "r"
+title = "t"
+severity = "note"
+category = "c"
+description = "d"
+message = "m"
+
+[[match]]
+target = "rout"
+
+[[match]]
+target = "route"
+when = { all = [{ prop = "auth.statuz", equals = "none" }, { some = "middleware", where = { prop = "capabilty", equals = "auth" } }] }
+"#,
+    )
+    .unwrap();
+    let out = run(&["rules", "--rules", rules.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("unknown target `rout`") && err.contains("did you mean `route`"), "{err}");
+    assert!(err.contains("unknown property `auth.statuz`") && err.contains("did you mean `status`"), "{err}");
+    assert!(err.contains("unknown property `capabilty`") && err.contains("did you mean `capability`"), "{err}");
+}
+
+#[test]
+fn explicit_files_are_analysed_in_their_package_but_only_they_are_reported() {
+    let doc = json(&run(&["check", "fixtures/axum-shop/src/routes/api.rs", "--format", "json"]));
+    // The cart route is registered in api.rs; its auth and cache evidence lives in other files.
+    assert_eq!(finding_lines(&doc, "fixtures/axum-shop/"), vec!["unauthenticated-cached-route src/routes/api.rs:15"]);
+    let doc = json(&run(&["check", "fixtures/axum-shop/src/handlers/account.rs", "--format", "json"]));
+    assert!(doc["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn suppression_comments_hide_a_finding_with_its_reason() {
+    let src = PLAINTEXT_SERVICE.replace(
+        "    let listener",
+        "    // portcullis: ignore[plaintext-listener] TLS terminates at the load balancer\n    let listener",
+    );
+    let pkg = package(&[("src/main.rs", &src)]);
+    let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
+    let rules: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(!rules.contains(&"plaintext-listener"), "{rules:?}");
+    assert_eq!(doc["summary"]["suppressed"], 1);
+}
+
+#[test]
+fn rules_and_explain_describe_the_pack() {
+    let list = json(&run(&["rules", "--format", "json"]));
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for id in ["plaintext-listener", "missing-rate-limit", "unvalidated-input", "unauthenticated-cached-route"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    let human = stdout(&run(&["rules"]));
+    assert!(human.contains("plaintext-listener") && human.contains("error"));
+    let out = run(&["explain", "unauthenticated-cached-route"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("What it finds") && text.contains("How to fix it") && text.contains("── bad:") && text.contains("── good:"));
+    let out = run(&["explain", "missing-rate-limt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `missing-rate-limit`"));
+}
+
+#[test]
+fn files_that_cannot_be_parsed_or_decoded_do_not_hide_other_findings() {
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE), ("src/broken.rs", "fn x( {\n")]);
+    std::fs::write(pkg.path().join("src/latin1.rs"), b"// caf\xe9\nfn y() {}\n").unwrap();
+    let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
+    let lines = finding_lines(&doc, "");
+    assert!(lines.iter().any(|l| l.starts_with("parse-error src/broken.rs:")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "parse-error src/latin1.rs:1"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("plaintext-listener src/main.rs:")), "{lines:?}");
+}

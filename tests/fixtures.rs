@@ -1,0 +1,129 @@
+//! The bundled fixture services give exactly the findings their `expected.txt` lists: every positive
+//! and no near miss.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+
+fn fixture_dirs() -> Vec<String> {
+    let mut dirs: Vec<String> = std::fs::read_dir(repo().join("fixtures"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("expected.txt").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn expected(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("fixtures").join(name).join("expected.txt")).unwrap();
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+}
+
+#[test]
+fn fixtures_produce_exactly_the_expected_findings() {
+    let dirs = fixture_dirs();
+    assert!(dirs.len() >= 4, "fixtures are missing: {dirs:?}");
+    let mut failures = vec![];
+    for name in &dirs {
+        let path = format!("fixtures/{name}");
+        let out = run(&["check", &path, "--format", "json"]);
+        let doc = json(&out);
+        let mut got = finding_lines(&doc, &format!("{path}/"));
+        let mut want = expected(name);
+        got.sort();
+        want.sort();
+        if got != want {
+            let g: BTreeSet<_> = got.iter().collect();
+            let w: BTreeSet<_> = want.iter().collect();
+            failures.push(format!(
+                "{name}:\n  unexpected: {:?}\n  missing:    {:?}",
+                g.difference(&w).collect::<Vec<_>>(),
+                w.difference(&g).collect::<Vec<_>>()
+            ));
+        }
+        let code = out.status.code();
+        assert_eq!(code, Some(if want.is_empty() { 0 } else { 1 }), "{name}: exit code");
+    }
+    assert!(failures.is_empty(), "fixture findings differ:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rule_is_exercised_by_a_fixture() {
+    let policy = portcullis::engine::load_policy(&[]).unwrap();
+    let all: String = fixture_dirs().iter().map(|d| expected(d).join("\n")).collect::<Vec<_>>().join("\n");
+    for rule in &policy.rules.rules {
+        assert!(all.lines().any(|l| l.starts_with(&format!("{} ", rule.id))), "no fixture expects `{}`", rule.id);
+    }
+}
+
+#[test]
+fn json_output_has_the_documented_schema() {
+    let doc = json(&run(&["check", "fixtures/axum-shop", "--format", "json"]));
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["tool"]["name"], "portcullis");
+    assert!(doc["tool"]["version"].is_string());
+    assert!(doc["errors"].as_array().unwrap().is_empty());
+    for key in ["files", "packages", "findings", "errors", "warnings", "notes", "suppressed"] {
+        assert!(doc["summary"][key].is_u64(), "summary.{key}");
+    }
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        for key in ["rule", "severity", "message", "file", "help", "label"] {
+            assert!(f[key].is_string(), "finding.{key} in {f}");
+        }
+        for key in ["line", "column", "end_line", "end_column", "byte_start", "byte_end"] {
+            assert!(f[key].as_u64().is_some_and(|n| key.starts_with("byte") || n >= 1), "finding.{key} in {f}");
+        }
+        assert!(["error", "warning", "note"].contains(&f["severity"].as_str().unwrap()));
+        assert!(!f["file"].as_str().unwrap().contains('\\'));
+        for l in f["labels"].as_array().unwrap() {
+            for key in ["file", "message"] {
+                assert!(l[key].is_string());
+            }
+            assert!(l["line"].as_u64().unwrap() >= 1);
+        }
+    }
+    // The cart finding carries the cache header and the auth extractor as evidence.
+    let cart = findings.iter().find(|f| f["message"].as_str().unwrap().contains("/api/cart")).unwrap();
+    let labels: Vec<&str> = cart["labels"].as_array().unwrap().iter().map(|l| l["file"].as_str().unwrap()).collect();
+    assert!(labels.iter().any(|f| f.ends_with("handlers/cart.rs")), "{labels:?}");
+}
+
+#[test]
+fn columns_count_characters_and_spans_are_exact() {
+    let doc = json(&run(&["check", "fixtures/axum-shop", "--format", "json", "--select", "plaintext-listener"]));
+    let f = &doc["findings"][0];
+    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(19), Some(20)));
+    let text = std::fs::read_to_string(repo().join("fixtures/axum-shop/src/main.rs")).unwrap();
+    let span = &text[f["byte_start"].as_u64().unwrap() as usize..f["byte_end"].as_u64().unwrap() as usize];
+    assert_eq!(span, "tokio::net::TcpListener::bind(&addr)");
+}
+
+#[test]
+fn output_is_deterministic_whatever_the_thread_count() {
+    let one = run(&["check", "fixtures", "--format", "json", "--threads", "1"]);
+    let many = run(&["check", "fixtures", "--format", "json", "--threads", "4"]);
+    let again = run(&["check", "fixtures", "--format", "json"]);
+    assert_eq!(stdout(&one), stdout(&many));
+    assert_eq!(stdout(&one), stdout(&again));
+    assert!(json(&one)["summary"]["packages"].as_u64().unwrap() >= 4);
+}
+
+/// The human rendering of one fixture, compared with a stored snapshot. Set `UPDATE_SNAPSHOTS=1` to
+/// rewrite it after an intended change, then review the diff.
+#[test]
+fn human_output_matches_snapshot() {
+    let out = run(&["check", "fixtures/axum-accounts", "--no-color"]);
+    let got = stdout(&out);
+    let path = repo().join("tests/snapshots/axum-accounts.human.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(got, want, "human output changed; rerun with UPDATE_SNAPSHOTS=1 and review");
+    let err = stderr(&out);
+    assert!(err.contains("error(s)") && err.contains("package(s)"), "summary line: {err}");
+}
