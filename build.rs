@@ -5,7 +5,12 @@ use std::path::Path;
 
 fn list(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files
@@ -22,8 +27,17 @@ fn main() {
         writeln!(out, "pub static {name}: &[(&str, &str)] = &[").unwrap();
         for f in list(dir) {
             println!("cargo:rerun-if-changed={}", f.display());
-            let rel = f.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            writeln!(out, "    ({rel:?}, include_str!({:?})),", f.display().to_string()).unwrap();
+            let rel = f
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            writeln!(
+                out,
+                "    ({rel:?}, include_str!({:?})),",
+                f.display().to_string()
+            )
+            .unwrap();
         }
         writeln!(out, "];").unwrap();
     }

@@ -200,10 +200,27 @@ pub struct Catalog {
     pub bounded: Vec<Pattern>,
 }
 
-pub const LAYER_CAPABILITIES: &[&str] =
-    &["auth", "rate-limit", "cache", "body-limit", "cors", "trace", "timeout", "compression", "other"];
-pub const CALL_CAPABILITIES: &[&str] =
-    &["rate-limit", "token-verify", "redirect", "validation", "tls-acceptor", "credential-read", "auth"];
+pub const LAYER_CAPABILITIES: &[&str] = &[
+    "auth",
+    "rate-limit",
+    "cache",
+    "body-limit",
+    "cors",
+    "trace",
+    "timeout",
+    "compression",
+    "other",
+];
+pub const CALL_CAPABILITIES: &[&str] = &[
+    "rate-limit",
+    "token-verify",
+    "password-verify",
+    "redirect",
+    "validation",
+    "tls-acceptor",
+    "credential-read",
+    "auth",
+];
 
 impl Catalog {
     /// Loads and merges catalog files; every error of every file is returned.
@@ -223,13 +240,24 @@ impl Catalog {
         }
     }
 
-    fn merge(&mut self, raw: RawCatalog, file: &str, text: &Arc<str>, errors: &mut Vec<PolicyError>) {
+    fn merge(
+        &mut self,
+        raw: RawCatalog,
+        file: &str,
+        text: &Arc<str>,
+        errors: &mut Vec<PolicyError>,
+    ) {
         let patterns = |list: &[Spanned<String>], errors: &mut Vec<PolicyError>| -> Vec<Pattern> {
             list.iter()
                 .filter_map(|p| match Pattern::new(p.get_ref()) {
                     Ok(pat) => Some(pat),
                     Err(e) => {
-                        errors.push(PolicyError::new(file, text, Some(p.span()), format!("invalid pattern: {e}")));
+                        errors.push(PolicyError::new(
+                            file,
+                            text,
+                            Some(p.span()),
+                            format!("invalid pattern: {e}"),
+                        ));
                         None
                     }
                 })
@@ -241,7 +269,15 @@ impl Catalog {
                 Err(e) => {
                     errors.push(
                         PolicyError::new(file, text, Some(s.span()), "invalid regular expression")
-                            .with_help(e.to_string().lines().last().unwrap_or_default().trim().trim_start_matches("error: ").to_string()),
+                            .with_help(
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or_default()
+                                    .trim()
+                                    .trim_start_matches("error: ")
+                                    .to_string(),
+                            ),
                     );
                     None
                 }
@@ -249,9 +285,15 @@ impl Catalog {
         };
         let check_cap = |cap: &Spanned<String>, allowed: &[&str], errors: &mut Vec<PolicyError>| {
             if !allowed.contains(&cap.get_ref().as_str()) {
-                let mut err = PolicyError::new(file, text, Some(cap.span()), format!("unknown capability `{}`", cap.get_ref()));
-                err.help = crate::policy_error::did_you_mean(cap.get_ref(), allowed.iter().copied())
-                    .or_else(|| Some(format!("expected one of: {}", allowed.join(", "))));
+                let mut err = PolicyError::new(
+                    file,
+                    text,
+                    Some(cap.span()),
+                    format!("unknown capability `{}`", cap.get_ref()),
+                );
+                err.help =
+                    crate::policy_error::did_you_mean(cap.get_ref(), allowed.iter().copied())
+                        .or_else(|| Some(format!("expected one of: {}", allowed.join(", "))));
                 errors.push(err);
             }
         };
@@ -322,31 +364,45 @@ impl Catalog {
             self.paths.entry(name).or_default().extend(compiled);
         }
         if let Some(t) = raw.types {
-            self.self_validating.extend(patterns(&t.self_validating, errors));
+            self.self_validating
+                .extend(patterns(&t.self_validating, errors));
             self.bounded.extend(patterns(&t.bounded, errors));
         }
     }
 
     pub fn layer(&self, names: &[String], args: &[String]) -> Option<&LayerEntry> {
         self.layers.iter().find(|l| {
-            l.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n)))
-                && l.when_arg.as_ref().is_none_or(|r| args.iter().any(|a| r.is_match(a)))
+            l.patterns
+                .iter()
+                .any(|p| names.iter().any(|n| p.is_match(n)))
+                && l.when_arg
+                    .as_ref()
+                    .is_none_or(|r| args.iter().any(|a| r.is_match(a)))
         })
     }
 
     pub fn extractor(&self, ty: &str) -> Option<&ExtractorEntry> {
-        self.extractors.iter().find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
+        self.extractors
+            .iter()
+            .find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
     }
 
     pub fn input(&self, ty: &str) -> Option<&InputEntry> {
-        self.inputs.iter().find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
+        self.inputs
+            .iter()
+            .find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
     }
 
     /// The capabilities of a call, given the names it can be known by (as written, resolved, `.method`).
-    pub fn call_capabilities<'a>(&'a self, names: &'a [String]) -> impl Iterator<Item = &'a CallEntry> + 'a {
-        self.calls
-            .iter()
-            .filter(move |c| c.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+    pub fn call_capabilities<'a>(
+        &'a self,
+        names: &'a [String],
+    ) -> impl Iterator<Item = &'a CallEntry> + 'a {
+        self.calls.iter().filter(move |c| {
+            c.patterns
+                .iter()
+                .any(|p| names.iter().any(|n| p.is_match(n)))
+        })
     }
 
     pub fn is_validation_derive(&self, derive: &str) -> bool {
@@ -354,7 +410,11 @@ impl Catalog {
     }
 
     pub fn listener(&self, names: &[String]) -> Option<&ListenerEntry> {
-        self.listeners.iter().find(|l| l.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+        self.listeners.iter().find(|l| {
+            l.patterns
+                .iter()
+                .any(|p| names.iter().any(|n| p.is_match(n)))
+        })
     }
 
     pub fn is_credential_header(&self, s: &str) -> bool {
@@ -406,8 +466,12 @@ when-arg = "(?i)cache.control"
         )
         .unwrap();
         let names = vec!["SetResponseHeaderLayer::overriding".to_string()];
-        assert!(cat.layer(&names, &["header::CACHE_CONTROL".into()]).is_some());
-        assert!(cat.layer(&names, &["header::X_FRAME_OPTIONS".into()]).is_none());
+        assert!(cat
+            .layer(&names, &["header::CACHE_CONTROL".into()])
+            .is_some());
+        assert!(cat
+            .layer(&names, &["header::X_FRAME_OPTIONS".into()])
+            .is_none());
     }
 
     #[test]
@@ -437,7 +501,8 @@ bad = ["(unclosed"]
 
     #[test]
     fn unknown_keys_suggest_the_right_one() {
-        let errs = load("[[layer]]\nname = \"x\"\nmatch = [\"X\"]\ncapabilty = \"auth\"\n").unwrap_err();
+        let errs =
+            load("[[layer]]\nname = \"x\"\nmatch = [\"X\"]\ncapabilty = \"auth\"\n").unwrap_err();
         assert_eq!(errs[0].help.as_deref(), Some("did you mean `capability`?"));
     }
 }

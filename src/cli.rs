@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "Policy-as-code security linter for Rust web services")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Policy-as-code security linter for Rust web services"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

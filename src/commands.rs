@@ -13,20 +13,22 @@ pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
 fn stdout(no_color: bool) -> StandardStream {
-    let choice = if no_color || !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
-        ColorChoice::Never
-    } else {
-        ColorChoice::Auto
-    };
+    let choice =
+        if no_color || !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+            ColorChoice::Never
+        } else {
+            ColorChoice::Auto
+        };
     StandardStream::stdout(choice)
 }
 
 fn stderr(no_color: bool) -> StandardStream {
-    let choice = if no_color || !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
-        ColorChoice::Never
-    } else {
-        ColorChoice::Auto
-    };
+    let choice =
+        if no_color || !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+            ColorChoice::Never
+        } else {
+            ColorChoice::Auto
+        };
     StandardStream::stderr(choice)
 }
 
@@ -40,7 +42,11 @@ fn fail_policy(errors: &[PolicyError], format: Format, no_color: bool) -> i32 {
         Format::Human => {
             let mut err = stderr(no_color);
             let _ = report::human::render_policy_errors(&mut err, errors);
-            let _ = writeln!(err, "portcullis: {} error(s) in rule or catalog files", errors.len());
+            let _ = writeln!(
+                err,
+                "portcullis: {} error(s) in rule or catalog files",
+                errors.len()
+            );
         }
     }
     EXIT_USAGE
@@ -56,10 +62,19 @@ fn usage_error(msg: &str, help: Option<String>) -> i32 {
 }
 
 fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
-    let known: Vec<&str> = policy.rules.rules.iter().map(|r| r.id.as_str()).chain([engine::PARSE_ERROR]).collect();
+    let known: Vec<&str> = policy
+        .rules
+        .rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .chain([engine::PARSE_ERROR])
+        .collect();
     for id in ids {
         if !known.contains(&id.as_str()) {
-            return Err(usage_error(&format!("unknown rule `{id}` in {flag}"), did_you_mean(id, known.iter().copied())));
+            return Err(usage_error(
+                &format!("unknown rule `{id}` in {flag}"),
+                did_you_mean(id, known.iter().copied()),
+            ));
         }
     }
     Ok(())
@@ -70,14 +85,18 @@ pub fn check(args: &CheckArgs) -> i32 {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, args.format, args.no_color),
     };
-    if let Err(code) = check_ids(&args.select, &policy, "--select").and_then(|_| check_ids(&args.ignore, &policy, "--ignore")) {
+    if let Err(code) = check_ids(&args.select, &policy, "--select")
+        .and_then(|_| check_ids(&args.ignore, &policy, "--ignore"))
+    {
         return code;
     }
     let disc = match crate::discover::discover(&args.paths) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };
-    let enabled = |r: &Rule| (args.select.is_empty() || args.select.contains(&r.id)) && !args.ignore.contains(&r.id);
+    let enabled = |r: &Rule| {
+        (args.select.is_empty() || args.select.contains(&r.id)) && !args.ignore.contains(&r.id)
+    };
     let started = std::time::Instant::now();
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20);
     if let Some(n) = args.threads {
@@ -88,7 +107,10 @@ pub fn check(args: &CheckArgs) -> i32 {
         Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),
     };
     if std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some() {
-        eprintln!("{}", serde_json::to_string_pretty(&outcome.model).unwrap_or_default());
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.model).unwrap_or_default()
+        );
     }
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
@@ -97,7 +119,13 @@ pub fn check(args: &CheckArgs) -> i32 {
     };
     match args.format {
         Format::Json => {
-            let doc = report::json::document(&outcome.findings, &outcome.files, &[], outcome.packages, outcome.suppressed);
+            let doc = report::json::document(
+                &outcome.findings,
+                &outcome.files,
+                &[],
+                outcome.packages,
+                outcome.suppressed,
+            );
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Human => {
@@ -150,10 +178,19 @@ pub fn rules(args: &RulesArgs) -> i32 {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
         }
         Format::Human => {
-            let width = policy.rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            let width = policy
+                .rules
+                .rules
+                .iter()
+                .map(|r| r.id.len())
+                .max()
+                .unwrap_or(0);
             for r in &policy.rules.rules {
                 println!("{:<width$}  {:<7}  {}", r.id, r.severity.as_str(), r.title);
             }
@@ -169,7 +206,10 @@ pub fn explain(args: &ExplainArgs) -> i32 {
     };
     let Some(rule) = policy.rules.get(&args.rule) else {
         let ids = policy.rules.rules.iter().map(|r| r.id.as_str());
-        return usage_error(&format!("unknown rule `{}`", args.rule), did_you_mean(&args.rule, ids));
+        return usage_error(
+            &format!("unknown rule `{}`", args.rule),
+            did_you_mean(&args.rule, ids),
+        );
     };
     let mut out = stdout(false);
     let _ = print_explanation(&mut out, rule);
@@ -188,7 +228,10 @@ fn print_explanation(out: &mut dyn WriteColor, r: &Rule) -> std::io::Result<()> 
     writeln!(out, "{}", r.description.trim())?;
     for (i, ex) in r.examples.iter().enumerate() {
         writeln!(out)?;
-        let name = ex.name.clone().unwrap_or_else(|| format!("example {}", i + 1));
+        let name = ex
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("example {}", i + 1));
         if let Some(bad) = &ex.bad {
             writeln!(out, "── bad: {name} ──")?;
             writeln!(out, "{}", bad.trim_end())?;

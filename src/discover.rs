@@ -75,13 +75,18 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
             dirs.push(canon.clone());
             roots.insert(canon);
         } else {
-            let root = package_root_of(&canon).unwrap_or_else(|| canon.parent().unwrap_or(&canon).to_path_buf());
+            let root = package_root_of(&canon)
+                .unwrap_or_else(|| canon.parent().unwrap_or(&canon).to_path_buf());
             roots.insert(root);
             explicit.insert(canon);
         }
     }
     // A root inside another root adds nothing.
-    let roots: Vec<PathBuf> = roots.iter().filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o))).cloned().collect();
+    let roots: Vec<PathBuf> = roots
+        .iter()
+        .filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o)))
+        .cloned()
+        .collect();
 
     let mut manifests: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     let mut rust: BTreeSet<PathBuf> = BTreeSet::new();
@@ -91,7 +96,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
         // The package enclosing a scanned sub-directory still gives its files their crate and module.
         if let Some(pkg) = package_root_of(root) {
             let manifest = pkg.join("Cargo.toml");
-            manifests.entry(pkg.clone()).or_insert_with(|| package_name(&manifest));
+            manifests
+                .entry(pkg.clone())
+                .or_insert_with(|| package_name(&manifest));
         }
     }
 
@@ -113,7 +120,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     }
     let pkg_roots: BTreeSet<PathBuf> = packages.keys().cloned().collect();
     let owner = |file: &Path| -> Option<PathBuf> {
-        file.ancestors().skip(1).find(|a| pkg_roots.contains(*a)).map(Path::to_path_buf)
+        file.ancestors()
+            .skip(1)
+            .find(|a| pkg_roots.contains(*a))
+            .map(Path::to_path_buf)
     };
     let mut loose: BTreeMap<PathBuf, Package> = BTreeMap::new();
     for file in &rust {
@@ -125,9 +135,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
                 }
             }
             None => {
-                let root = roots.iter().find(|r| file.starts_with(r)).cloned().unwrap_or_default();
+                let root = roots
+                    .iter()
+                    .find(|r| file.starts_with(r))
+                    .cloned()
+                    .unwrap_or_default();
                 let pkg = loose.entry(root.clone()).or_insert_with(|| Package {
-                    name: root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into()),
+                    name: root
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| ".".into()),
                     root: root.clone(),
                     manifest: None,
                     rust_files: vec![],
@@ -144,7 +161,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     }
     for file in &tomls {
         if let Some(root) = owner(file) {
-            packages.get_mut(&root).expect("owner is a package").toml_files.push(file.clone());
+            packages
+                .get_mut(&root)
+                .expect("owner is a package")
+                .toml_files
+                .push(file.clone());
         } else if file.file_name().is_some_and(|n| n == "Cargo.toml") {
             // Workspace manifests are kept with the first package below them, if any.
             let dir = file.parent().unwrap_or(file);
@@ -166,34 +187,54 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
         allowed.extend(dirs);
         allowed
     });
-    Ok(Discovery { packages: all, report_only })
+    Ok(Discovery {
+        packages: all,
+        report_only,
+    })
 }
 
-fn walk(root: &Path, manifests: &mut BTreeMap<PathBuf, Option<String>>, rust: &mut BTreeSet<PathBuf>, tomls: &mut BTreeSet<PathBuf>) {
+fn walk(
+    root: &Path,
+    manifests: &mut BTreeMap<PathBuf, Option<String>>,
+    rust: &mut BTreeSet<PathBuf>,
+    tomls: &mut BTreeSet<PathBuf>,
+) {
     let ignores = Ignores::default();
-    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
-        if e.depth() == 0 {
-            return true;
-        }
-        let name = e.file_name().to_string_lossy();
-        if e.file_type().is_dir() && SKIP_DIRS.contains(&name.as_ref()) {
-            return false;
-        }
-        !ignores.is_ignored(e.path(), e.file_type().is_dir())
-    });
+    let walker = WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if e.file_type().is_dir() && SKIP_DIRS.contains(&name.as_ref()) {
+                return false;
+            }
+            !ignores.is_ignored(e.path(), e.file_type().is_dir())
+        });
     for entry in walker.filter_map(Result::ok) {
         if !entry.file_type().is_file() {
             continue;
         }
         let path = entry.into_path();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         if name == "cargo.toml" {
             let dir = path.parent().unwrap_or(&path).to_path_buf();
             manifests.insert(dir, package_name(&path));
             tomls.insert(path);
         } else if name.ends_with(".rs") {
             rust.insert(path);
-        } else if name.ends_with(".toml") && !TOOL_TOMLS.contains(&name.as_str()) && !path.components().any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config") {
+        } else if name.ends_with(".toml")
+            && !TOOL_TOMLS.contains(&name.as_str())
+            && !path
+                .components()
+                .any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config")
+        {
             tomls.insert(path);
         }
     }
@@ -261,11 +302,17 @@ fn package_root_of(path: &Path) -> Option<PathBuf> {
 /// the service (tests, benches, examples, build scripts).
 fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
     let rel = file.strip_prefix(root).ok()?;
-    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     if parts.len() == 1 && parts[0] == "build.rs" {
         return None;
     }
-    if parts.first().is_some_and(|p| NON_SERVICE_DIRS.contains(&p.as_str())) {
+    if parts
+        .first()
+        .is_some_and(|p| NON_SERVICE_DIRS.contains(&p.as_str()))
+    {
         return None;
     }
     if parts.first().map(String::as_str) == Some("src") {
@@ -276,7 +323,11 @@ fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
             return Some(RustFile {
                 path: file.to_path_buf(),
                 target: format!("bin/{name}"),
-                module: if inner.len() == 2 { vec![] } else { module_of(&rest) },
+                module: if inner.len() == 2 {
+                    vec![]
+                } else {
+                    module_of(&rest)
+                },
             });
         }
         let target = if inner == ["main.rs"] { "main" } else { "lib" };
@@ -297,7 +348,10 @@ fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
 
 /// `a/b.rs` is `a::b`, `a/mod.rs` is `a`, `lib.rs` and `main.rs` are the root.
 fn module_of(rel: &Path) -> Vec<String> {
-    let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     if let Some(last) = parts.pop() {
         let stem = last.trim_end_matches(".rs").to_string();
         let is_root = parts.is_empty() && (stem == "lib" || stem == "main");
@@ -316,6 +370,9 @@ mod tests {
     fn module_paths_follow_the_file_layout() {
         assert_eq!(module_of(Path::new("lib.rs")), Vec::<String>::new());
         assert_eq!(module_of(Path::new("routes/mod.rs")), vec!["routes"]);
-        assert_eq!(module_of(Path::new("routes/users.rs")), vec!["routes", "users"]);
+        assert_eq!(
+            module_of(Path::new("routes/users.rs")),
+            vec!["routes", "users"]
+        );
     }
 }

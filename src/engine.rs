@@ -27,7 +27,10 @@ pub struct Policy {
 /// Loads the built-in pack and catalog plus every extra rule directory (`DIR/*.toml` rules,
 /// `DIR/catalog/*.toml` catalog extensions). All errors are returned together.
 pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
-    let mut catalog_src: Vec<(String, Arc<str>)> = embedded::CATALOG.iter().map(|(n, t)| (n.to_string(), Arc::from(*t))).collect();
+    let mut catalog_src: Vec<(String, Arc<str>)> = embedded::CATALOG
+        .iter()
+        .map(|(n, t)| (n.to_string(), Arc::from(*t)))
+        .collect();
     let mut rule_src: Vec<RuleSource> = embedded::RULES
         .iter()
         .map(|(n, t)| RuleSource {
@@ -39,20 +42,38 @@ pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
     for dir in extra_dirs {
         if !dir.is_dir() {
             let text: Arc<str> = Arc::from("");
-            errors.push(PolicyError::new(&display_path(dir), &text, None, "rule directory does not exist"));
+            errors.push(PolicyError::new(
+                &display_path(dir),
+                &text,
+                None,
+                "rule directory does not exist",
+            ));
             continue;
         }
         for (path, target) in [(dir.to_path_buf(), false), (dir.join("catalog"), true)] {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml")).collect())
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+                        .collect()
+                })
                 .unwrap_or_default();
             files.sort();
             for f in files {
                 let name = display_path(&f);
                 match std::fs::read_to_string(&f) {
                     Ok(text) if target => catalog_src.push((name, Arc::from(text))),
-                    Ok(text) => rule_src.push(RuleSource { name, text: Arc::from(text) }),
-                    Err(e) => errors.push(PolicyError::new(&name, &Arc::from(""), None, format!("cannot read rule file: {e}"))),
+                    Ok(text) => rule_src.push(RuleSource {
+                        name,
+                        text: Arc::from(text),
+                    }),
+                    Err(e) => errors.push(PolicyError::new(
+                        &name,
+                        &Arc::from(""),
+                        None,
+                        format!("cannot read rule file: {e}"),
+                    )),
                 }
             }
         }
@@ -76,10 +97,15 @@ pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
 
 /// A path as the user sees it: relative to the working directory when below it, `/`-separated.
 pub fn display_path(p: &Path) -> String {
-    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok());
     let abs = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let shown = match &cwd {
-        Some(c) => abs.strip_prefix(c).map(Path::to_path_buf).unwrap_or(abs.clone()),
+        Some(c) => abs
+            .strip_prefix(c)
+            .map(Path::to_path_buf)
+            .unwrap_or(abs.clone()),
         None => abs.clone(),
     };
     let s = shown.to_string_lossy().replace('\\', "/");
@@ -120,7 +146,13 @@ pub fn analyze(disc: &Discovery, policy: &Policy, enabled: &dyn Fn(&Rule) -> boo
     let mut inputs = vec![];
     for (pi, pkg) in disc.packages.iter().enumerate() {
         for rf in &pkg.rust_files {
-            inputs.push((pi, rf.path.clone(), FileKind::Rust, rf.target.clone(), rf.module.clone()));
+            inputs.push((
+                pi,
+                rf.path.clone(),
+                FileKind::Rust,
+                rf.target.clone(),
+                rf.module.clone(),
+            ));
         }
         for t in &pkg.toml_files {
             inputs.push((pi, t.clone(), FileKind::Toml, String::new(), vec![]));
@@ -141,13 +173,22 @@ pub fn analyze(disc: &Discovery, policy: &Policy, enabled: &dyn Fn(&Rule) -> boo
     let mut outcome = run(inputs, &disc.packages, policy, enabled);
     if let Some(allowed) = &disc.report_only {
         let files = &outcome.files;
-        outcome.findings.retain(|f| allowed.iter().any(|a| files[f.loc.file as usize].path.starts_with(a)));
+        outcome.findings.retain(|f| {
+            allowed
+                .iter()
+                .any(|a| files[f.loc.file as usize].path.starts_with(a))
+        });
     }
     outcome
 }
 
 /// Analyses in-memory sources as one package (rule examples, tests).
-pub fn analyze_sources(package: &str, sources: &[(&str, &str)], policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+pub fn analyze_sources(
+    package: &str,
+    sources: &[(&str, &str)],
+    policy: &Policy,
+    enabled: &dyn Fn(&Rule) -> bool,
+) -> Outcome {
     let pkg = Package {
         name: package.to_string(),
         root: PathBuf::from("."),
@@ -158,7 +199,11 @@ pub fn analyze_sources(package: &str, sources: &[(&str, &str)], policy: &Policy,
     let inputs = sources
         .iter()
         .map(|(name, text)| {
-            let kind = if name.ends_with(".toml") { FileKind::Toml } else { FileKind::Rust };
+            let kind = if name.ends_with(".toml") {
+                FileKind::Toml
+            } else {
+                FileKind::Rust
+            };
             let module = name
                 .trim_start_matches("src/")
                 .trim_end_matches(".rs")
@@ -180,7 +225,12 @@ pub fn analyze_sources(package: &str, sources: &[(&str, &str)], policy: &Policy,
     run(inputs, &[pkg], policy, enabled)
 }
 
-fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+fn run(
+    inputs: Vec<Input>,
+    packages: &[Package],
+    policy: &Policy,
+    enabled: &dyn Fn(&Rule) -> bool,
+) -> Outcome {
     let mut files: Vec<SourceFile> = Vec::with_capacity(inputs.len());
     let mut findings: Vec<Finding> = vec![];
     let mut meta: Vec<(usize, String, Vec<String>, FileKind)> = vec![];
@@ -191,15 +241,30 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
                 Ok(t) => (Some(t), None),
                 Err(e) => {
                     let valid = e.utf8_error().valid_up_to();
-                    (None, Some((format!("file is not valid UTF-8 (invalid byte at offset {valid})"), String::from_utf8_lossy(b).into_owned(), valid)))
+                    (
+                        None,
+                        Some((
+                            format!("file is not valid UTF-8 (invalid byte at offset {valid})"),
+                            String::from_utf8_lossy(b).into_owned(),
+                            valid,
+                        )),
+                    )
                 }
             },
-            Err(e) => (None, Some((format!("cannot read file: {e}"), String::new(), 0))),
+            Err(e) => (
+                None,
+                Some((format!("cannot read file: {e}"), String::new(), 0)),
+            ),
         };
         let file_id = files.len() as u32;
         match (text, problem) {
             (Some(t), _) => {
-                files.push(SourceFile::new(inp.path.clone(), inp.display.clone(), inp.kind, t.clone()));
+                files.push(SourceFile::new(
+                    inp.path.clone(),
+                    inp.display.clone(),
+                    inp.kind,
+                    t.clone(),
+                ));
                 texts.push(Some(t));
             }
             (None, Some((msg, lossy, offset))) => {
@@ -211,7 +276,12 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
             }
             (None, None) => unreachable!("no text and no problem"),
         }
-        meta.push((inp.package, inp.target.clone(), inp.module.clone(), inp.kind));
+        meta.push((
+            inp.package,
+            inp.target.clone(),
+            inp.module.clone(),
+            inp.kind,
+        ));
     }
 
     // Parse every Rust file once, in parallel.
@@ -248,7 +318,8 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
         .collect();
 
     let mut per_pkg_units: Vec<Vec<Unit>> = (0..packages.len()).map(|_| vec![]).collect();
-    let mut per_pkg_config: Vec<Vec<model::ConfigEntry>> = (0..packages.len()).map(|_| vec![]).collect();
+    let mut per_pkg_config: Vec<Vec<model::ConfigEntry>> =
+        (0..packages.len()).map(|_| vec![]).collect();
     for (i, p) in parsed.into_iter().enumerate() {
         let (pkg, target, module, kind) = &meta[i];
         match p {
@@ -266,7 +337,11 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
                 } else {
                     message
                 };
-                findings.push(parse_error(i as u32, span, format!("could not parse Rust source: {message}")))
+                findings.push(parse_error(
+                    i as u32,
+                    span,
+                    format!("could not parse Rust source: {message}"),
+                ))
             }
             None if *kind == FileKind::Toml && texts[i].is_some() => {
                 match model::config_entries(&packages[*pkg].name, i as u32, &files[i]) {
@@ -274,9 +349,19 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
                     Err((range, msg)) => {
                         // Keep the label on the line where the error starts.
                         let text = &files[i].text;
-                        let line_end = text[range.start.min(text.len())..].find('\n').map(|n| range.start + n).unwrap_or(text.len());
-                        let span = files[i].span_of_bytes(range.start, range.end.clamp(range.start, line_end.max(range.start)));
-                        findings.push(parse_error(i as u32, span, format!("could not parse TOML: {}", msg.trim())));
+                        let line_end = text[range.start.min(text.len())..]
+                            .find('\n')
+                            .map(|n| range.start + n)
+                            .unwrap_or(text.len());
+                        let span = files[i].span_of_bytes(
+                            range.start,
+                            range.end.clamp(range.start, line_end.max(range.start)),
+                        );
+                        findings.push(parse_error(
+                            i as u32,
+                            span,
+                            format!("could not parse TOML: {}", msg.trim()),
+                        ));
                     }
                 }
             }
@@ -285,8 +370,20 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
     }
     // Files of `#[cfg(test)] mod x;` modules are test code.
     for units in &mut per_pkg_units {
-        let test_mods: Vec<(String, Vec<String>)> = units.iter().flat_map(|u| u.facts.test_mods.iter().map(move |m| (u.target.clone(), m.clone()))).collect();
-        units.retain(|u| !test_mods.iter().any(|(t, m)| *t == u.target && u.module.starts_with(m)));
+        let test_mods: Vec<(String, Vec<String>)> = units
+            .iter()
+            .flat_map(|u| {
+                u.facts
+                    .test_mods
+                    .iter()
+                    .map(move |m| (u.target.clone(), m.clone()))
+            })
+            .collect();
+        units.retain(|u| {
+            !test_mods
+                .iter()
+                .any(|(t, m)| *t == u.target && u.module.starts_with(m))
+        });
     }
 
     let models: Vec<Model> = per_pkg_units
@@ -304,9 +401,14 @@ fn run(inputs: Vec<Input>, packages: &[Package], policy: &Policy, enabled: &dyn 
     }
     findings.retain(|f| enabled_id(policy, enabled, &f.rule));
     findings.extend(policy.rules.evaluate(&model, enabled));
-    let sups: Vec<Vec<crate::suppress::Suppression>> = files.iter().map(|f| crate::suppress::scan(&f.text, f.kind)).collect();
+    let sups: Vec<Vec<crate::suppress::Suppression>> = files
+        .iter()
+        .map(|f| crate::suppress::scan(&f.text, f.kind))
+        .collect();
     let before = findings.len();
-    findings.retain(|f| !crate::suppress::is_suppressed(&sups[f.loc.file as usize], f.loc.span.line, &f.rule));
+    findings.retain(|f| {
+        !crate::suppress::is_suppressed(&sups[f.loc.file as usize], f.loc.span.line, &f.rule)
+    });
     let suppressed = before - findings.len();
     sort_findings(&mut findings, &files);
     Outcome {
@@ -357,10 +459,22 @@ pub fn sort_findings(findings: &mut Vec<Finding>, files: &[SourceFile]) {
     findings.sort_by(|a, b| {
         let fa = &files[a.loc.file as usize].display;
         let fb = &files[b.loc.file as usize].display;
-        (fa, a.loc.span.line, a.loc.span.col, &a.rule, &a.message).cmp(&(fb, b.loc.span.line, b.loc.span.col, &b.rule, &b.message))
+        (fa, a.loc.span.line, a.loc.span.col, &a.rule, &a.message).cmp(&(
+            fb,
+            b.loc.span.line,
+            b.loc.span.col,
+            &b.rule,
+            &b.message,
+        ))
     });
     findings.dedup_by(|a, b| a.rule == b.rule && a.loc == b.loc && a.message == b.message);
     for f in findings.iter_mut() {
-        f.labels.sort_by(|a: &Label, b: &Label| (a.loc.file, a.loc.span.start, &a.message).cmp(&(b.loc.file, b.loc.span.start, &b.message)));
+        f.labels.sort_by(|a: &Label, b: &Label| {
+            (a.loc.file, a.loc.span.start, &a.message).cmp(&(
+                b.loc.file,
+                b.loc.span.start,
+                &b.message,
+            ))
+        });
     }
 }

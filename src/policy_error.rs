@@ -15,7 +15,12 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    pub fn new(file: &str, text: &std::sync::Arc<str>, range: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        text: &std::sync::Arc<str>,
+        range: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         PolicyError {
             file: file.to_string(),
             text: text.clone(),
@@ -32,12 +37,21 @@ impl PolicyError {
 
     /// From a TOML parse or schema error, which carries its own span.
     pub fn from_toml(file: &str, text: &std::sync::Arc<str>, err: &toml::de::Error) -> Self {
-        let message = err.message().trim().lines().map(str::trim).collect::<Vec<_>>().join("; ");
+        let message = err
+            .message()
+            .trim()
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; ");
         let help = suggest_key(&message);
         // Keep the label on the line where the error starts.
         let range = err.span().map(|r| {
             let start = r.start.min(text.len());
-            let line_end = text[start..].find('\n').map(|n| start + n).unwrap_or(text.len());
+            let line_end = text[start..]
+                .find('\n')
+                .map(|n| start + n)
+                .unwrap_or(text.len());
             start..r.end.clamp(start, line_end.max(start))
         });
         PolicyError {
@@ -55,7 +69,12 @@ impl PolicyError {
         let start = r.start.min(self.text.len());
         let before = &self.text[..start];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line, col)
     }
 }
@@ -91,7 +110,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// A region of one file: 1-based line and column (columns count characters), byte offsets.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub struct Span {
     pub line: u32,
     pub col: u32,
@@ -16,7 +18,9 @@ pub struct Span {
 }
 
 /// A span in a known file of the run.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub struct Loc {
     pub file: u32,
     #[serde(flatten)]
@@ -50,7 +54,13 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, kind: FileKind, text: String) -> Self {
         let line_starts = line_starts(&text);
-        SourceFile { path, display, kind, text, line_starts }
+        SourceFile {
+            path,
+            display,
+            kind,
+            text,
+            line_starts,
+        }
     }
 
     /// Byte offset of a 1-based line and 0-based character column, clamped to the text.
@@ -80,7 +90,11 @@ impl SourceFile {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.line_starts[line_idx];
-        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0);
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
         (line_idx as u32 + 1, col as u32 + 1)
     }
 }
@@ -109,7 +123,10 @@ pub struct Spanner<'a> {
 
 impl<'a> Spanner<'a> {
     pub fn new(text: &'a str) -> Self {
-        Spanner { text, starts: line_starts(text) }
+        Spanner {
+            text,
+            starts: line_starts(text),
+        }
     }
 
     pub fn span(&self, s: proc_macro2::Span) -> Span {
@@ -129,7 +146,10 @@ impl<'a> Spanner<'a> {
 
     /// The source text of a span, cut to `max` bytes on a character boundary.
     pub fn text_of(&self, span: Span, max: usize) -> String {
-        let s = self.text.get(span.start as usize..span.end as usize).unwrap_or("");
+        let s = self
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
         if s.len() <= max {
             return s.to_string();
         }
@@ -143,12 +163,20 @@ impl<'a> Spanner<'a> {
 
 /// Joins two spans into the smallest span covering both.
 pub fn join(a: Span, b: Span) -> Span {
-    let (first, last) = if (a.start, a.line) <= (b.start, b.line) { (a, b) } else { (b, a) };
+    let (first, last) = if (a.start, a.line) <= (b.start, b.line) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     Span {
         line: first.line,
         col: first.col,
         end_line: last.end_line.max(first.end_line),
-        end_col: if last.end_line >= first.end_line { last.end_col } else { first.end_col },
+        end_col: if last.end_line >= first.end_line {
+            last.end_col
+        } else {
+            first.end_col
+        },
         start: first.start,
         end: last.end.max(first.end),
     }

@@ -21,14 +21,27 @@ pub fn scan(text: &str, kind: FileKind) -> Vec<Suppression> {
     };
     let mut out = vec![];
     for (i, line) in text.lines().enumerate() {
-        let Some(pos) = line.find(MARKER) else { continue };
-        let Some(cpos) = line[..pos].rfind(comment) else { continue };
-        if !line[cpos + comment.len()..pos].trim().trim_start_matches(['/', '!', '#']).trim().is_empty() {
+        let Some(pos) = line.find(MARKER) else {
+            continue;
+        };
+        let Some(cpos) = line[..pos].rfind(comment) else {
+            continue;
+        };
+        if !line[cpos + comment.len()..pos]
+            .trim()
+            .trim_start_matches(['/', '!', '#'])
+            .trim()
+            .is_empty()
+        {
             continue;
         }
         let rest = &line[pos + MARKER.len()..];
         let Some(end) = rest.find(']') else { continue };
-        let rules: Vec<String> = rest[..end].split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        let rules: Vec<String> = rest[..end]
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
         let reason = rest[end + 1..].trim().to_string();
         let own_line = !line[..cpos].trim().is_empty();
         out.push(Suppression {
@@ -41,7 +54,8 @@ pub fn scan(text: &str, kind: FileKind) -> Vec<Suppression> {
 }
 
 pub fn is_suppressed(sups: &[Suppression], line: u32, rule: &str) -> bool {
-    sups.iter().any(|s| s.applies_to == line && s.rules.iter().any(|r| r == rule))
+    sups.iter()
+        .any(|s| s.applies_to == line && s.rules.iter().any(|r| r == rule))
 }
 
 #[cfg(test)]

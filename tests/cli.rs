@@ -42,7 +42,13 @@ async fn main() {
 fn a_clean_service_exits_zero() {
     let pkg = package(&[("src/main.rs", CLEAN_SERVICE)]);
     let out = run_in(pkg.path(), &["check", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
 }
 
@@ -50,23 +56,69 @@ fn a_clean_service_exits_zero() {
 fn findings_exit_one_unless_below_fail_on_or_exit_zero() {
     let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     assert_eq!(run_in(pkg.path(), &["check"]).status.code(), Some(1));
-    assert_eq!(run_in(pkg.path(), &["check", "--exit-zero"]).status.code(), Some(0));
+    assert_eq!(
+        run_in(pkg.path(), &["check", "--exit-zero"]).status.code(),
+        Some(0)
+    );
     // Only warnings remain once the error rule is ignored: `--fail-on error` passes, the default fails.
-    assert_eq!(run_in(pkg.path(), &["check", "--ignore", "plaintext-listener"]).status.code(), Some(1));
-    assert_eq!(run_in(pkg.path(), &["check", "--ignore", "plaintext-listener", "--fail-on", "error"]).status.code(), Some(0));
+    assert_eq!(
+        run_in(pkg.path(), &["check", "--ignore", "plaintext-listener"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run_in(
+            pkg.path(),
+            &[
+                "check",
+                "--ignore",
+                "plaintext-listener",
+                "--fail-on",
+                "error"
+            ]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn select_and_ignore_choose_rules() {
     let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let all = json(&run_in(pkg.path(), &["check", "--format", "json"]));
-    let mut rules: Vec<&str> = all["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let mut rules: Vec<&str> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     rules.sort();
-    assert_eq!(rules, ["missing-rate-limit", "plaintext-listener", "unvalidated-input"]);
-    let only = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unvalidated-input"]));
+    assert_eq!(
+        rules,
+        [
+            "missing-rate-limit",
+            "plaintext-listener",
+            "unvalidated-input"
+        ]
+    );
+    let only = json(&run_in(
+        pkg.path(),
+        &["check", "--format", "json", "--select", "unvalidated-input"],
+    ));
     assert_eq!(only["findings"].as_array().unwrap().len(), 1);
     assert_eq!(only["findings"][0]["rule"], "unvalidated-input");
-    let without = json(&run_in(pkg.path(), &["check", "--format", "json", "--ignore", "unvalidated-input,missing-rate-limit"]));
+    let without = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--ignore",
+            "unvalidated-input,missing-rate-limit",
+        ],
+    ));
     assert_eq!(without["findings"].as_array().unwrap().len(), 1);
     assert_eq!(without["findings"][0]["rule"], "plaintext-listener");
 }
@@ -76,7 +128,11 @@ fn unknown_rule_ids_and_paths_are_usage_errors() {
     let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let out = run_in(pkg.path(), &["check", "--select", "plaintext-listner"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("did you mean `plaintext-listener`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean `plaintext-listener`"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_in(pkg.path(), &["check", "does/not/exist"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("does/not/exist"));
@@ -117,11 +173,25 @@ when = { all = [{ prop = "name", equals = "danger_accept_invalid_certs" }, { pro
     )
     .unwrap();
     let dir = rules.path().to_str().unwrap();
-    let doc = json(&run_in(pkg.path(), &["check", "--format", "json", "--rules", dir, "--select", "no-invalid-certs"]));
+    let doc = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--rules",
+            dir,
+            "--select",
+            "no-invalid-certs",
+        ],
+    ));
     let f = doc["findings"].as_array().unwrap();
     assert_eq!(f.len(), 1, "{doc}");
     assert_eq!(f[0]["line"], 3);
-    assert_eq!(f[0]["message"], "`danger_accept_invalid_certs(true)` in `client` turns certificate validation off");
+    assert_eq!(
+        f[0]["message"],
+        "`danger_accept_invalid_certs(true)` in `client` turns certificate validation off"
+    );
     let listed = stdout(&run(&["rules", "--rules", dir]));
     assert!(listed.contains("no-invalid-certs"));
 }
@@ -142,9 +212,27 @@ pub fn app() -> Router {
     Router::new().route("/me", get(me)).layer(RequireUser::new())
 }
 "#;
-    let pkg = package(&[("src/main.rs", src), ("src/auth.rs", "pub struct RequireUser;\n")]);
-    let before = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unauthenticated-cached-route"]));
-    assert!(before["findings"][0]["message"].as_str().unwrap().contains("looks private"), "{before}");
+    let pkg = package(&[
+        ("src/main.rs", src),
+        ("src/auth.rs", "pub struct RequireUser;\n"),
+    ]);
+    let before = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "unauthenticated-cached-route",
+        ],
+    ));
+    assert!(
+        before["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("looks private"),
+        "{before}"
+    );
 
     let ext = tempfile::tempdir().unwrap();
     std::fs::create_dir(ext.path().join("catalog")).unwrap();
@@ -153,8 +241,25 @@ pub fn app() -> Router {
         "[[layer]]\nname = \"our session check\"\nmatch = [\"RequireUser::new\"]\ncapability = \"auth\"\n",
     )
     .unwrap();
-    let after = json(&run_in(pkg.path(), &["check", "--format", "json", "--select", "unauthenticated-cached-route", "--rules", ext.path().to_str().unwrap()]));
-    assert!(after["findings"][0]["message"].as_str().unwrap().contains("authenticated route `GET /me`"), "{after}");
+    let after = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "unauthenticated-cached-route",
+            "--rules",
+            ext.path().to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        after["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("authenticated route `GET /me`"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -186,15 +291,35 @@ when = { prop = "path", matches = "([a-z" }
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("bad-toml.toml:2:9"), "{err}");
-    assert!(err.contains("bad-parts.toml:3:12") && err.contains("unknown severity `eror`") && err.contains("did you mean `error`"), "{err}");
-    assert!(err.contains("unknown placeholder `{pathh}`") && err.contains("did you mean `path`"), "{err}");
+    assert!(
+        err.contains("bad-parts.toml:3:12")
+            && err.contains("unknown severity `eror`")
+            && err.contains("did you mean `error`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown placeholder `{pathh}`") && err.contains("did you mean `path`"),
+        "{err}"
+    );
     assert!(err.contains("invalid regular expression"), "{err}");
-    assert!(err.contains("unknown-key.toml:6:1") && err.contains("did you mean `message`"), "{err}");
+    assert!(
+        err.contains("unknown-key.toml:6:1") && err.contains("did you mean `message`"),
+        "{err}"
+    );
 
-    let doc = json(&run(&["check", "fixtures/axum-shop", "--rules", dir, "--format", "json"]));
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop",
+        "--rules",
+        dir,
+        "--format",
+        "json",
+    ]));
     let errors = doc["errors"].as_array().unwrap();
     assert!(errors.len() >= 5, "{doc}");
-    assert!(errors.iter().all(|e| e["line"].as_u64().unwrap() >= 1 && e["file"].is_string()));
+    assert!(errors
+        .iter()
+        .all(|e| e["line"].as_u64().unwrap() >= 1 && e["file"].is_string()));
 }
 
 #[test]
@@ -221,17 +346,39 @@ when = { all = [{ prop = "auth.statuz", equals = "none" }, { some = "middleware"
     let out = run(&["rules", "--rules", rules.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("unknown target `rout`") && err.contains("did you mean `route`"), "{err}");
-    assert!(err.contains("unknown property `auth.statuz`") && err.contains("did you mean `status`"), "{err}");
-    assert!(err.contains("unknown property `capabilty`") && err.contains("did you mean `capability`"), "{err}");
+    assert!(
+        err.contains("unknown target `rout`") && err.contains("did you mean `route`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown property `auth.statuz`") && err.contains("did you mean `status`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown property `capabilty`") && err.contains("did you mean `capability`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn explicit_files_are_analysed_in_their_package_but_only_they_are_reported() {
-    let doc = json(&run(&["check", "fixtures/axum-shop/src/routes/api.rs", "--format", "json"]));
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop/src/routes/api.rs",
+        "--format",
+        "json",
+    ]));
     // The cart route is registered in api.rs; its auth and cache evidence lives in other files.
-    assert_eq!(finding_lines(&doc, "fixtures/axum-shop/"), vec!["unauthenticated-cached-route src/routes/api.rs:15"]);
-    let doc = json(&run(&["check", "fixtures/axum-shop/src/handlers/account.rs", "--format", "json"]));
+    assert_eq!(
+        finding_lines(&doc, "fixtures/axum-shop/"),
+        vec!["unauthenticated-cached-route src/routes/api.rs:15"]
+    );
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop/src/handlers/account.rs",
+        "--format",
+        "json",
+    ]));
     assert!(doc["findings"].as_array().unwrap().is_empty());
 }
 
@@ -243,7 +390,12 @@ fn suppression_comments_hide_a_finding_with_its_reason() {
     );
     let pkg = package(&[("src/main.rs", &src)]);
     let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
-    let rules: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     assert!(!rules.contains(&"plaintext-listener"), "{rules:?}");
     assert_eq!(doc["summary"]["suppressed"], 1);
 }
@@ -251,8 +403,18 @@ fn suppression_comments_hide_a_finding_with_its_reason() {
 #[test]
 fn rules_and_explain_describe_the_pack() {
     let list = json(&run(&["rules", "--format", "json"]));
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    for id in ["plaintext-listener", "missing-rate-limit", "unvalidated-input", "unauthenticated-cached-route"] {
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "plaintext-listener",
+        "missing-rate-limit",
+        "unvalidated-input",
+        "unauthenticated-cached-route",
+    ] {
         assert!(ids.contains(&id), "{ids:?}");
     }
     let human = stdout(&run(&["rules"]));
@@ -260,7 +422,12 @@ fn rules_and_explain_describe_the_pack() {
     let out = run(&["explain", "unauthenticated-cached-route"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("What it finds") && text.contains("How to fix it") && text.contains("── bad:") && text.contains("── good:"));
+    assert!(
+        text.contains("What it finds")
+            && text.contains("How to fix it")
+            && text.contains("── bad:")
+            && text.contains("── good:")
+    );
     let out = run(&["explain", "missing-rate-limt"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("did you mean `missing-rate-limit`"));
@@ -268,11 +435,69 @@ fn rules_and_explain_describe_the_pack() {
 
 #[test]
 fn files_that_cannot_be_parsed_or_decoded_do_not_hide_other_findings() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE), ("src/broken.rs", "fn x( {\n")]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("src/broken.rs", "fn x( {\n"),
+    ]);
     std::fs::write(pkg.path().join("src/latin1.rs"), b"// caf\xe9\nfn y() {}\n").unwrap();
     let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
     let lines = finding_lines(&doc, "");
-    assert!(lines.iter().any(|l| l.starts_with("parse-error src/broken.rs:")), "{lines:?}");
-    assert!(lines.iter().any(|l| l == "parse-error src/latin1.rs:1"), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("plaintext-listener src/main.rs:")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("parse-error src/broken.rs:")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l == "parse-error src/latin1.rs:1"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("plaintext-listener src/main.rs:")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_layer_applied_to_the_whole_router_wraps_every_route() {
+    let src = r#"
+use axum::{routing::get, Router, middleware, extract::Request, middleware::Next, response::Response, http::StatusCode};
+use tower::Layer;
+
+async fn guard(req: Request, next: Next) -> Result<Response, StatusCode> {
+    let Some(_token) = req.headers().get("x-api-key") else { return Err(StatusCode::UNAUTHORIZED) };
+    Ok(next.run(req).await)
+}
+
+async fn billing() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(axum::http::header::CACHE_CONTROL, "public, max-age=60")], "{}")
+}
+
+pub fn app() -> Router {
+    let router = Router::new().route("/billing", get(billing));
+    let router = middleware::from_fn(guard).layer(router);
+    router
+}
+"#;
+    let pkg = package(&[("src/main.rs", src)]);
+    let doc = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "unauthenticated-cached-route",
+        ],
+    ));
+    let msg = doc["findings"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.starts_with("authenticated route `GET /billing`"),
+        "{doc}"
+    );
 }

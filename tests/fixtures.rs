@@ -17,8 +17,13 @@ fn fixture_dirs() -> Vec<String> {
 }
 
 fn expected(name: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo().join("fixtures").join(name).join("expected.txt")).unwrap();
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+    let text =
+        std::fs::read_to_string(repo().join("fixtures").join(name).join("expected.txt")).unwrap();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -44,17 +49,33 @@ fn fixtures_produce_exactly_the_expected_findings() {
             ));
         }
         let code = out.status.code();
-        assert_eq!(code, Some(if want.is_empty() { 0 } else { 1 }), "{name}: exit code");
+        assert_eq!(
+            code,
+            Some(if want.is_empty() { 0 } else { 1 }),
+            "{name}: exit code"
+        );
     }
-    assert!(failures.is_empty(), "fixture findings differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixture findings differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_rule_is_exercised_by_a_fixture() {
     let policy = portcullis::engine::load_policy(&[]).unwrap();
-    let all: String = fixture_dirs().iter().map(|d| expected(d).join("\n")).collect::<Vec<_>>().join("\n");
+    let all: String = fixture_dirs()
+        .iter()
+        .map(|d| expected(d).join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n");
     for rule in &policy.rules.rules {
-        assert!(all.lines().any(|l| l.starts_with(&format!("{} ", rule.id))), "no fixture expects `{}`", rule.id);
+        assert!(
+            all.lines().any(|l| l.starts_with(&format!("{} ", rule.id))),
+            "no fixture expects `{}`",
+            rule.id
+        );
     }
 }
 
@@ -65,7 +86,15 @@ fn json_output_has_the_documented_schema() {
     assert_eq!(doc["tool"]["name"], "portcullis");
     assert!(doc["tool"]["version"].is_string());
     assert!(doc["errors"].as_array().unwrap().is_empty());
-    for key in ["files", "packages", "findings", "errors", "warnings", "notes", "suppressed"] {
+    for key in [
+        "files",
+        "packages",
+        "findings",
+        "errors",
+        "warnings",
+        "notes",
+        "suppressed",
+    ] {
         assert!(doc["summary"][key].is_u64(), "summary.{key}");
     }
     let findings = doc["findings"].as_array().unwrap();
@@ -74,8 +103,20 @@ fn json_output_has_the_documented_schema() {
         for key in ["rule", "severity", "message", "file", "help", "label"] {
             assert!(f[key].is_string(), "finding.{key} in {f}");
         }
-        for key in ["line", "column", "end_line", "end_column", "byte_start", "byte_end"] {
-            assert!(f[key].as_u64().is_some_and(|n| key.starts_with("byte") || n >= 1), "finding.{key} in {f}");
+        for key in [
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "byte_start",
+            "byte_end",
+        ] {
+            assert!(
+                f[key]
+                    .as_u64()
+                    .is_some_and(|n| key.starts_with("byte") || n >= 1),
+                "finding.{key} in {f}"
+            );
         }
         assert!(["error", "warning", "note"].contains(&f["severity"].as_str().unwrap()));
         assert!(!f["file"].as_str().unwrap().contains('\\'));
@@ -87,18 +128,40 @@ fn json_output_has_the_documented_schema() {
         }
     }
     // The cart finding carries the cache header and the auth extractor as evidence.
-    let cart = findings.iter().find(|f| f["message"].as_str().unwrap().contains("/api/cart")).unwrap();
-    let labels: Vec<&str> = cart["labels"].as_array().unwrap().iter().map(|l| l["file"].as_str().unwrap()).collect();
-    assert!(labels.iter().any(|f| f.ends_with("handlers/cart.rs")), "{labels:?}");
+    let cart = findings
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("/api/cart"))
+        .unwrap();
+    let labels: Vec<&str> = cart["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.iter().any(|f| f.ends_with("handlers/cart.rs")),
+        "{labels:?}"
+    );
 }
 
 #[test]
 fn columns_count_characters_and_spans_are_exact() {
-    let doc = json(&run(&["check", "fixtures/axum-shop", "--format", "json", "--select", "plaintext-listener"]));
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop",
+        "--format",
+        "json",
+        "--select",
+        "plaintext-listener",
+    ]));
     let f = &doc["findings"][0];
-    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(19), Some(20)));
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(19), Some(20))
+    );
     let text = std::fs::read_to_string(repo().join("fixtures/axum-shop/src/main.rs")).unwrap();
-    let span = &text[f["byte_start"].as_u64().unwrap() as usize..f["byte_end"].as_u64().unwrap() as usize];
+    let span =
+        &text[f["byte_start"].as_u64().unwrap() as usize..f["byte_end"].as_u64().unwrap() as usize];
     assert_eq!(span, "tokio::net::TcpListener::bind(&addr)");
 }
 
@@ -123,7 +186,13 @@ fn human_output_matches_snapshot() {
         std::fs::write(&path, &got).unwrap();
     }
     let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(got, want, "human output changed; rerun with UPDATE_SNAPSHOTS=1 and review");
+    assert_eq!(
+        got, want,
+        "human output changed; rerun with UPDATE_SNAPSHOTS=1 and review"
+    );
     let err = stderr(&out);
-    assert!(err.contains("error(s)") && err.contains("package(s)"), "summary line: {err}");
+    assert!(
+        err.contains("error(s)") && err.contains("package(s)"),
+        "summary line: {err}"
+    );
 }

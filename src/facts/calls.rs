@@ -124,10 +124,17 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
                 checked,
                 span: *span,
             });
-            visit(recv, checked && CHECK_THROUGH.contains(&name.as_str()), sp, out);
+            visit(
+                recv,
+                checked && CHECK_THROUGH.contains(&name.as_str()),
+                sp,
+                out,
+            );
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
-        Expr::Macro { path, args, span, .. } => {
+        Expr::Macro {
+            path, args, span, ..
+        } => {
             out.push(CallSite {
                 kind: CallKind::Macro,
                 name: path.last().cloned().unwrap_or_default(),
@@ -141,14 +148,18 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
         Expr::Try { inner, .. } => visit(inner, true, sp, out),
-        Expr::If { cond, then, els, .. } => {
+        Expr::If {
+            cond, then, els, ..
+        } => {
             visit(cond, true, sp, out);
             block(then, sp, out);
             if let Some(e) = els {
                 visit(e, false, sp, out);
             }
         }
-        Expr::Match { scrutinee, arms, .. } => {
+        Expr::Match {
+            scrutinee, arms, ..
+        } => {
             visit(scrutinee, true, sp, out);
             arms.iter().for_each(|a| visit(a, false, sp, out));
         }
@@ -170,7 +181,9 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             visit(base, false, sp, out);
             visit(index, false, sp, out);
         }
-        Expr::Tuple { items, .. } | Expr::Array { items, .. } => items.iter().for_each(|a| visit(a, false, sp, out)),
+        Expr::Tuple { items, .. } | Expr::Array { items, .. } => {
+            items.iter().for_each(|a| visit(a, false, sp, out))
+        }
         Expr::Struct { fields, .. } => fields.iter().for_each(|(_, a)| visit(a, false, sp, out)),
         Expr::Assign { target, value, .. } => {
             visit(target, false, sp, out);

@@ -22,11 +22,13 @@ const MAX_DEPTH: usize = 160;
 pub fn extract(text: &str, module: Vec<String>) -> Result<FileFacts, ParseFailure> {
     let file = syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
-        ParseFailure {
+        let failure = ParseFailure {
             message: e.to_string(),
             line: start.line,
             col0: start.column,
-        }
+        };
+        proc_macro2::extra::invalidate_current_thread_spans();
+        failure
     })?;
     let sp = Spanner::new(text);
     let mut lw = Lowerer {
@@ -36,7 +38,12 @@ pub fn extract(text: &str, module: Vec<String>) -> Result<FileFacts, ParseFailur
         cur_module: module.clone(),
     };
     lw.items(&file.items, &module);
-    Ok(lw.facts)
+    let facts = lw.facts;
+    drop(file);
+    // proc-macro2 keeps every parsed file in a thread-local source map that only grows; the facts hold
+    // no spans of it, so it is released here.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    Ok(facts)
 }
 
 struct Lowerer<'a> {
@@ -62,7 +69,11 @@ fn is_test_only(attrs: &[syn::Attribute]) -> bool {
 }
 
 fn path_string(path: &syn::Path) -> String {
-    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 impl<'a> Lowerer<'a> {
@@ -89,7 +100,9 @@ impl<'a> Lowerer<'a> {
     fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
         let mut out = vec![];
         for a in attrs.iter().filter(|a| a.path().is_ident("derive")) {
-            if let Ok(paths) = a.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated) {
+            if let Ok(paths) =
+                a.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+            {
                 out.extend(paths.iter().map(path_string));
             }
         }
@@ -167,6 +180,7 @@ impl<'a> Lowerer<'a> {
                     attrs: self.attrs(&s.attrs),
                     fields,
                     tuple,
+                    generics: type_params(&s.generics),
                     alias_of: None,
                     span: self.span(s.ident.span()),
                 });
@@ -184,6 +198,7 @@ impl<'a> Lowerer<'a> {
                     attrs: self.attrs(&e.attrs),
                     fields,
                     tuple: false,
+                    generics: type_params(&e.generics),
                     alias_of: None,
                     span: self.span(e.ident.span()),
                 });
@@ -197,6 +212,7 @@ impl<'a> Lowerer<'a> {
                     attrs: vec![],
                     fields: vec![],
                     tuple: false,
+                    generics: type_params(&t.generics),
                     alias_of: Some(TypeRef::from_syn(&t.ty, self.sp)),
                     span: self.span(t.ident.span()),
                 });
@@ -227,7 +243,15 @@ impl<'a> Lowerer<'a> {
                 for it in &t.items {
                     if let syn::TraitItem::Fn(f) = it {
                         if let Some(block) = &f.default {
-                            self.function(&f.sig, block, &f.attrs, module, Some(t.ident.to_string()), None, f.span());
+                            self.function(
+                                &f.sig,
+                                block,
+                                &f.attrs,
+                                module,
+                                Some(t.ident.to_string()),
+                                None,
+                                f.span(),
+                            );
                         }
                     }
                 }
@@ -252,7 +276,11 @@ impl<'a> Lowerer<'a> {
                     path.push(name.clone());
                     name
                 };
-                self.facts.uses.push(UseDef { module: module.to_vec(), alias, path });
+                self.facts.uses.push(UseDef {
+                    module: module.to_vec(),
+                    alias,
+                    path,
+                });
             }
             syn::UseTree::Rename(r) => {
                 let mut path = prefix.clone();
@@ -283,7 +311,11 @@ impl<'a> Lowerer<'a> {
             .iter()
             .enumerate()
             .map(|(i, f)| FieldDef {
-                name: f.ident.as_ref().map(|i| i.to_string()).unwrap_or_else(|| i.to_string()),
+                name: f
+                    .ident
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| i.to_string()),
                 ty: TypeRef::from_syn(&f.ty, self.sp),
                 attrs: self.attrs(&f.attrs),
                 span: self.span(f.span()),
@@ -369,7 +401,9 @@ impl<'a> Lowerer<'a> {
             match stmt {
                 syn::Stmt::Local(local) => {
                     let (pat, ty) = match &local.pat {
-                        syn::Pat::Type(pt) => (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp))),
+                        syn::Pat::Type(pt) => {
+                            (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp)))
+                        }
                         p => (self.pat(p), None),
                     };
                     let init = local.init.as_ref().map(|i| self.expr(&i.expr));
@@ -415,14 +449,24 @@ impl<'a> Lowerer<'a> {
 
     fn mac(&mut self, mac: &syn::Macro) -> Expr {
         let span = self.span(mac.span());
-        let path = mac.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let path = mac
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         let args = mac
             .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
             .map(|list| list.iter().map(|e| self.expr(e)).collect())
             .unwrap_or_default();
         let mut tokens = compact(&mac.tokens.to_string());
         tokens.truncate(tokens.floor_char_boundary_compat(2000));
-        Expr::Macro { path, args, tokens, span }
+        Expr::Macro {
+            path,
+            args,
+            tokens,
+            span,
+        }
     }
 
     fn exprs<'e>(&mut self, list: impl IntoIterator<Item = &'e syn::Expr>) -> Vec<Expr> {
@@ -431,7 +475,9 @@ impl<'a> Lowerer<'a> {
 
     fn expr(&mut self, e: &syn::Expr) -> Expr {
         if self.depth > MAX_DEPTH {
-            return Expr::Unknown { span: self.span(e.span()) };
+            return Expr::Unknown {
+                span: self.span(e.span()),
+            };
         }
         self.depth += 1;
         let out = self.expr_inner(e);
@@ -447,40 +493,30 @@ impl<'a> Lowerer<'a> {
                 None => Expr::Unknown { span },
             },
             syn::Expr::Path(p) => {
-                let segs = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                let segs = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
                 let generics = p
                     .path
                     .segments
                     .iter()
                     .flat_map(|s| super::types::generic_args(&s.arguments, self.sp))
                     .collect();
-                Expr::Path { segs, generics, span }
+                Expr::Path {
+                    segs,
+                    generics,
+                    span,
+                }
             }
             syn::Expr::Call(c) => Expr::Call {
                 func: Box::new(self.expr(&c.func)),
                 args: self.exprs(&c.args),
                 span,
             },
-            syn::Expr::MethodCall(m) => Expr::Method {
-                recv: Box::new(self.expr(&m.receiver)),
-                name: m.method.to_string(),
-                turbofish: m
-                    .turbofish
-                    .as_ref()
-                    .map(|t| {
-                        t.args
-                            .iter()
-                            .filter_map(|g| match g {
-                                syn::GenericArgument::Type(t) => Some(TypeRef::from_syn(t, self.sp)),
-                                _ => None,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                args: self.exprs(&m.args),
-                span,
-                name_span: self.span(m.method.span()),
-            },
+            syn::Expr::MethodCall(_) => self.method_chain(e),
             syn::Expr::Macro(m) => self.mac(&m.mac),
             syn::Expr::Field(f) => Expr::Field {
                 base: Box::new(self.expr(&f.base)),
@@ -508,7 +544,12 @@ impl<'a> Lowerer<'a> {
                 span,
             },
             syn::Expr::Struct(s) => Expr::Struct {
-                path: s.path.segments.iter().map(|s| s.ident.to_string()).collect(),
+                path: s
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect(),
                 fields: s
                     .fields
                     .iter()
@@ -620,6 +661,62 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Builder chains (`Router::new().route(..).route(..)…`) can be hundreds of calls long: they are
+    /// lowered link by link, so only real nesting counts towards the depth limit.
+    fn method_chain(&mut self, e: &syn::Expr) -> Expr {
+        const MAX_LINKS: usize = 4096;
+        let mut links: Vec<&syn::Expr> = vec![];
+        let mut cur = e;
+        loop {
+            match cur {
+                syn::Expr::MethodCall(m) if links.len() < MAX_LINKS => {
+                    links.push(cur);
+                    cur = &m.receiver;
+                }
+                syn::Expr::Await(a) if links.len() < MAX_LINKS => cur = &a.base,
+                syn::Expr::Paren(p) if links.len() < MAX_LINKS => cur = &p.expr,
+                syn::Expr::Try(t) if links.len() < MAX_LINKS => {
+                    links.push(cur);
+                    cur = &t.expr;
+                }
+                _ => break,
+            }
+        }
+        let mut out = self.expr(cur);
+        for link in links.into_iter().rev() {
+            let span = self.span(link.span());
+            out = match link {
+                syn::Expr::MethodCall(m) => Expr::Method {
+                    recv: Box::new(out),
+                    name: m.method.to_string(),
+                    turbofish: m
+                        .turbofish
+                        .as_ref()
+                        .map(|t| {
+                            t.args
+                                .iter()
+                                .filter_map(|g| match g {
+                                    syn::GenericArgument::Type(t) => {
+                                        Some(TypeRef::from_syn(t, self.sp))
+                                    }
+                                    _ => None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    args: self.exprs(&m.args),
+                    span,
+                    name_span: self.span(m.method.span()),
+                },
+                _ => Expr::Try {
+                    inner: Box::new(out),
+                    span,
+                },
+            };
+        }
+        out
+    }
+
     fn closure(&mut self, c: &syn::ExprClosure) -> Expr {
         let span = self.span(c.span());
         let params = c
@@ -627,7 +724,9 @@ impl<'a> Lowerer<'a> {
             .iter()
             .map(|p| {
                 let (pat, ty) = match p {
-                    syn::Pat::Type(pt) => (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp))),
+                    syn::Pat::Type(pt) => {
+                        (self.pat(&pt.pat), Some(TypeRef::from_syn(&pt.ty, self.sp)))
+                    }
                     p => (self.pat(p), None),
                 };
                 Param {
@@ -639,7 +738,9 @@ impl<'a> Lowerer<'a> {
             .collect();
         let body_expr = self.expr(&c.body);
         let (is_async, body) = match body_expr {
-            Expr::Block { block, is_async, .. } => (is_async || c.asyncness.is_some(), block),
+            Expr::Block {
+                block, is_async, ..
+            } => (is_async || c.asyncness.is_some(), block),
             other => (
                 c.asyncness.is_some(),
                 Block {
@@ -673,6 +774,10 @@ impl<'a> Lowerer<'a> {
             span,
         }
     }
+}
+
+fn type_params(g: &syn::Generics) -> Vec<String> {
+    g.type_params().map(|p| p.ident.to_string()).collect()
 }
 
 fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {

@@ -77,6 +77,8 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
 }
 
+// Facts favour plain shapes over boxing: statements are few compared to expressions.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Stmt {
     Let {
@@ -248,7 +250,9 @@ impl Expr {
 
     pub fn as_str_lit(&self) -> Option<&str> {
         match self {
-            Expr::Lit { lit: Lit::Str(s), .. } => Some(s),
+            Expr::Lit {
+                lit: Lit::Str(s), ..
+            } => Some(s),
             _ => None,
         }
     }
@@ -274,9 +278,9 @@ impl Expr {
                 recv.walk(f);
                 args.iter().for_each(|a| a.walk(f));
             }
-            Expr::Macro { args, .. } | Expr::Tuple { items: args, .. } | Expr::Array { items: args, .. } => {
-                args.iter().for_each(|a| a.walk(f))
-            }
+            Expr::Macro { args, .. }
+            | Expr::Tuple { items: args, .. }
+            | Expr::Array { items: args, .. } => args.iter().for_each(|a| a.walk(f)),
             Expr::Field { base, .. } => base.walk(f),
             Expr::Index { base, index, .. } => {
                 base.walk(f);
@@ -284,14 +288,18 @@ impl Expr {
             }
             Expr::Struct { fields, .. } => fields.iter().for_each(|(_, e)| e.walk(f)),
             Expr::Block { block, .. } => block.walk(f),
-            Expr::If { cond, then, els, .. } => {
+            Expr::If {
+                cond, then, els, ..
+            } => {
                 cond.walk(f);
                 then.walk(f);
                 if let Some(e) = els {
                     e.walk(f);
                 }
             }
-            Expr::Match { scrutinee, arms, .. } => {
+            Expr::Match {
+                scrutinee, arms, ..
+            } => {
                 scrutinee.walk(f);
                 arms.iter().for_each(|a| a.walk(f));
             }
@@ -301,7 +309,9 @@ impl Expr {
                 }
                 body.walk(f);
             }
-            Expr::LetCond { expr, .. } | Expr::Try { inner: expr, .. } | Expr::Unary { expr, .. } => expr.walk(f),
+            Expr::LetCond { expr, .. }
+            | Expr::Try { inner: expr, .. }
+            | Expr::Unary { expr, .. } => expr.walk(f),
             Expr::Binary { lhs, rhs, .. } => {
                 lhs.walk(f);
                 rhs.walk(f);
@@ -373,6 +383,8 @@ pub struct TypeDef {
     pub fields: Vec<FieldDef>,
     /// Tuple structs (newtypes) have unnamed fields.
     pub tuple: bool,
+    /// Type parameters, in order.
+    pub generics: Vec<String>,
     pub alias_of: Option<TypeRef>,
     pub span: Span,
 }

@@ -58,12 +58,20 @@ impl TypeRef {
             }
             syn::Type::Slice(s) => (vec!["[]".into()], vec![TypeRef::from_syn(&s.elem, sp)]),
             syn::Type::Array(a) => (vec!["[]".into()], vec![TypeRef::from_syn(&a.elem, sp)]),
-            syn::Type::Tuple(t) => (vec!["()".into()], t.elems.iter().map(|e| TypeRef::from_syn(e, sp)).collect()),
+            syn::Type::Tuple(t) => (
+                vec!["()".into()],
+                t.elems.iter().map(|e| TypeRef::from_syn(e, sp)).collect(),
+            ),
             syn::Type::ImplTrait(_) => (vec!["impl".into()], vec![]),
             syn::Type::TraitObject(_) => (vec!["dyn".into()], vec![]),
             _ => (vec![text.clone()], vec![]),
         };
-        TypeRef { segs, args, text, span }
+        TypeRef {
+            segs,
+            args,
+            text,
+            span,
+        }
     }
 }
 
@@ -99,7 +107,9 @@ pub fn compact(s: &str) -> String {
         if c == ' ' {
             let prev = out.chars().last();
             let next = chars.get(i + 1).copied();
-            let wordy = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'');
+            let wordy = |c: Option<char>| {
+                c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"' || c == '\'')
+            };
             if wordy(prev) && wordy(next) {
                 out.push(' ');
             }
@@ -119,14 +129,22 @@ mod tests {
         let src = "type X = axum_extra::TypedHeader<headers::Authorization<Bearer>>;";
         let sp = Spanner::new(src);
         let file: syn::File = syn::parse_str(src).unwrap();
-        let syn::Item::Type(t) = &file.items[0] else { panic!() };
+        let syn::Item::Type(t) = &file.items[0] else {
+            panic!()
+        };
         let ty = TypeRef::from_syn(&t.ty, &sp);
         assert_eq!(ty.normalized(), "TypedHeader<Authorization<Bearer>>");
-        assert_eq!(ty.text, "axum_extra::TypedHeader<headers::Authorization<Bearer>>");
+        assert_eq!(
+            ty.text,
+            "axum_extra::TypedHeader<headers::Authorization<Bearer>>"
+        );
     }
 
     #[test]
     fn compact_keeps_word_spaces() {
-        assert_eq!(compact("& 'a mut dyn Fn (u8) -> u8"), "&'a mut dyn Fn(u8)->u8");
+        assert_eq!(
+            compact("& 'a mut dyn Fn (u8) -> u8"),
+            "&'a mut dyn Fn(u8)->u8"
+        );
     }
 }

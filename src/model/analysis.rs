@@ -31,6 +31,8 @@ pub struct Analyzer<'p, 'a> {
     pub prog: &'p Program<'a>,
     pub catalog: &'p Catalog,
     memo: RefCell<HashMap<FnId, Rc<FnSummary>>>,
+    /// Layers are shared by every route they wrap: classify each once.
+    layers: RefCell<HashMap<(Loc, String), Middleware>>,
 }
 
 /// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
@@ -59,8 +61,27 @@ pub fn first_string_literal(text: &str) -> Option<String> {
     None
 }
 
-const HEADER_SETTERS: &[&str] = &["header", "insert", "append", "insert_header", "append_header", "typed_insert", "try_insert"];
-const CACHE_STORE_METHODS: &[&str] = &["get", "get_with", "try_get_with", "insert", "set", "set_ex", "get_value", "put", "cache_get", "cache_set"];
+const HEADER_SETTERS: &[&str] = &[
+    "header",
+    "insert",
+    "append",
+    "insert_header",
+    "append_header",
+    "typed_insert",
+    "try_insert",
+];
+const CACHE_STORE_METHODS: &[&str] = &[
+    "get",
+    "get_with",
+    "try_get_with",
+    "insert",
+    "set",
+    "set_ex",
+    "get_value",
+    "put",
+    "cache_get",
+    "cache_set",
+];
 
 impl<'p, 'a> Analyzer<'p, 'a> {
     pub fn new(prog: &'p Program<'a>, catalog: &'p Catalog) -> Self {
@@ -68,6 +89,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             prog,
             catalog,
             memo: RefCell::new(HashMap::new()),
+            layers: RefCell::new(HashMap::new()),
         }
     }
 
@@ -76,7 +98,11 @@ impl<'p, 'a> Analyzer<'p, 'a> {
     }
 
     pub fn text(&self, unit: u32, span: Span) -> &'a str {
-        self.prog.unit(unit).text.get(span.start as usize..span.end as usize).unwrap_or("")
+        self.prog
+            .unit(unit)
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
     }
 
     /// The names a call may be known by in the catalog.
@@ -117,7 +143,9 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             return s.clone();
         }
         // Placeholder against recursion.
-        self.memo.borrow_mut().insert(id, Rc::new(FnSummary::default()));
+        self.memo
+            .borrow_mut()
+            .insert(id, Rc::new(FnSummary::default()));
         let s = Rc::new(self.compute(id, depth));
         self.memo.borrow_mut().insert(id, s.clone());
         s
@@ -138,7 +166,35 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 }
             }
         }
-        for c in &f.calls {
+        // Calls inside closures of this function act for it (`.and_then(|h| verify(h))`).
+        let mut closures = vec![];
+        f.body.walk(&mut |e| {
+            if let Expr::Closure { fn_index, .. } = e {
+                closures.push(FnId {
+                    unit,
+                    idx: *fn_index,
+                });
+            }
+        });
+        let mut i = 0;
+        while i < closures.len() && i < 64 {
+            let inner = self.prog.func(closures[i]);
+            inner.body.walk(&mut |e| {
+                if let Expr::Closure { fn_index, .. } = e {
+                    closures.push(FnId {
+                        unit,
+                        idx: *fn_index,
+                    });
+                }
+            });
+            i += 1;
+        }
+        let all_calls = f.calls.iter().chain(
+            closures
+                .iter()
+                .flat_map(|c| self.prog.func(*c).calls.iter()),
+        );
+        for c in all_calls {
             let loc = self.loc(unit, c.span);
             let names = self.call_names(&ctx, c);
             for entry in self.catalog.call_capabilities(&names) {
@@ -159,16 +215,38 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     _ => {}
                 }
             }
-            if c.kind == CallKind::Method && self.catalog.read_methods.iter().any(|m| m == &c.name) {
+            if c.kind == CallKind::Method && self.catalog.read_methods.iter().any(|m| m == &c.name)
+            {
                 let arg = c.args.first().map(|a| a.text.as_str()).unwrap_or("");
                 let by_header = self.catalog.is_credential_header(&norm_name(arg));
-                let by_name = c.args.first().and_then(|a| a.lit.as_ref()).is_some_and(|l| match l {
-                    crate::facts::Lit::Str(s) => self.catalog.is_credential_name(s),
-                    _ => false,
+                // A literal key (`jar.get("session_id")`) or a constant named for one (`cookies.get(AUTH_TOKEN)`).
+                let by_name = c.args.first().is_some_and(|a| match &a.lit {
+                    Some(crate::facts::Lit::Str(s)) => self.catalog.is_credential_name(s),
+                    Some(_) => false,
+                    None => {
+                        let t = a.text.trim().trim_start_matches('&');
+                        let is_const = t.rsplit("::").next().is_some_and(|n| {
+                            !n.is_empty()
+                                && n.chars().all(|c| {
+                                    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+                                })
+                        });
+                        is_const && self.catalog.is_credential_name(&norm_name(t))
+                    }
                 });
-                let by_type = c.generics.iter().any(|g| g.starts_with("Authorization<") || self.catalog.extractor(g).is_some_and(|e| e.capability == "auth"));
+                let by_type = c.generics.iter().any(|g| {
+                    g.starts_with("Authorization<")
+                        || self
+                            .catalog
+                            .extractor(g)
+                            .is_some_and(|e| e.capability == "auth")
+                });
                 if by_header || by_name || by_type {
-                    let what = if by_type { c.generics.join(", ") } else { arg.to_string() };
+                    let what = if by_type {
+                        c.generics.join(", ")
+                    } else {
+                        arg.to_string()
+                    };
                     let ev = Evidence {
                         loc,
                         note: format!("reads credentials (`{what}`)"),
@@ -179,19 +257,35 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     s.credential.push(ev);
                 }
             }
-            if c.kind == CallKind::Method && HEADER_SETTERS.contains(&c.name.as_str()) && c.args.len() >= 2 && norm_name(&c.args[0].text) == "cache-control" {
+            if c.kind == CallKind::Method
+                && HEADER_SETTERS.contains(&c.name.as_str())
+                && c.args.len() >= 2
+                && norm_name(&c.args[0].text) == "cache-control"
+            {
                 if let Some(d) = first_string_literal(&c.args[1].text) {
-                    s.cache_headers.push((d.clone(), Evidence { loc, note: format!("sets `Cache-Control: {d}`") }));
+                    s.cache_headers.push((
+                        d.clone(),
+                        Evidence {
+                            loc,
+                            note: format!("sets `Cache-Control: {d}`"),
+                        },
+                    ));
                 }
             }
             if c.kind == CallKind::Method
                 && CACHE_STORE_METHODS.contains(&c.name.as_str())
-                && c.recv.as_deref().is_some_and(|r| r.to_lowercase().contains("cache"))
+                && c.recv
+                    .as_deref()
+                    .is_some_and(|r| r.to_lowercase().contains("cache"))
                 && s.cache_store.is_none()
             {
                 s.cache_store = Some(Evidence {
                     loc,
-                    note: format!("response cache lookup `{}.{}`", c.recv.as_deref().unwrap_or(""), c.name),
+                    note: format!(
+                        "response cache lookup `{}.{}`",
+                        c.recv.as_deref().unwrap_or(""),
+                        c.name
+                    ),
                 });
             }
             if c.kind == CallKind::Macro && matches!(c.name.as_str(), "bail" | "ensure") {
@@ -222,7 +316,13 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     }
                     if !sub.cache_headers.is_empty() && s.cache_headers.is_empty() {
                         let (d, _) = &sub.cache_headers[0];
-                        s.cache_headers.push((d.clone(), Evidence { loc, note: format!("`{cname}` sets `Cache-Control: {d}`") }));
+                        s.cache_headers.push((
+                            d.clone(),
+                            Evidence {
+                                loc,
+                                note: format!("`{cname}` sets `Cache-Control: {d}`"),
+                            },
+                        ));
                     }
                     s.redirect |= sub.redirect;
                 }
@@ -282,9 +382,20 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             })
             .collect();
         if !typed.is_empty() {
-            if let Some(c) = f.calls.iter().find(|c| c.name == "with_public" || c.name == "with_private" || c.name == "with_max_age" || c.name == "with_no_store") {
+            if let Some(c) = f.calls.iter().find(|c| {
+                c.name == "with_public"
+                    || c.name == "with_private"
+                    || c.name == "with_max_age"
+                    || c.name == "with_no_store"
+            }) {
                 let d = typed.join(", ");
-                s.cache_headers.push((d.clone(), Evidence { loc: self.loc(unit, c.span), note: format!("sets `Cache-Control: {d}`") }));
+                s.cache_headers.push((
+                    d.clone(),
+                    Evidence {
+                        loc: self.loc(unit, c.span),
+                        note: format!("sets `Cache-Control: {d}`"),
+                    },
+                ));
             }
         }
         s
@@ -297,7 +408,10 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         let norm = inner.normalized();
         if let Some(e) = self.catalog.extractor(&norm) {
             if e.capability == "auth" {
-                return Some((is_opt || e.optional, format!("`{}` extractor ({})", inner.text, e.name)));
+                return Some((
+                    is_opt || e.optional,
+                    format!("`{}` extractor ({})", inner.text, e.name),
+                ));
             }
             return None;
         }
@@ -306,16 +420,33 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         }
         let _ = unit;
         for (u, imp) in self.prog.impls_of(inner.name()) {
-            let Some(tr) = imp.trait_path.as_ref().and_then(|t| t.last()) else { continue };
+            let Some(tr) = imp.trait_path.as_ref().and_then(|t| t.last()) else {
+                continue;
+            };
             let optional_impl = tr == "OptionalFromRequestParts" || tr == "OptionalFromRequest";
-            if !matches!(tr.as_str(), "FromRequestParts" | "FromRequest" | "OptionalFromRequestParts" | "OptionalFromRequest") {
+            if !matches!(
+                tr.as_str(),
+                "FromRequestParts"
+                    | "FromRequest"
+                    | "OptionalFromRequestParts"
+                    | "OptionalFromRequest"
+            ) {
                 continue;
             }
             for &i in &imp.fns {
                 let id = FnId { unit: u, idx: i };
                 let s = self.summary_at(id, depth + 1);
                 if !s.credential.is_empty() {
-                    return Some((is_opt || optional_impl, format!("`{}` extractor, whose `{tr}` impl {}", inner.text, strip_article(&s.credential[0].note))));
+                    // An extractor that reads credentials but never rejects on them is optional auth.
+                    let never_rejects = s.checked_auth.is_empty();
+                    return Some((
+                        is_opt || optional_impl || never_rejects,
+                        format!(
+                            "`{}` extractor, whose `{tr}` impl {}",
+                            inner.text,
+                            strip_article(&s.credential[0].note)
+                        ),
+                    ));
                 }
             }
         }
@@ -324,6 +455,16 @@ impl<'p, 'a> Analyzer<'p, 'a> {
 
     /// Classifies a layer by what it is (catalog) or, for middleware functions, by what it does.
     pub fn classify_layer(&self, l: &LayerVal) -> Middleware {
+        let key = (l.loc, l.name.clone());
+        if let Some(m) = self.layers.borrow().get(&key) {
+            return m.clone();
+        }
+        let m = self.classify_layer_uncached(l);
+        self.layers.borrow_mut().insert(key, m.clone());
+        m
+    }
+
+    fn classify_layer_uncached(&self, l: &LayerVal) -> Middleware {
         let mut m = Middleware {
             name: l.name.clone(),
             capability: "other".into(),
@@ -338,6 +479,8 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             if !s.checked_auth.is_empty() || (s.cache_store.is_none() && !s.credential.is_empty()) {
                 m.capability = "auth".into();
                 m.tags.push("middleware-fn".into());
+                // Reads credentials but never rejects a request on them: it identifies, it does not enforce.
+                m.optional = s.checked_auth.is_empty();
             } else if let Some(_store) = &s.cache_store {
                 m.capability = "cache".into();
                 m.tags.push("response-cache".into());
@@ -380,7 +523,12 @@ impl<'p, 'a> Analyzer<'p, 'a> {
     pub fn layer_note(&self, m: &Middleware, l: &LayerVal) -> String {
         if let Some(id) = l.fn_id {
             let s = self.summary(id);
-            let why = s.checked_auth.first().or(s.credential.first()).or(s.cache_store.as_ref()).or(s.rate_limit.first());
+            let why = s
+                .checked_auth
+                .first()
+                .or(s.credential.first())
+                .or(s.cache_store.as_ref())
+                .or(s.rate_limit.first());
             if let Some(w) = why {
                 return format!("{} middleware `{}`: {}", m.capability, l.name, w.note);
             }
@@ -403,7 +551,10 @@ pub fn is_shared_cacheable(directives: &str) -> bool {
     if parts.iter().any(|p| *p == "private" || *p == "no-store") {
         return false;
     }
-    if parts.iter().any(|p| *p == "public" || p.starts_with("s-maxage")) {
+    if parts
+        .iter()
+        .any(|p| *p == "public" || p.starts_with("s-maxage"))
+    {
         return true;
     }
     parts

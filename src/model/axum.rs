@@ -10,7 +10,9 @@ use super::value::*;
 use std::rc::Rc;
 
 const FRAMEWORK: &str = "axum";
-const METHODS: &[&str] = &["get", "post", "put", "delete", "patch", "head", "options", "trace", "connect", "any"];
+const METHODS: &[&str] = &[
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect", "any",
+];
 /// Methods of tower's `ServiceBuilder` (and tower-http's `ServiceBuilderExt`) that add a layer.
 const BUILDER_LAYERS: &[&str] = &[
     "timeout",
@@ -49,23 +51,32 @@ fn handler_of(ev: &Evaluator, cx: &CallCx, i: usize) -> HandlerVal {
         },
         _ => HandlerVal {
             fn_id: None,
-            name: cx.raw.get(i).map(|e| ev.text(cx.unit, e.span())).unwrap_or_default(),
+            name: cx
+                .raw
+                .get(i)
+                .map(|e| ev.text(cx.unit, e.span()))
+                .unwrap_or_default(),
             loc: cx.arg_loc(i),
         },
     }
 }
 
 fn method_router(entries: Vec<(Vec<String>, HandlerVal)>) -> Value {
-    Value::MethodRouter(Rc::new(MethodRouterVal { entries, layers: vec![] }))
+    Value::MethodRouter(Rc::new(MethodRouterVal {
+        entries,
+        layers: vec![],
+    }))
 }
 
 fn methods_from_filter(text: &str) -> Vec<String> {
     let upper = text.to_uppercase();
-    let found: Vec<String> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT"]
-        .iter()
-        .filter(|m| upper.contains(&format!("::{m}")))
-        .map(|m| m.to_string())
-        .collect();
+    let found: Vec<String> = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ]
+    .iter()
+    .filter(|m| upper.contains(&format!("::{m}")))
+    .map(|m| m.to_string())
+    .collect();
     if found.is_empty() {
         vec!["ANY".into()]
     } else {
@@ -78,17 +89,33 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
     let last = cx.last();
     let routing = cx.segs.len() == 1 || cx.segs.iter().any(|s| s == "routing");
     if routing && METHODS.contains(&last) && cx.args.len() == 1 {
-        let m = if last == "any" { "ANY".to_string() } else { last.to_uppercase() };
+        let m = if last == "any" {
+            "ANY".to_string()
+        } else {
+            last.to_uppercase()
+        };
         return Some(method_router(vec![(vec![m], handler_of(ev, cx, 0))]));
     }
-    if routing && last.ends_with("_service") && METHODS.contains(&last.trim_end_matches("_service")) {
+    if routing && last.ends_with("_service") && METHODS.contains(&last.trim_end_matches("_service"))
+    {
         let m = last.trim_end_matches("_service");
-        let m = if m == "any" { "ANY".to_string() } else { m.to_uppercase() };
+        let m = if m == "any" {
+            "ANY".to_string()
+        } else {
+            m.to_uppercase()
+        };
         return Some(method_router(vec![(vec![m], handler_of(ev, cx, 0))]));
     }
     if routing && (last == "on" || last == "on_service") && cx.args.len() == 2 {
-        let filter = cx.raw.first().map(|e| ev.text(cx.unit, e.span())).unwrap_or_default();
-        return Some(method_router(vec![(methods_from_filter(&filter), handler_of(ev, cx, 1))]));
+        let filter = cx
+            .raw
+            .first()
+            .map(|e| ev.text(cx.unit, e.span()))
+            .unwrap_or_default();
+        return Some(method_router(vec![(
+            methods_from_filter(&filter),
+            handler_of(ev, cx, 1),
+        )]));
     }
     match short.as_str() {
         "Router::new" | "Router::default" => {
@@ -98,18 +125,27 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 ..Default::default()
             })))
         }
-        "ServiceBuilder::new" | "ServiceBuilder::default" => return Some(Value::Layers(Rc::new(vec![]))),
+        "ServiceBuilder::new" | "ServiceBuilder::default" => {
+            return Some(Value::Layers(Rc::new(vec![])))
+        }
         "TokioIo::new" | "TowerToHyperService::new" | "Compat::new" => return Some(cx.arg(0)),
         _ => {}
     }
     match last {
-        "from_fn" | "from_fn_with_state" | "map_request" | "map_request_with_state" | "map_response" | "map_response_with_state" => {
+        "from_fn"
+        | "from_fn_with_state"
+        | "map_request"
+        | "map_request_with_state"
+        | "map_response"
+        | "map_response_with_state" => {
             let f = cx.args.last().cloned().unwrap_or(Value::Unknown);
             let fn_id = match f {
                 Value::Fn(id, _) => Some(id),
                 _ => None,
             };
-            let fname = fn_id.map(|id| ev.prog.fn_display(id)).unwrap_or_else(|| "?".into());
+            let fname = fn_id
+                .map(|id| ev.prog.fn_display(id))
+                .unwrap_or_else(|| "?".into());
             return Some(Value::Layers(Rc::new(vec![LayerVal {
                 name: format!("{last}({fname})"),
                 names: vec![format!("middleware::{last}"), last.to_string()],
@@ -122,7 +158,10 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         }
         "from_extractor" | "from_extractor_with_state" => {
             let ty = cx.generics.first().cloned();
-            let name = ty.as_ref().map(|t| format!("{last}::<{}>", t.text)).unwrap_or_else(|| last.to_string());
+            let name = ty
+                .as_ref()
+                .map(|t| format!("{last}::<{}>", t.text))
+                .unwrap_or_else(|| last.to_string());
             return Some(Value::Layers(Rc::new(vec![LayerVal {
                 name,
                 names: vec![format!("middleware::{last}")],
@@ -135,7 +174,9 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         }
         _ => {}
     }
-    if cx.names.iter().any(|n| n == "axum::serve") || (last == "serve" && cx.segs.len() <= 2 && cx.args.len() == 2) {
+    if cx.names.iter().any(|n| n == "axum::serve")
+        || (last == "serve" && cx.segs.len() <= 2 && cx.args.len() == 2)
+    {
         let listener = match cx.arg(0) {
             Value::Listener(l) => {
                 let mut l = (*l).clone();
@@ -161,9 +202,6 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
             "off" => Tls::Off,
             _ => Tls::Unknown,
         };
-        if entry.tls == "local" {
-            return Some(Value::Unknown);
-        }
         return Some(Value::Listener(Rc::new(ListenerVal {
             framework: FRAMEWORK,
             addr: to_addr(&cx.arg(0)),
@@ -171,6 +209,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
             tls_loc: (tls == Tls::On).then_some(cx.loc),
             loc: cx.loc,
             via: entry.name.clone(),
+            local: entry.tls == "local",
         })));
     }
     None
@@ -209,7 +248,11 @@ fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec<LayerVal> 
         }],
         Value::Tuple(items) => items.iter().flat_map(|x| to_layers(ev, x, cx, i)).collect(),
         _ => vec![LayerVal {
-            name: cx.raw.get(i).map(|e| ev.text(cx.unit, e.span())).unwrap_or_default(),
+            name: cx
+                .raw
+                .get(i)
+                .map(|e| ev.text(cx.unit, e.span()))
+                .unwrap_or_default(),
             names: vec![],
             arg_texts: vec![],
             arg_values: vec![],
@@ -218,15 +261,6 @@ fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec<LayerVal> 
             extractor: None,
         }],
     }
-}
-
-pub fn join_paths(prefix: &str, path: &str) -> String {
-    let prefix = prefix.trim_end_matches('/');
-    if path.is_empty() || path == "/" {
-        return if prefix.is_empty() { "/".into() } else { prefix.to_string() };
-    }
-    let path = path.trim_start_matches('/');
-    format!("{prefix}/{path}")
 }
 
 fn path_text(v: &Value) -> String {
@@ -248,64 +282,62 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     match cx.arg(1) {
                         Value::MethodRouter(mr) => {
                             for (methods, h) in &mr.entries {
-                                r2.routes.push(RouteVal {
+                                r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
                                     methods: methods.clone(),
                                     path: path.clone(),
                                     handler: h.clone(),
                                     loc,
                                     layers: mr.layers.clone(),
-                                });
+                                })));
                             }
                         }
-                        _ => r2.routes.push(RouteVal {
+                        _ => r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
                             methods: vec!["ANY".into()],
                             path,
                             handler: handler_of(ev, cx, 1),
                             loc,
                             layers: vec![],
-                        }),
+                        }))),
                     }
                 }
-                "route_service" => r2.routes.push(RouteVal {
+                "route_service" => r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
                     methods: vec!["ANY".into()],
                     path: path_text(&cx.arg(0)),
                     handler: handler_of(ev, cx, 1),
                     loc: cx.arg_loc(0),
                     layers: vec![],
-                }),
+                }))),
                 "nest" => {
-                    let prefix = path_text(&cx.arg(0));
                     if let Value::Router(inner) = cx.arg(1) {
-                        for rt in &inner.routes {
-                            let mut rt = rt.clone();
-                            rt.path = join_paths(&prefix, &rt.path);
-                            r2.routes.push(rt);
-                        }
+                        r2.ops.push(RouterOp::Nest(path_text(&cx.arg(0)), inner));
                     }
                 }
-                "nest_service" => r2.routes.push(RouteVal {
+                "nest_service" => r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
                     methods: vec!["ANY".into()],
                     path: join_paths(&path_text(&cx.arg(0)), "/{*rest}"),
                     handler: handler_of(ev, cx, 1),
                     loc: cx.arg_loc(0),
                     layers: vec![],
-                }),
+                }))),
                 "merge" => {
                     if let Value::Router(inner) = cx.arg(0) {
-                        r2.routes.extend(inner.routes.iter().cloned());
                         if r2.fallback.is_none() {
                             r2.fallback = inner.fallback.clone();
                         }
+                        r2.ops.push(RouterOp::Merge(inner));
                     }
                 }
                 "layer" | "route_layer" => {
                     let layers = to_layers(ev, &cx.arg(0), cx, 0);
-                    for rt in &mut r2.routes {
-                        rt.layers.extend(layers.iter().rev().cloned());
-                    }
+                    r2.ops.push(RouterOp::Layers(Rc::new(layers)));
                 }
                 "fallback" | "fallback_service" => r2.fallback = Some(handler_of(ev, cx, 0)),
-                "with_state" | "into_make_service" | "into_make_service_with_connect_info" | "into_service" | "boxed" | "without_v07_checks" => {}
+                "with_state"
+                | "into_make_service"
+                | "into_make_service_with_connect_info"
+                | "into_service"
+                | "boxed"
+                | "without_v07_checks" => {}
                 _ => return None,
             }
             Some(Value::Router(Rc::new(r2)))
@@ -314,26 +346,53 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
             let mut m2 = (**mr).clone();
             match name {
                 m if METHODS.contains(&m) => {
-                    let method = if m == "any" { "ANY".to_string() } else { m.to_uppercase() };
+                    let method = if m == "any" {
+                        "ANY".to_string()
+                    } else {
+                        m.to_uppercase()
+                    };
                     m2.entries.push((vec![method], handler_of(ev, cx, 0)));
                 }
-                m if m.ends_with("_service") && METHODS.contains(&m.trim_end_matches("_service")) => {
-                    m2.entries.push((vec![m.trim_end_matches("_service").to_uppercase()], handler_of(ev, cx, 0)));
+                m if m.ends_with("_service")
+                    && METHODS.contains(&m.trim_end_matches("_service")) =>
+                {
+                    m2.entries.push((
+                        vec![m.trim_end_matches("_service").to_uppercase()],
+                        handler_of(ev, cx, 0),
+                    ));
                 }
                 "on" | "on_service" => {
-                    let filter = cx.raw.first().map(|e| ev.text(cx.unit, e.span())).unwrap_or_default();
-                    m2.entries.push((methods_from_filter(&filter), handler_of(ev, cx, 1)));
+                    let filter = cx
+                        .raw
+                        .first()
+                        .map(|e| ev.text(cx.unit, e.span()))
+                        .unwrap_or_default();
+                    m2.entries
+                        .push((methods_from_filter(&filter), handler_of(ev, cx, 1)));
                 }
                 "layer" | "route_layer" => {
                     let layers = to_layers(ev, &cx.arg(0), cx, 0);
                     m2.layers.extend(layers.into_iter().rev());
                 }
-                "with_state" | "into_make_service" | "into_make_service_with_connect_info" | "fallback" | "boxed" => {}
+                "with_state"
+                | "into_make_service"
+                | "into_make_service_with_connect_info"
+                | "fallback"
+                | "boxed" => {}
                 _ => return None,
             }
             Some(Value::MethodRouter(Rc::new(m2)))
         }
         Value::Layers(stack) => {
+            // `layer.layer(router)` / `ServiceBuilder::new()..service(router)`: the stack wraps the whole
+            // router, outside everything the router itself applies.
+            if matches!(name, "layer" | "service") {
+                if let Value::Router(r) = cx.arg(0) {
+                    let mut r2 = (*r).clone();
+                    r2.ops.push(RouterOp::Layers(stack.clone()));
+                    return Some(Value::Router(Rc::new(r2)));
+                }
+            }
             let mut s2 = (**stack).clone();
             match name {
                 "layer" => s2.extend(to_layers(ev, &cx.arg(0), cx, 0)),
@@ -411,7 +470,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::join_paths;
+    use super::super::value::join_paths;
 
     #[test]
     fn nesting_joins_paths() {

@@ -18,8 +18,10 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         let f = prog.func(id);
         !f.is_closure
             && f.calls.iter().any(|c| {
-                matches!(c.name.as_str(), "serve" | "serve_connection" | "serve_connection_with_upgrades")
-                    || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
+                matches!(
+                    c.name.as_str(),
+                    "serve" | "serve_connection" | "serve_connection_with_upgrades"
+                ) || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
             })
     };
     for id in prog.all_fns().filter(|id| serves_something(*id)) {
@@ -29,7 +31,10 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         let f = prog.func(id);
         !f.is_closure
             && (f.ret.as_ref().is_some_and(|r| r.text.contains("Router"))
-                || f.calls.iter().any(|c| c.kind == CallKind::Call && c.path.ends_with(&["Router".to_string(), "new".to_string()])))
+                || f.calls.iter().any(|c| {
+                    c.kind == CallKind::Call
+                        && c.path.ends_with(&["Router".to_string(), "new".to_string()])
+                }))
     };
     let mut candidates: Vec<(FnId, Value)> = vec![];
     for id in prog.all_fns().filter(|id| builds_router(*id)) {
@@ -57,8 +62,8 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
                 continue;
             }
             if let Value::Router(r) = v {
-                if !r.routes.is_empty() {
-                    b.add_app(r.framework, r.loc, false, &r.routes, vec![]);
+                if r.has_routes() {
+                    b.add_app(r.framework, r.loc, false, &r.routes(), vec![]);
                 }
             }
         }
@@ -80,7 +85,7 @@ struct Builder<'p, 'a> {
 impl Builder<'_, '_> {
     fn add_served(&mut self, s: &ServeEvent) {
         let (routes, fallback, direct_handler) = match &s.app {
-            Value::Router(r) => (r.routes.clone(), r.fallback.clone(), None),
+            Value::Router(r) => (r.routes(), r.fallback.clone(), None),
             Value::Fn(id, _) => (vec![], None, Some(*id)),
             _ => (vec![], None, None),
         };
@@ -88,22 +93,26 @@ impl Builder<'_, '_> {
         if let Some(l) = &s.listener {
             let redirect_only = {
                 let acme = |p: &str| p.contains("/.well-known/acme-challenge");
-                let redirects = |h: &super::value::HandlerVal| h.fn_id.is_some_and(|id| self.an.summary(id).redirect);
+                let redirects = |h: &super::value::HandlerVal| {
+                    h.fn_id.is_some_and(|id| self.an.summary(id).redirect)
+                };
                 match direct_handler {
                     Some(id) => self.an.summary(id).redirect,
                     None => {
                         (!routes.is_empty() || fallback.is_some())
-                            && routes.iter().all(|r| redirects(&r.handler) || acme(&r.path))
+                            && routes
+                                .iter()
+                                .all(|r| redirects(&r.handler) || acme(&r.path))
                             && fallback.as_ref().is_none_or(redirects)
                     }
                 }
             };
-            listeners.push(self.listener(s, l, redirect_only));
+            listeners.push(self.listener(l, redirect_only));
         }
         self.add_app(s.framework, s.loc, true, &routes, listeners);
     }
 
-    fn listener(&mut self, s: &ServeEvent, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
+    fn listener(&mut self, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
         let mut evidence = vec![];
         let (source, origin_loc) = match &l.addr.origin {
             Origin::Literal(loc) => ("literal", Some(*loc)),
@@ -125,7 +134,9 @@ impl Builder<'_, '_> {
                 evidence.push(Evidence {
                     loc: *loc,
                     note: match default {
-                        Some(d) => format!("address from environment variable `{var}` (default `{d}`)"),
+                        Some(d) => {
+                            format!("address from environment variable `{var}` (default `{d}`)")
+                        }
                         None => format!("address from environment variable `{var}`"),
                     },
                 });
@@ -135,10 +146,15 @@ impl Builder<'_, '_> {
         };
         let _ = origin_loc;
         if let Some(t) = l.tls_loc {
-            evidence.push(Evidence { loc: t, note: "TLS configured here".into() });
+            evidence.push(Evidence {
+                loc: t,
+                note: "TLS configured here".into(),
+            });
         }
         let host = l.addr.host.clone().unwrap_or_default();
-        let host_kind = if matches!(l.addr.origin, Origin::Env(..)) || host.is_empty() {
+        let host_kind = if l.local {
+            "local"
+        } else if matches!(l.addr.origin, Origin::Env(..)) || host.is_empty() {
             "unresolved"
         } else if is_loopback(&host) {
             "loopback"
@@ -148,15 +164,20 @@ impl Builder<'_, '_> {
         let address = match &l.addr.origin {
             Origin::Env(var, Some(d), _) => format!("${var} (default {d})"),
             Origin::Env(var, None, _) => format!("${var}"),
+            _ if l.local => format!(
+                "local socket {}",
+                l.addr.text.replace("{?}", "(path computed at run time)")
+            ),
             _ if l.addr.text == "{?}" => "an address computed at run time".into(),
             _ => l.addr.text.clone(),
         };
         self.model.listeners.push(Listener {
             package: self.prog.package.clone(),
-            framework: s.framework.into(),
+            framework: l.framework.into(),
             loc: l.loc,
             address,
             host,
+            port: l.addr.port.and_then(|p| i64::try_from(p).ok()),
             host_kind: host_kind.into(),
             source: source.into(),
             tls: match l.tls {
@@ -165,6 +186,7 @@ impl Builder<'_, '_> {
                 Tls::Unknown => "unknown",
             }
             .into(),
+            via: l.via.clone(),
             redirect_only,
             app: None,
             evidence,
@@ -172,12 +194,25 @@ impl Builder<'_, '_> {
         self.model.listeners.len() - 1
     }
 
-    fn add_app(&mut self, framework: &str, loc: Loc, served: bool, routes: &[RouteVal], listeners: Vec<usize>) {
+    fn add_app(
+        &mut self,
+        framework: &str,
+        loc: Loc,
+        served: bool,
+        routes: &[RouteVal],
+        listeners: Vec<usize>,
+    ) {
         let app_idx = self.model.apps.len();
         for &l in &listeners {
             self.model.listeners[l].app = Some(app_idx);
         }
-        let loopback_only = !listeners.is_empty() && listeners.iter().all(|&l| self.model.listeners[l].host_kind == "loopback");
+        let loopback_only = !listeners.is_empty()
+            && listeners.iter().all(|&l| {
+                matches!(
+                    self.model.listeners[l].host_kind.as_str(),
+                    "loopback" | "local"
+                )
+            });
         let mut app_routes = vec![];
         for rv in routes {
             let route = self.route(framework, rv, app_idx);
@@ -233,7 +268,10 @@ impl Builder<'_, '_> {
         }
         let mut identity = IdentityInfo::default();
         let mut handler_cache: Option<(String, Evidence)> = None;
-        let handler_loc = rv.handler.fn_id.map(|id| Loc::new(self.prog.unit(id.unit).file, self.prog.func(id).span));
+        let handler_loc = match rv.handler.fn_id {
+            Some(id) => Loc::new(self.prog.unit(id.unit).file, self.prog.func(id).span),
+            None => rv.handler.loc,
+        };
         if let Some(id) = rv.handler.fn_id {
             let f = self.prog.func(id);
             let s = an.summary(id);
@@ -241,7 +279,10 @@ impl Builder<'_, '_> {
                 if let Some(ty) = &p.ty {
                     if let Some((opt, note)) = an.auth_extractor(ty, id.unit, 0) {
                         let loc = Loc::new(self.prog.unit(id.unit).file, p.span);
-                        auth.evidence.push(Evidence { loc, note: note.clone() });
+                        auth.evidence.push(Evidence {
+                            loc,
+                            note: note.clone(),
+                        });
                         identity.evidence.push(Evidence { loc, note });
                         if opt {
                             optional = true;
@@ -278,14 +319,25 @@ impl Builder<'_, '_> {
         // Effective Cache-Control: an overriding layer (outermost wins) beats the handler, which beats
         // an if-not-present layer (innermost wins).
         let mut cache = CacheInfo::default();
-        let header_layers: Vec<&Middleware> = middleware.iter().filter(|m| m.tags.iter().any(|t| t == "cache-header")).collect();
-        let overriding = header_layers.iter().find(|m| !m.tags.iter().any(|t| t == "if-not-present"));
-        let fallback = header_layers.iter().rev().find(|m| m.tags.iter().any(|t| t == "if-not-present"));
+        let header_layers: Vec<&Middleware> = middleware
+            .iter()
+            .filter(|m| m.tags.iter().any(|t| t == "cache-header"))
+            .collect();
+        let overriding = header_layers
+            .iter()
+            .find(|m| !m.tags.iter().any(|t| t == "if-not-present"));
+        let fallback = header_layers
+            .iter()
+            .rev()
+            .find(|m| m.tags.iter().any(|t| t == "if-not-present"));
         if let Some(m) = overriding {
             cache.directives = m.directives.clone().unwrap_or_default();
             cache.evidence.push(Evidence {
                 loc: m.loc,
-                note: format!("cache layer `{}` sets `Cache-Control: {}`", m.name, cache.directives),
+                note: format!(
+                    "cache layer `{}` sets `Cache-Control: {}`",
+                    m.name, cache.directives
+                ),
             });
         } else if let Some((d, e)) = handler_cache {
             cache.directives = d;
@@ -294,11 +346,17 @@ impl Builder<'_, '_> {
             cache.directives = m.directives.clone().unwrap_or_default();
             cache.evidence.push(Evidence {
                 loc: m.loc,
-                note: format!("cache layer `{}` sets `Cache-Control: {}`", m.name, cache.directives),
+                note: format!(
+                    "cache layer `{}` sets `Cache-Control: {}`",
+                    m.name, cache.directives
+                ),
             });
         }
         cache.shared = !cache.directives.is_empty() && is_shared_cacheable(&cache.directives);
-        let server: Vec<&Middleware> = middleware.iter().filter(|m| m.tags.iter().any(|t| t == "response-cache")).collect();
+        let server: Vec<&Middleware> = middleware
+            .iter()
+            .filter(|m| m.tags.iter().any(|t| t == "response-cache"))
+            .collect();
         cache.server = !server.is_empty();
         cache.server_keys_identity = server.iter().all(|m| m.keys_identity == Some(true));
         for m in &server {
@@ -307,7 +365,11 @@ impl Builder<'_, '_> {
                 note: format!(
                     "server-side response cache `{}`{}",
                     m.name,
-                    if m.keys_identity == Some(true) { "" } else { " keyed without the caller's identity" }
+                    if m.keys_identity == Some(true) {
+                        ""
+                    } else {
+                        " keyed without the caller's identity"
+                    }
                 ),
             });
         }
@@ -318,7 +380,7 @@ impl Builder<'_, '_> {
             methods: rv.methods.clone(),
             path: rv.path.clone(),
             handler: rv.handler.name.clone(),
-            handler_loc,
+            handler_loc: Some(handler_loc),
             loc: rv.loc,
             middleware,
             auth,
@@ -359,7 +421,9 @@ impl Builder<'_, '_> {
         let file = self.prog.unit(id.unit).file;
         for p in &f.params {
             let Some(ty) = &p.ty else { continue };
-            let Some(class) = an.classify_input(ty, &ctx) else { continue };
+            let Some(class) = an.classify_input(ty, &ctx) else {
+                continue;
+            };
             let loc = Loc::new(file, p.span);
             if !self.inputs_seen.insert(loc) {
                 continue;
@@ -371,7 +435,10 @@ impl Builder<'_, '_> {
             let mut evidence = vec![];
             if let Some(w) = &class.validated_by {
                 validation.push("wrapper".to_string());
-                evidence.push(Evidence { loc, note: w.clone() });
+                evidence.push(Evidence {
+                    loc,
+                    note: w.clone(),
+                });
             }
             let (inner, _) = class.inner.strip_option();
             if let Some((how, tloc)) = an.type_validates(inner.name(), &ctx) {
@@ -450,10 +517,18 @@ impl Builder<'_, '_> {
                         .map(|a| CallArg {
                             text: a.text.clone(),
                             value: match &a.lit {
-                                Some(crate::facts::Lit::Str(s)) => serde_json::Value::String(s.clone()),
-                                Some(crate::facts::Lit::Int(i)) => serde_json::Value::from(*i as i64),
+                                Some(crate::facts::Lit::Str(s)) => {
+                                    serde_json::Value::String(s.clone())
+                                }
+                                Some(crate::facts::Lit::Int(i)) => {
+                                    serde_json::Value::from(*i as i64)
+                                }
                                 Some(crate::facts::Lit::Bool(b)) => serde_json::Value::Bool(*b),
-                                Some(crate::facts::Lit::Float(x)) => serde_json::Number::from_f64(*x).map(serde_json::Value::Number).unwrap_or_default(),
+                                Some(crate::facts::Lit::Float(x)) => {
+                                    serde_json::Number::from_f64(*x)
+                                        .map(serde_json::Value::Number)
+                                        .unwrap_or_default()
+                                }
                                 _ => serde_json::Value::Null,
                             },
                         })

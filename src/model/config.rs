@@ -5,21 +5,44 @@ use crate::source::{Loc, SourceFile};
 use toml_edit::{ImDocument, Item, Value as TValue};
 
 /// Every key of a TOML file, or the parse error's byte range and message.
-pub fn config_entries(package: &str, file_id: u32, file: &SourceFile) -> Result<Vec<ConfigEntry>, (std::ops::Range<usize>, String)> {
-    let doc = ImDocument::parse(file.text.as_str()).map_err(|e| (e.span().unwrap_or(0..0), e.message().to_string()))?;
+pub fn config_entries(
+    package: &str,
+    file_id: u32,
+    file: &SourceFile,
+) -> Result<Vec<ConfigEntry>, (std::ops::Range<usize>, String)> {
+    let doc = ImDocument::parse(file.text.as_str())
+        .map_err(|e| (e.span().unwrap_or(0..0), e.message().to_string()))?;
     let mut out = vec![];
     walk_table(package, file_id, file, doc.as_table(), "", &mut out);
     Ok(out)
 }
 
-fn walk_table(package: &str, file_id: u32, file: &SourceFile, table: &toml_edit::Table, prefix: &str, out: &mut Vec<ConfigEntry>) {
+fn walk_table(
+    package: &str,
+    file_id: u32,
+    file: &SourceFile,
+    table: &toml_edit::Table,
+    prefix: &str,
+    out: &mut Vec<ConfigEntry>,
+) {
     for (key, item) in table.iter() {
-        let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        };
         walk_item(package, file_id, file, item, &path, out);
     }
 }
 
-fn walk_item(package: &str, file_id: u32, file: &SourceFile, item: &Item, path: &str, out: &mut Vec<ConfigEntry>) {
+fn walk_item(
+    package: &str,
+    file_id: u32,
+    file: &SourceFile,
+    item: &Item,
+    path: &str,
+    out: &mut Vec<ConfigEntry>,
+) {
     match item {
         Item::Table(t) => walk_table(package, file_id, file, t, path, out),
         Item::ArrayOfTables(a) => {
@@ -32,7 +55,14 @@ fn walk_item(package: &str, file_id: u32, file: &SourceFile, item: &Item, path: 
     }
 }
 
-fn walk_value(package: &str, file_id: u32, file: &SourceFile, v: &TValue, path: &str, out: &mut Vec<ConfigEntry>) {
+fn walk_value(
+    package: &str,
+    file_id: u32,
+    file: &SourceFile,
+    v: &TValue,
+    path: &str,
+    out: &mut Vec<ConfigEntry>,
+) {
     if let TValue::InlineTable(t) = v {
         for (k, inner) in t.iter() {
             walk_value(package, file_id, file, inner, &format!("{path}.{k}"), out);
@@ -53,10 +83,14 @@ fn to_json(v: &TValue) -> serde_json::Value {
     match v {
         TValue::String(s) => serde_json::Value::String(s.value().clone()),
         TValue::Integer(i) => serde_json::Value::from(*i.value()),
-        TValue::Float(f) => serde_json::Number::from_f64(*f.value()).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+        TValue::Float(f) => serde_json::Number::from_f64(*f.value())
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
         TValue::Boolean(b) => serde_json::Value::Bool(*b.value()),
         TValue::Datetime(d) => serde_json::Value::String(d.value().to_string()),
         TValue::Array(a) => serde_json::Value::Array(a.iter().map(to_json).collect()),
-        TValue::InlineTable(t) => serde_json::Value::Object(t.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect()),
+        TValue::InlineTable(t) => {
+            serde_json::Value::Object(t.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect())
+        }
     }
 }

@@ -60,7 +60,10 @@ impl CallCx<'_> {
     }
 
     pub fn arg_loc(&self, i: usize) -> Loc {
-        self.raw.get(i).map(|e| Loc::new(self.loc.file, e.span())).unwrap_or(self.loc)
+        self.raw
+            .get(i)
+            .map(|e| Loc::new(self.loc.file, e.span()))
+            .unwrap_or(self.loc)
     }
 }
 
@@ -103,7 +106,11 @@ impl<'p, 'a> Evaluator<'p, 'a> {
 
     pub fn text(&self, unit: u32, span: Span) -> String {
         let t = &self.prog.unit(unit).text;
-        t.get(span.start as usize..span.end as usize).unwrap_or("").chars().take(240).collect()
+        t.get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+            .chars()
+            .take(240)
+            .collect()
     }
 
     pub fn record_serve(&mut self, ev: ServeEvent) {
@@ -176,7 +183,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             }
             match stmt {
                 Stmt::Let { pat, init, els, .. } => {
-                    let v = init.as_ref().map(|e| self.eval(f, e)).unwrap_or(Value::Unknown);
+                    let v = init
+                        .as_ref()
+                        .map(|e| self.eval(f, e))
+                        .unwrap_or(Value::Unknown);
                     if let Some(els) = els {
                         f.branch_depth += 1;
                         self.exec_block(f, els);
@@ -205,14 +215,19 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Lit::Str(s) => Value::str(s.clone(), Origin::Literal(self.loc(f, *span))),
                 Lit::Int(i) => Value::Int(*i),
                 Lit::Bool(b) => Value::Bool(*b),
-                Lit::Bytes(b) => Value::str(String::from_utf8_lossy(b).into_owned(), Origin::Literal(self.loc(f, *span))),
+                Lit::Bytes(b) => Value::str(
+                    String::from_utf8_lossy(b).into_owned(),
+                    Origin::Literal(self.loc(f, *span)),
+                ),
                 _ => Value::Unknown,
             },
             Expr::Path { segs, span, .. } => self.eval_path(f, segs, *span),
             Expr::Call { func, args, span } => {
                 let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
                 match func.as_ref() {
-                    Expr::Path { segs, generics, .. } => self.eval_call(f, segs, generics, argv, args, *span),
+                    Expr::Path { segs, generics, .. } => {
+                        self.eval_call(f, segs, generics, argv, args, *span)
+                    }
                     other => {
                         self.eval(f, other);
                         Value::Unknown
@@ -231,15 +246,25 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
                 self.eval_method(f, r, name, turbofish, argv, args, *span)
             }
-            Expr::Macro { path, args, span, .. } => {
+            Expr::Macro {
+                path, args, span, ..
+            } => {
                 let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
                 self.eval_macro(f, path, argv, args, *span)
             }
             Expr::Field { base, name, span } => {
                 let b = self.eval(f, base);
                 match &b {
-                    Value::Struct(_, fields, _) => fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Unknown),
-                    Value::Tuple(items) => name.parse::<usize>().ok().and_then(|i| items.get(i).cloned()).unwrap_or(Value::Unknown),
+                    Value::Struct(_, fields, _) => fields
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or(Value::Unknown),
+                    Value::Tuple(items) => name
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| items.get(i).cloned())
+                        .unwrap_or(Value::Unknown),
                     _ => self.config_lookup(e).unwrap_or_else(|| {
                         let _ = span;
                         Value::Unknown
@@ -261,7 +286,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Value::Tuple(Rc::new(v))
             }
             Expr::Struct { path, fields, span } => {
-                let fv: Vec<(String, Value)> = fields.iter().map(|(n, x)| (n.clone(), self.eval(f, x))).collect();
+                let fv: Vec<(String, Value)> = fields
+                    .iter()
+                    .map(|(n, x)| (n.clone(), self.eval(f, x)))
+                    .collect();
                 Value::Struct(Rc::new(path.clone()), Rc::new(fv), self.loc(f, *span))
             }
             Expr::Closure { fn_index, span } => Value::Fn(
@@ -272,11 +300,16 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 self.loc(f, *span),
             ),
             Expr::Block { block, .. } => self.exec_block(f, block),
-            Expr::If { cond, then, els, .. } => {
+            Expr::If {
+                cond, then, els, ..
+            } => {
                 self.eval(f, cond);
                 f.branch_depth += 1;
                 let a = self.exec_block(f, then);
-                let b = els.as_ref().map(|e| self.eval(f, e)).unwrap_or(Value::Unknown);
+                let b = els
+                    .as_ref()
+                    .map(|e| self.eval(f, e))
+                    .unwrap_or(Value::Unknown);
                 f.branch_depth -= 1;
                 if a.is_unknown() {
                     b
@@ -284,7 +317,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                     a
                 }
             }
-            Expr::Match { scrutinee, arms, .. } => {
+            Expr::Match {
+                scrutinee, arms, ..
+            } => {
                 self.eval(f, scrutinee);
                 f.branch_depth += 1;
                 let mut out = Value::Unknown;
@@ -337,7 +372,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Value::Unknown
             }
             Expr::Return { value, .. } => {
-                let v = value.as_ref().map(|x| self.eval(f, x)).unwrap_or(Value::Unknown);
+                let v = value
+                    .as_ref()
+                    .map(|x| self.eval(f, x))
+                    .unwrap_or(Value::Unknown);
                 if f.branch_depth == 0 {
                     f.returned = Some(v.clone());
                 }
@@ -398,7 +436,15 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         names
     }
 
-    fn eval_call(&mut self, f: &mut Frame, segs: &[String], generics: &[TypeRef], args: Vec<Value>, raw: &[Expr], span: Span) -> Value {
+    fn eval_call(
+        &mut self,
+        f: &mut Frame,
+        segs: &[String],
+        generics: &[TypeRef],
+        args: Vec<Value>,
+        raw: &[Expr],
+        span: Span,
+    ) -> Value {
         // A closure or function value held in a variable.
         if let [name] = segs {
             if let Some(Value::Fn(id, _)) = f.env.get(name).cloned() {
@@ -420,6 +466,19 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         if let Some(v) = self.builtin_call(f, &cx) {
             return v;
         }
+        // A connection wrapped by a TLS stream type (`SslStream::new(ssl, conn)`) is a TLS connection.
+        if let Some(Value::Stream(s)) = cx.args.iter().find(|a| matches!(a, Value::Stream(_))) {
+            if self
+                .catalog
+                .call_capabilities(&cx.names)
+                .any(|c| c.capability == "tls-acceptor")
+            {
+                let mut s2 = (**s).clone();
+                s2.tls = Tls::On;
+                s2.tls_loc = Some(cx.loc);
+                return Value::Stream(Rc::new(s2));
+            }
+        }
         for (call, _) in ADAPTERS {
             if let Some(v) = call(self, f, &cx) {
                 return v;
@@ -430,11 +489,18 @@ impl<'p, 'a> Evaluator<'p, 'a> {
 
     /// An unknown constructor call: kept with its names and arguments, since it may be a layer.
     pub fn opaque(&self, cx: &CallCx, methods: Vec<String>) -> Value {
-        let tls = self.catalog.call_capabilities(&cx.names).any(|c| c.capability == "tls-acceptor");
+        let tls = self
+            .catalog
+            .call_capabilities(&cx.names)
+            .any(|c| c.capability == "tls-acceptor");
         Value::Opaque(Rc::new(Opaque {
             name: cx.short(),
             names: cx.names.clone(),
-            arg_texts: cx.raw.iter().map(|e| self.text(cx.unit, e.span())).collect(),
+            arg_texts: cx
+                .raw
+                .iter()
+                .map(|e| self.text(cx.unit, e.span()))
+                .collect(),
             arg_values: cx.args.iter().map(Value::known_text).collect(),
             loc: cx.loc,
             methods,
@@ -443,7 +509,16 @@ impl<'p, 'a> Evaluator<'p, 'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn eval_method(&mut self, f: &mut Frame, recv: Value, name: &str, turbofish: &[TypeRef], args: Vec<Value>, raw: &[Expr], span: Span) -> Value {
+    fn eval_method(
+        &mut self,
+        f: &mut Frame,
+        recv: Value,
+        name: &str,
+        turbofish: &[TypeRef],
+        args: Vec<Value>,
+        raw: &[Expr],
+        span: Span,
+    ) -> Value {
         let segs = [name.to_string()];
         let cx = CallCx {
             segs: &segs,
@@ -466,9 +541,14 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             Value::Opaque(o) => {
                 let mut o2 = (**o).clone();
                 o2.methods.push(name.to_string());
-                o2.arg_texts.extend(raw.iter().map(|e| self.text(cx.unit, e.span())));
+                o2.arg_texts
+                    .extend(raw.iter().map(|e| self.text(cx.unit, e.span())));
                 o2.arg_values.extend(cx.args.iter().map(Value::known_text));
-                if self.catalog.call_capabilities(&cx.names).any(|c| c.capability == "tls-acceptor") {
+                if self
+                    .catalog
+                    .call_capabilities(&cx.names)
+                    .any(|c| c.capability == "tls-acceptor")
+                {
                     o2.tls = true;
                 }
                 Value::Opaque(Rc::new(o2))
@@ -491,8 +571,19 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         let short = cx.short();
         let last = cx.last();
         Some(match (short.as_str(), last) {
-            (_, "Some" | "Ok" | "Box::new") | ("Arc::new" | "Rc::new" | "Box::new" | "String::from" | "IpAddr::V4" | "IpAddr::V6" | "IpAddr::from", _) => cx.arg(0),
-            ("HeaderValue::from_static" | "HeaderValue::from_str" | "HeaderValue::try_from" | "HeaderValue::from", _) => cx.arg(0),
+            (_, "Some" | "Ok" | "Box::new")
+            | (
+                "Arc::new" | "Rc::new" | "Box::new" | "String::from" | "IpAddr::V4" | "IpAddr::V6"
+                | "IpAddr::from",
+                _,
+            ) => cx.arg(0),
+            (
+                "HeaderValue::from_static"
+                | "HeaderValue::from_str"
+                | "HeaderValue::try_from"
+                | "HeaderValue::from",
+                _,
+            ) => cx.arg(0),
             ("Ipv4Addr::new", _) => {
                 let parts: Option<Vec<String>> = cx.args.iter().map(Value::known_text).collect();
                 match parts {
@@ -500,11 +591,21 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                     _ => Value::Unknown,
                 }
             }
-            ("SocketAddr::from" | "SocketAddrV4::from", _) => Value::Addr(Rc::new(to_addr(&cx.arg(0))), cx.loc),
-            ("SocketAddr::new" | "SocketAddrV4::new" | "SocketAddrV6::new", _) => {
-                Value::Addr(Rc::new(to_addr(&Value::Tuple(Rc::new(vec![cx.arg(0), cx.arg(1)])))), cx.loc)
+            ("SocketAddr::from" | "SocketAddrV4::from", _) => {
+                Value::Addr(Rc::new(to_addr(&cx.arg(0))))
             }
-            (_, "var" | "var_os") if cx.segs.iter().any(|s| s == "env" || s == "dotenvy" || s == "dotenv") => {
+            ("SocketAddr::new" | "SocketAddrV4::new" | "SocketAddrV6::new", _) => {
+                Value::Addr(Rc::new(to_addr(&Value::Tuple(Rc::new(vec![
+                    cx.arg(0),
+                    cx.arg(1),
+                ])))))
+            }
+            (_, "var" | "var_os")
+                if cx
+                    .segs
+                    .iter()
+                    .any(|s| s == "env" || s == "dotenvy" || s == "dotenv") =>
+            {
                 let name = cx.arg(0).known_text().unwrap_or_else(|| "?".into());
                 Value::str("{?}", Origin::Env(name, None, cx.loc))
             }
@@ -515,10 +616,27 @@ impl<'p, 'a> Evaluator<'p, 'a> {
     fn builtin_method(&mut self, recv: &Value, cx: &CallCx) -> Option<Value> {
         let name = cx.last();
         match name {
-            "unwrap" | "expect" | "into" | "to_string" | "to_owned" | "clone" | "as_str" | "as_ref" | "unwrap_or_default" | "borrow"
-            | "context" | "with_context" | "map_err" | "as_deref" | "to_socket_addrs" | "into_owned" => Some(recv.clone()),
+            "unwrap"
+            | "expect"
+            | "into"
+            | "to_string"
+            | "to_owned"
+            | "clone"
+            | "as_str"
+            | "as_ref"
+            | "unwrap_or_default"
+            | "borrow"
+            | "context"
+            | "with_context"
+            | "map_err"
+            | "as_deref"
+            | "to_socket_addrs"
+            | "into_owned"
+            | "into_make_service"
+            | "into_make_service_with_connect_info"
+            | "into_service" => Some(recv.clone()),
             "parse" | "try_into" => Some(match recv {
-                Value::Str(_) => Value::Addr(Rc::new(to_addr(recv)), cx.loc),
+                Value::Str(_) => Value::Addr(Rc::new(to_addr(recv))),
                 other => other.clone(),
             }),
             "unwrap_or" | "unwrap_or_else" | "or" => match recv {
@@ -551,14 +669,23 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
     }
 
-    fn eval_macro(&mut self, f: &mut Frame, path: &[String], args: Vec<Value>, raw: &[Expr], span: Span) -> Value {
+    fn eval_macro(
+        &mut self,
+        f: &mut Frame,
+        path: &[String],
+        args: Vec<Value>,
+        raw: &[Expr],
+        span: Span,
+    ) -> Value {
         let name = path.last().map(String::as_str).unwrap_or("");
         let loc = self.loc(f, span);
         match name {
             "format" | "format_args" => format_value(&args, loc),
             "concat" => {
                 let parts: Option<Vec<String>> = args.iter().map(Value::known_text).collect();
-                parts.map(|p| Value::str(p.concat(), Origin::Literal(loc))).unwrap_or(Value::Unknown)
+                parts
+                    .map(|p| Value::str(p.concat(), Origin::Literal(loc)))
+                    .unwrap_or(Value::Unknown)
             }
             "env" | "option_env" => {
                 let var = args.first().and_then(Value::known_text).unwrap_or_default();
@@ -601,7 +728,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
         for start in 0..chain.len() {
             let suffix = chain[start..].join(".");
-            let hit = self.config.iter().find(|c| c.key == suffix || c.key.ends_with(&format!(".{suffix}")));
+            let hit = self
+                .config
+                .iter()
+                .find(|c| c.key == suffix || c.key.ends_with(&format!(".{suffix}")));
             if let Some(c) = hit {
                 let text = match &c.value {
                     serde_json::Value::String(s) => s.clone(),
@@ -632,7 +762,11 @@ fn well_known_path(segs: &[String], loc: Loc) -> Option<Value> {
 }
 
 fn format_value(args: &[Value], loc: Loc) -> Value {
-    let Some(fmt) = args.first().and_then(|a| a.as_str()).map(|s| s.text.clone()) else {
+    let Some(fmt) = args
+        .first()
+        .and_then(|a| a.as_str())
+        .map(|s| s.text.clone())
+    else {
         return Value::Unknown;
     };
     let mut out = String::new();
@@ -665,7 +799,9 @@ fn format_value(args: &[Value], loc: Loc) -> Value {
             match v {
                 Some(v) => {
                     if let Value::Str(s) = v {
-                        if !matches!(s.origin, Origin::Literal(_)) && matches!(origin, Origin::Literal(_)) {
+                        if !matches!(s.origin, Origin::Literal(_))
+                            && matches!(origin, Origin::Literal(_))
+                        {
                             origin = s.origin.clone();
                         }
                     }
@@ -692,7 +828,7 @@ pub fn to_addr(v: &Value) -> AddrVal {
         origin,
     };
     match v {
-        Value::Addr(a, _) => (**a).clone(),
+        Value::Addr(a) => (**a).clone(),
         Value::Listener(l) | Value::Stream(l) => l.addr.clone(),
         Value::Str(s) => {
             let text = s.text.clone();
@@ -708,7 +844,13 @@ pub fn to_addr(v: &Value) -> AddrVal {
             let host = match &items[0] {
                 Value::Tuple(octets) if octets.len() == 4 || octets.len() == 8 => {
                     let parts: Option<Vec<String>> = octets.iter().map(Value::known_text).collect();
-                    parts.map(|p| if p.len() == 4 { p.join(".") } else { p.join(":") })
+                    parts.map(|p| {
+                        if p.len() == 4 {
+                            p.join(".")
+                        } else {
+                            p.join(":")
+                        }
+                    })
                 }
                 other => match to_addr(other) {
                     AddrVal { host: Some(h), .. } => Some(h),
@@ -725,12 +867,20 @@ pub fn to_addr(v: &Value) -> AddrVal {
                 Value::Int(p) => Some(*p),
                 other => other.known_text().and_then(|t| t.parse().ok()),
             };
-            let text = format!("{}:{}", host.clone().unwrap_or_else(|| "{?}".into()), port.map(|p| p.to_string()).unwrap_or_else(|| "{?}".into()));
+            let text = format!(
+                "{}:{}",
+                host.clone().unwrap_or_else(|| "{?}".into()),
+                port.map(|p| p.to_string()).unwrap_or_else(|| "{?}".into())
+            );
             AddrVal {
                 host,
                 port,
                 text,
-                origin: if matches!(origin, Origin::Unknown) { Origin::Unknown } else { origin },
+                origin: if matches!(origin, Origin::Unknown) {
+                    Origin::Unknown
+                } else {
+                    origin
+                },
             }
         }
         _ => unknown(Origin::Unknown),
@@ -738,7 +888,10 @@ pub fn to_addr(v: &Value) -> AddrVal {
 }
 
 fn split_host_port(text: &str) -> (Option<String>, Option<i128>) {
-    let text = text.trim().trim_start_matches("http://").trim_start_matches("https://");
+    let text = text
+        .trim()
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
     if let Some(rest) = text.strip_prefix('[') {
         if let Some((h, p)) = rest.split_once(']') {
             return (Some(h.to_string()), p.trim_start_matches(':').parse().ok());
@@ -757,17 +910,39 @@ mod tests {
 
     #[test]
     fn addresses_split_into_host_and_port() {
-        assert_eq!(split_host_port("0.0.0.0:8080"), (Some("0.0.0.0".into()), Some(8080)));
-        assert_eq!(split_host_port("[::1]:3000"), (Some("::1".into()), Some(3000)));
-        assert_eq!(split_host_port("localhost"), (Some("localhost".into()), None));
+        assert_eq!(
+            split_host_port("0.0.0.0:8080"),
+            (Some("0.0.0.0".into()), Some(8080))
+        );
+        assert_eq!(
+            split_host_port("[::1]:3000"),
+            (Some("::1".into()), Some(3000))
+        );
+        assert_eq!(
+            split_host_port("localhost"),
+            (Some("localhost".into()), None)
+        );
     }
 
     #[test]
     fn format_fills_known_arguments() {
         let loc = Loc::default();
-        let v = format_value(&[Value::str("{}:{}", Origin::Literal(loc)), Value::str("0.0.0.0", Origin::Literal(loc)), Value::Int(80)], loc);
+        let v = format_value(
+            &[
+                Value::str("{}:{}", Origin::Literal(loc)),
+                Value::str("0.0.0.0", Origin::Literal(loc)),
+                Value::Int(80),
+            ],
+            loc,
+        );
         assert_eq!(v.as_str().unwrap().text, "0.0.0.0:80");
-        let v = format_value(&[Value::str("{host}:{}", Origin::Literal(loc)), Value::Int(80)], loc);
+        let v = format_value(
+            &[
+                Value::str("{host}:{}", Origin::Literal(loc)),
+                Value::Int(80),
+            ],
+            loc,
+        );
         assert_eq!(v.as_str().unwrap().text, "{?}:80");
     }
 }

@@ -14,9 +14,31 @@ pub struct InputClass {
     pub validated_by: Option<String>,
 }
 
-const STRINGS: &[&str] = &["String", "str", "Value", "Bytes", "Cow", "Box<str>", "Json", "RawValue", "BytesMut"];
-const COLLECTIONS: &[&str] = &["Vec", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "IndexMap", "IndexSet", "[]", "Map", "SmallVec"];
-const NUMBERS: &[&str] = &["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32", "f64", "Decimal", "BigDecimal"];
+const STRINGS: &[&str] = &[
+    "String", "str", "Value", "Bytes", "Cow", "Box<str>", "Json", "RawValue", "BytesMut",
+];
+const COLLECTIONS: &[&str] = &[
+    "Vec", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "IndexMap", "IndexSet", "[]",
+    "Map", "SmallVec",
+];
+const NUMBERS: &[&str] = &[
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "f32",
+    "f64",
+    "Decimal",
+    "BigDecimal",
+];
 
 pub fn contains_word(text: &str, word: &str) -> bool {
     text.match_indices(word).any(|(i, _)| {
@@ -42,7 +64,11 @@ impl Analyzer<'_, '_> {
                     t = t.args.first()?;
                     continue;
                 }
-                let inner = if entry.raw { t.clone() } else { t.args.first().cloned().unwrap_or_else(|| t.clone()) };
+                let inner = if entry.raw {
+                    t.clone()
+                } else {
+                    t.args.first().cloned().unwrap_or_else(|| t.clone())
+                };
                 return Some(InputClass {
                     kind: entry.kind.clone().unwrap_or_else(|| "body".into()),
                     extractor: norm,
@@ -52,14 +78,25 @@ impl Analyzer<'_, '_> {
             }
             // A custom extractor of the crate that validates what it deserializes (`ValidatedJson<T>`).
             for (u, imp) in self.prog.impls_of(t.name()) {
-                let is_extractor = imp.trait_path.as_ref().and_then(|p| p.last()).is_some_and(|n| n == "FromRequest" || n == "FromRequestParts");
+                let is_extractor = imp
+                    .trait_path
+                    .as_ref()
+                    .and_then(|p| p.last())
+                    .is_some_and(|n| n == "FromRequest" || n == "FromRequestParts");
                 if !is_extractor {
                     continue;
                 }
-                let validates = imp.fns.iter().any(|&i| !self.summary(FnId { unit: u, idx: i }).validates.is_empty());
+                let validates = imp
+                    .fns
+                    .iter()
+                    .any(|&i| !self.summary(FnId { unit: u, idx: i }).validates.is_empty());
                 if validates {
                     let lower = t.name().to_lowercase();
-                    let kind = ["json", "form", "query"].iter().find(|k| lower.contains(*k)).copied().unwrap_or("body");
+                    let kind = ["json", "form", "query"]
+                        .iter()
+                        .find(|k| lower.contains(*k))
+                        .copied()
+                        .unwrap_or("body");
                     return Some(InputClass {
                         kind: kind.into(),
                         extractor: norm,
@@ -76,15 +113,31 @@ impl Analyzer<'_, '_> {
 
     /// The free-form fields of a type (strings, collections, unbounded numbers), looking into the crate's
     /// own structs. Types that validate themselves contribute nothing.
-    pub fn free_form_fields(&self, ty: &TypeRef, ctx: &Ctx, depth: usize, prefix: &str, out: &mut Vec<String>) {
+    pub fn free_form_fields(
+        &self,
+        ty: &TypeRef,
+        ctx: &Ctx,
+        depth: usize,
+        prefix: &str,
+        out: &mut Vec<String>,
+    ) {
         if depth > 4 || out.len() > 16 {
             return;
         }
         let (t, _) = ty.strip_option();
         let name = t.name();
         let norm = t.normalized();
-        let label = |out: &mut Vec<String>| out.push(if prefix.is_empty() { format!("`{}`", ty.text) } else { format!("`{prefix}: {}`", ty.text) });
-        if self.catalog.is_self_validating(&norm) || self.catalog.is_self_validating(name) || self.catalog.is_bounded(name) {
+        let label = |out: &mut Vec<String>| {
+            out.push(if prefix.is_empty() {
+                format!("`{}`", ty.text)
+            } else {
+                format!("`{prefix}: {}`", ty.text)
+            })
+        };
+        if self.catalog.is_self_validating(&norm)
+            || self.catalog.is_self_validating(name)
+            || self.catalog.is_bounded(name)
+        {
             return;
         }
         if STRINGS.contains(&name) || COLLECTIONS.contains(&name) || NUMBERS.contains(&name) {
@@ -97,7 +150,9 @@ impl Analyzer<'_, '_> {
             }
             return;
         }
-        let Some((unit, def)) = self.prog.resolve_type(ctx, name) else { return };
+        let Some((unit, def)) = self.prog.resolve_type(ctx, name) else {
+            return;
+        };
         let tctx = Ctx {
             unit,
             module: def.module.clone(),
@@ -113,8 +168,19 @@ impl Analyzer<'_, '_> {
             return;
         }
         for f in &def.fields {
-            let p = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
-            self.free_form_fields(&f.ty, &tctx, depth + 1, &p, out);
+            let p = if prefix.is_empty() {
+                f.name.clone()
+            } else {
+                format!("{prefix}.{}", f.name)
+            };
+            // `UserBody<NewUser>` with `user: T`: the field is a `NewUser`, resolved where it was written.
+            let param = (f.ty.segs.len() == 1)
+                .then(|| def.generics.iter().position(|g| g == f.ty.name()))
+                .flatten();
+            match param.and_then(|i| t.args.get(i)) {
+                Some(actual) => self.free_form_fields(actual, ctx, depth + 1, &p, out),
+                None => self.free_form_fields(&f.ty, &tctx, depth + 1, &p, out),
+            }
         }
     }
 
@@ -123,10 +189,17 @@ impl Analyzer<'_, '_> {
     pub fn type_validates(&self, name: &str, ctx: &Ctx) -> Option<(String, Loc)> {
         let (unit, def) = self.prog.resolve_type(ctx, name)?;
         let loc = self.loc(unit, def.span);
-        if let Some(d) = def.derives.iter().find(|d| self.catalog.is_validation_derive(d) || self.catalog.is_validation_derive(d.rsplit("::").next().unwrap_or(d))) {
+        if let Some(d) = def.derives.iter().find(|d| {
+            self.catalog.is_validation_derive(d)
+                || self
+                    .catalog
+                    .is_validation_derive(d.rsplit("::").next().unwrap_or(d))
+        }) {
             return Some((format!("derives `{d}`"), loc));
         }
-        if def.attrs.iter().any(|a| a.path == "serde" && (a.tokens.contains("try_from") || a.tokens.contains("from="))) {
+        if def.attrs.iter().any(|a| {
+            a.path == "serde" && (a.tokens.contains("try_from") || a.tokens.contains("from="))
+        }) {
             return Some(("deserializes through a validating conversion".into(), loc));
         }
         if def.kind == TypeKind::Enum && def.fields.is_empty() {
@@ -145,7 +218,9 @@ impl Analyzer<'_, '_> {
     /// The type's definition location, for a secondary label.
     pub fn type_loc(&self, ty: &TypeRef, ctx: &Ctx) -> Option<Loc> {
         let (t, _) = ty.strip_option();
-        self.prog.resolve_type(ctx, t.name()).map(|(u, d)| self.loc(u, d.span))
+        self.prog
+            .resolve_type(ctx, t.name())
+            .map(|(u, d)| self.loc(u, d.span))
     }
 
     /// Whether the handler validates the value bound to `binding`: `.validate()` on it, or passing it to a
@@ -155,8 +230,12 @@ impl Analyzer<'_, '_> {
         let ctx = self.prog.ctx_of(handler);
         for c in &f.calls {
             let names = self.call_names(&ctx, c);
-            let is_validation = self.catalog.call_capabilities(&names).any(|e| e.capability == "validation");
-            let on_binding = c.recv.as_deref().is_some_and(|r| contains_word(r, binding)) || c.args.iter().any(|a| contains_word(&a.text, binding));
+            let is_validation = self
+                .catalog
+                .call_capabilities(&names)
+                .any(|e| e.capability == "validation");
+            let on_binding = c.recv.as_deref().is_some_and(|r| contains_word(r, binding))
+                || c.args.iter().any(|a| contains_word(&a.text, binding));
             if is_validation && on_binding {
                 return Some(Evidence {
                     loc: self.loc(handler.unit, c.span),
@@ -169,7 +248,11 @@ impl Analyzer<'_, '_> {
                     if let Some(v) = s.validates.first() {
                         return Some(Evidence {
                             loc: self.loc(handler.unit, c.span),
-                            note: format!("validated by `{}` ({})", self.prog.func(callee).name, v.note),
+                            note: format!(
+                                "validated by `{}` ({})",
+                                self.prog.func(callee).name,
+                                v.note
+                            ),
                         });
                     }
                 }
@@ -179,7 +262,11 @@ impl Analyzer<'_, '_> {
     }
 
     pub fn param_binding(p: &Param) -> String {
-        p.pat.bindings.first().cloned().unwrap_or_else(|| p.pat.text.clone())
+        p.pat
+            .bindings
+            .first()
+            .cloned()
+            .unwrap_or_else(|| p.pat.text.clone())
     }
 }
 

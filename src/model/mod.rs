@@ -122,12 +122,15 @@ pub struct Listener {
     pub loc: Loc,
     pub address: String,
     pub host: String,
-    /// `public`, `loopback`, `unresolved`
+    pub port: Option<i64>,
+    /// `public`, `loopback`, `unresolved`, `local`
     pub host_kind: String,
     /// `literal`, `constant`, `config`, `env`, `unknown`
     pub source: String,
     /// `on`, `off`, `unknown`
     pub tls: String,
+    /// What binds or serves it, as the catalog names it (e.g. `axum_server with rustls`).
+    pub via: String,
     pub redirect_only: bool,
     pub app: Option<usize>,
     pub evidence: Vec<Evidence>,
@@ -222,10 +225,11 @@ impl Model {
             r.app = r.app.map(|a| a + base);
             r
         }));
-        self.listeners.extend(other.listeners.into_iter().map(|mut l| {
-            l.app = l.app.map(|a| a + base);
-            l
-        }));
+        self.listeners
+            .extend(other.listeners.into_iter().map(|mut l| {
+                l.app = l.app.map(|a| a + base);
+                l
+            }));
         self.apps.extend(other.apps.into_iter().map(|mut a| {
             a.listeners.iter_mut().for_each(|l| *l += listener_base);
             a

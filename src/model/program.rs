@@ -13,6 +13,10 @@ pub struct Unit {
     pub text: Arc<str>,
 }
 
+fn module_key(target: &str, module: &[String]) -> String {
+    format!("{target}::{}", module.join("::"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FnId {
     pub unit: u32,
@@ -35,6 +39,10 @@ pub struct Program<'a> {
     consts_by_name: HashMap<&'a str, Vec<(u32, u32)>>,
     types_by_name: HashMap<&'a str, Vec<(u32, u32)>>,
     impls_by_self: HashMap<&'a str, Vec<(u32, u32)>>,
+    /// Free functions by crate target, module and name: the common, local case of resolution.
+    fns_by_module: HashMap<(String, &'a str), Vec<FnId>>,
+    /// Every module name used anywhere in the crate.
+    module_names: std::collections::HashSet<&'a str>,
 }
 
 impl<'a> Program<'a> {
@@ -47,22 +55,46 @@ impl<'a> Program<'a> {
             consts_by_name: HashMap::new(),
             types_by_name: HashMap::new(),
             impls_by_self: HashMap::new(),
+            module_names: Default::default(),
+            fns_by_module: HashMap::new(),
         };
         for (u, unit) in units.iter().enumerate() {
             let u = u as u32;
+            p.module_names
+                .extend(unit.module.iter().map(String::as_str));
             for (i, f) in unit.facts.fns.iter().enumerate() {
+                p.module_names.extend(f.module.iter().map(String::as_str));
                 if !f.is_closure {
-                    p.fns_by_name.entry(&f.name).or_default().push(FnId { unit: u, idx: i as u32 });
+                    let id = FnId {
+                        unit: u,
+                        idx: i as u32,
+                    };
+                    p.fns_by_name.entry(&f.name).or_default().push(id);
+                    if f.self_ty.is_none() {
+                        p.fns_by_module
+                            .entry((module_key(&unit.target, &f.module), &f.name))
+                            .or_default()
+                            .push(id);
+                    }
                 }
             }
             for (i, c) in unit.facts.consts.iter().enumerate() {
-                p.consts_by_name.entry(&c.name).or_default().push((u, i as u32));
+                p.consts_by_name
+                    .entry(&c.name)
+                    .or_default()
+                    .push((u, i as u32));
             }
             for (i, t) in unit.facts.types.iter().enumerate() {
-                p.types_by_name.entry(&t.name).or_default().push((u, i as u32));
+                p.types_by_name
+                    .entry(&t.name)
+                    .or_default()
+                    .push((u, i as u32));
             }
             for (i, imp) in unit.facts.impls.iter().enumerate() {
-                p.impls_by_self.entry(imp.self_ty.name()).or_default().push((u, i as u32));
+                p.impls_by_self
+                    .entry(imp.self_ty.name())
+                    .or_default()
+                    .push((u, i as u32));
             }
         }
         p
@@ -107,16 +139,34 @@ impl<'a> Program<'a> {
 
     fn uses(&self, ctx: &Ctx) -> impl Iterator<Item = &'a UseDef> + '_ {
         let module = ctx.module.clone();
-        self.units[ctx.unit as usize].facts.uses.iter().filter(move |u| u.module == module)
+        self.units[ctx.unit as usize]
+            .facts
+            .uses
+            .iter()
+            .filter(move |u| u.module == module)
     }
 
     /// Expands a path through the imports in scope and normalises `crate`/`self`/`super`: the result is
     /// either crate-relative (starting with `crate`) or external as written.
     pub fn expand(&self, ctx: &Ctx, segs: &[String]) -> Vec<String> {
-        let Some(first) = segs.first() else { return vec![] };
+        self.expand_at(ctx, segs, 0)
+    }
+
+    fn expand_at(&self, ctx: &Ctx, segs: &[String], depth: usize) -> Vec<String> {
+        let Some(first) = segs.first() else {
+            return vec![];
+        };
+        // `use tokio;` or import cycles would otherwise expand forever.
+        if depth > 8 {
+            return segs.to_vec();
+        }
         let mut out: Vec<String> = match first.as_str() {
             "crate" => segs.to_vec(),
-            "self" => ["crate".to_string()].into_iter().chain(ctx.module.iter().cloned()).chain(segs[1..].iter().cloned()).collect(),
+            "self" => ["crate".to_string()]
+                .into_iter()
+                .chain(ctx.module.iter().cloned())
+                .chain(segs[1..].iter().cloned())
+                .collect(),
             "super" => {
                 let mut m = ctx.module.clone();
                 let mut rest = segs;
@@ -124,27 +174,37 @@ impl<'a> Program<'a> {
                     m.pop();
                     rest = &rest[1..];
                 }
-                ["crate".to_string()].into_iter().chain(m).chain(rest.iter().cloned()).collect()
+                ["crate".to_string()]
+                    .into_iter()
+                    .chain(m)
+                    .chain(rest.iter().cloned())
+                    .collect()
             }
             "Self" => match &ctx.self_ty {
-                Some(t) => [t.clone()].into_iter().chain(segs[1..].iter().cloned()).collect(),
+                Some(t) => [t.clone()]
+                    .into_iter()
+                    .chain(segs[1..].iter().cloned())
+                    .collect(),
                 None => segs.to_vec(),
             },
-            f if *f == self.crate_name => ["crate".to_string()].into_iter().chain(segs[1..].iter().cloned()).collect(),
-            _ => match self.uses(ctx).find(|u| &u.alias == first) {
+            f if *f == self.crate_name => ["crate".to_string()]
+                .into_iter()
+                .chain(segs[1..].iter().cloned())
+                .collect(),
+            _ => match self
+                .uses(ctx)
+                .find(|u| &u.alias == first && u.path.first() != Some(first))
+            {
                 Some(u) => {
-                    let base = self.expand(
-                        &Ctx {
+                    let base = if u.path.first().is_some_and(|s| s == "self" || s == "super") {
+                        self.expand_at(ctx, &u.path, depth + 1)
+                    } else {
+                        let root = Ctx {
                             unit: ctx.unit,
                             module: vec![],
                             self_ty: None,
-                        },
-                        &u.path,
-                    );
-                    let base = if u.path.first().is_some_and(|s| s == "self" || s == "super") {
-                        self.expand(ctx, &u.path)
-                    } else {
-                        base
+                        };
+                        self.expand_at(&root, &u.path, depth + 1)
                     };
                     base.into_iter().chain(segs[1..].iter().cloned()).collect()
                 }
@@ -175,7 +235,8 @@ impl<'a> Program<'a> {
             }
             v
         };
-        let same_target = |id: &FnId| self.units[id.unit as usize].target == self.units[ctx.unit as usize].target;
+        let same_target =
+            |id: &FnId| self.units[id.unit as usize].target == self.units[ctx.unit as usize].target;
         let pick = |list: Vec<FnId>| -> Option<FnId> {
             if list.len() <= 1 {
                 return list.first().copied();
@@ -185,7 +246,10 @@ impl<'a> Program<'a> {
                 return Some(local[0]);
             }
             // Prefer free functions over methods of the same name, then the first in file order.
-            list.iter().copied().find(|id| self.func(*id).self_ty.is_none()).or(list.first().copied())
+            list.iter()
+                .copied()
+                .find(|id| self.func(*id).self_ty.is_none())
+                .or(list.first().copied())
         };
         if qualifier.is_empty() {
             if expanded.len() > 1 || (expanded.first() != Some(name) && !expanded.is_empty()) {
@@ -194,39 +258,54 @@ impl<'a> Program<'a> {
                     return None;
                 }
             }
-            let here: Vec<FnId> = cands
-                .iter()
-                .copied()
-                .filter(|id| self.func(*id).module == ctx.module && id.unit == ctx.unit && self.func(*id).self_ty.is_none())
-                .collect();
-            if let Some(id) = here.first() {
-                return Some(*id);
-            }
-            let here_module: Vec<FnId> = cands
-                .iter()
-                .copied()
-                .filter(|id| self.func(*id).module == ctx.module && same_target(id) && self.func(*id).self_ty.is_none())
-                .collect();
-            if let Some(id) = here_module.first() {
-                return Some(*id);
+            let target = &self.units[ctx.unit as usize].target;
+            if let Some(local) = self
+                .fns_by_module
+                .get(&(module_key(target, &ctx.module), name.as_str()))
+            {
+                // Defined in this module: this file first, then the module's other files.
+                return local
+                    .iter()
+                    .copied()
+                    .find(|id| id.unit == ctx.unit)
+                    .or(local.first().copied());
             }
             // Glob imports bring modules' functions into scope.
             for g in self.uses(ctx).filter(|u| u.alias == "*") {
                 let m = self.expand(ctx, &g.path);
-                let m: Vec<&str> = m.iter().map(String::as_str).filter(|s| *s != "crate").collect();
+                let m: Vec<&str> = m
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| *s != "crate")
+                    .collect();
                 if let Some(id) = cands.iter().copied().find(|id| full(id) == m) {
                     return Some(id);
                 }
             }
-            let free: Vec<FnId> = cands.iter().copied().filter(|id| self.func(*id).self_ty.is_none()).collect();
+            let free: Vec<FnId> = cands
+                .iter()
+                .copied()
+                .filter(|id| self.func(*id).self_ty.is_none())
+                .collect();
             return if free.len() == 1 { Some(free[0]) } else { None };
         }
-        if expanded.first().map(String::as_str) != Some("crate") && !self.is_local_head(ctx, &expanded) {
+        if expanded.first().map(String::as_str) != Some("crate")
+            && !self.is_local_head(ctx, &expanded)
+        {
             return None;
         }
-        let matching: Vec<FnId> = cands.iter().copied().filter(|id| full(id).ends_with(&qualifier)).collect();
+        let matching: Vec<FnId> = cands
+            .iter()
+            .copied()
+            .filter(|id| full(id).ends_with(&qualifier))
+            .collect();
         // `api::router()` inside `routes` means `routes::api::router` before any other `api` module.
-        let relative: Vec<&str> = ctx.module.iter().map(String::as_str).chain(qualifier.iter().copied()).collect();
+        let relative: Vec<&str> = ctx
+            .module
+            .iter()
+            .map(String::as_str)
+            .chain(qualifier.iter().copied())
+            .collect();
         if let Some(id) = matching.iter().copied().find(|id| full(id) == relative) {
             return Some(id);
         }
@@ -236,14 +315,18 @@ impl<'a> Program<'a> {
     /// Whether a path that does not start with `crate` still names something of this crate: a module or
     /// type declared in it.
     fn is_local_head(&self, ctx: &Ctx, expanded: &[String]) -> bool {
-        let Some(head) = expanded.first() else { return false };
-        if self.types_by_name.contains_key(head.as_str()) || self.impls_by_self.contains_key(head.as_str()) {
+        let Some(head) = expanded.first() else {
+            return false;
+        };
+        if self.types_by_name.contains_key(head.as_str())
+            || self.impls_by_self.contains_key(head.as_str())
+        {
             return true;
         }
         let _ = ctx;
         // Module paths are relative to the current module or the crate root: a module named `head`
         // anywhere in the crate may be meant.
-        self.units.iter().any(|u| u.module.contains(head) || u.facts.fns.iter().any(|f| f.module.contains(head)))
+        self.module_names.contains(head.as_str())
     }
 
     pub fn resolve_const(&self, ctx: &Ctx, segs: &[String]) -> Option<(u32, &'a ConstDef)> {
@@ -251,18 +334,36 @@ impl<'a> Program<'a> {
         let cands = self.consts_by_name.get(name.as_str())?;
         let best = cands
             .iter()
-            .find(|(u, i)| *u == ctx.unit && self.units[*u as usize].facts.consts[*i as usize].module == ctx.module)
-            .or_else(|| if cands.len() == 1 || segs.len() > 1 { cands.first() } else { None })?;
-        Some((best.0, &self.units[best.0 as usize].facts.consts[best.1 as usize]))
+            .find(|(u, i)| {
+                *u == ctx.unit
+                    && self.units[*u as usize].facts.consts[*i as usize].module == ctx.module
+            })
+            .or_else(|| {
+                if cands.len() == 1 || segs.len() > 1 {
+                    cands.first()
+                } else {
+                    None
+                }
+            })?;
+        Some((
+            best.0,
+            &self.units[best.0 as usize].facts.consts[best.1 as usize],
+        ))
     }
 
     pub fn resolve_type(&self, ctx: &Ctx, name: &str) -> Option<(u32, &'a TypeDef)> {
         let cands = self.types_by_name.get(name)?;
         let best = cands
             .iter()
-            .find(|(u, i)| *u == ctx.unit && self.units[*u as usize].facts.types[*i as usize].module == ctx.module)
+            .find(|(u, i)| {
+                *u == ctx.unit
+                    && self.units[*u as usize].facts.types[*i as usize].module == ctx.module
+            })
             .or_else(|| cands.first())?;
-        Some((best.0, &self.units[best.0 as usize].facts.types[best.1 as usize]))
+        Some((
+            best.0,
+            &self.units[best.0 as usize].facts.types[best.1 as usize],
+        ))
     }
 
     pub fn impls_of(&self, type_name: &str) -> impl Iterator<Item = (u32, &'a ImplDef)> + '_ {
@@ -282,7 +383,10 @@ impl<'a> Program<'a> {
                     .copied()
                     .filter(|id| {
                         let f = self.func(*id);
-                        f.self_ty.is_some() && f.params.first().is_some_and(|p| p.pat.text.contains("self"))
+                        f.self_ty.is_some()
+                            && f.params
+                                .first()
+                                .is_some_and(|p| p.pat.text.contains("self"))
                     })
                     .collect()
             })

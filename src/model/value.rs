@@ -56,12 +56,69 @@ pub struct RouteVal {
     pub layers: Vec<LayerVal>,
 }
 
+/// How a router was assembled, in call order. Kept as operations sharing nested routers, so that long
+/// builder chains cost linear time; `routes()` flattens them once.
+#[derive(Debug, Clone)]
+pub enum RouterOp {
+    Route(Rc<RouteVal>),
+    Nest(String, Rc<RouterVal>),
+    Merge(Rc<RouterVal>),
+    /// Wraps every route added before it; outermost first.
+    Layers(Rc<Vec<LayerVal>>),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RouterVal {
     pub framework: &'static str,
-    pub routes: Vec<RouteVal>,
+    pub ops: Vec<RouterOp>,
     pub fallback: Option<HandlerVal>,
     pub loc: Loc,
+}
+
+impl RouterVal {
+    /// Every route with its full path and its layers (innermost first).
+    pub fn routes(&self) -> Vec<RouteVal> {
+        let mut out: Vec<RouteVal> = vec![];
+        for op in &self.ops {
+            match op {
+                RouterOp::Route(r) => out.push((**r).clone()),
+                RouterOp::Nest(prefix, inner) => {
+                    out.extend(inner.routes().into_iter().map(|mut r| {
+                        r.path = join_paths(prefix, &r.path);
+                        r
+                    }))
+                }
+                RouterOp::Merge(inner) => out.extend(inner.routes()),
+                RouterOp::Layers(ls) => {
+                    for r in &mut out {
+                        r.layers.extend(ls.iter().rev().cloned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn has_routes(&self) -> bool {
+        self.ops.iter().any(|op| match op {
+            RouterOp::Route(_) => true,
+            RouterOp::Nest(_, r) | RouterOp::Merge(r) => r.has_routes(),
+            RouterOp::Layers(_) => false,
+        })
+    }
+}
+
+pub fn join_paths(prefix: &str, path: &str) -> String {
+    let prefix = prefix.trim_end_matches('/');
+    if path.is_empty() || path == "/" {
+        return if prefix.is_empty() {
+            "/".into()
+        } else {
+            prefix.to_string()
+        };
+    }
+    let path = path.trim_start_matches('/');
+    format!("{prefix}/{path}")
 }
 
 #[derive(Debug, Clone, Default)]
@@ -96,6 +153,8 @@ pub struct ListenerVal {
     pub loc: Loc,
     /// Names it was created by, for the catalog.
     pub via: String,
+    /// A local socket (Unix domain socket), not a network listener.
+    pub local: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +189,7 @@ pub enum Value {
     Listener(Rc<ListenerVal>),
     /// A connection accepted from a listener.
     Stream(Rc<ListenerVal>),
-    Addr(Rc<AddrVal>, Loc),
+    Addr(Rc<AddrVal>),
 }
 
 impl Value {
@@ -168,7 +227,12 @@ impl Value {
     pub fn is_structural(&self) -> bool {
         matches!(
             self,
-            Value::Router(_) | Value::MethodRouter(_) | Value::Layers(_) | Value::Opaque(_) | Value::Fn(..) | Value::Listener(_)
+            Value::Router(_)
+                | Value::MethodRouter(_)
+                | Value::Layers(_)
+                | Value::Opaque(_)
+                | Value::Fn(..)
+                | Value::Listener(_)
         )
     }
 }

@@ -20,23 +20,36 @@ fn config() -> term::Config {
     term::Config::default()
 }
 
-pub fn render_findings(out: &mut dyn WriteColor, findings: &[Finding], files: &[SourceFile]) -> std::io::Result<()> {
+pub fn render_findings(
+    out: &mut dyn WriteColor,
+    findings: &[Finding],
+    files: &[SourceFile],
+) -> std::io::Result<()> {
     let mut db = SimpleFiles::new();
     let mut ids: HashMap<u32, usize> = HashMap::new();
     let cfg = config();
     for f in findings {
         let mut labels = vec![];
         for (loc, msg, style) in std::iter::once((f.loc, f.label.clone(), LabelStyle::Primary))
-            .chain(f.labels.iter().map(|l| (l.loc, l.message.clone(), LabelStyle::Secondary)))
+            .chain(
+                f.labels
+                    .iter()
+                    .map(|l| (l.loc, l.message.clone(), LabelStyle::Secondary)),
+            )
         {
             let file = &files[loc.file as usize];
-            let id = *ids.entry(loc.file).or_insert_with(|| db.add(file.display.clone(), file.text.clone()));
+            let id = *ids
+                .entry(loc.file)
+                .or_insert_with(|| db.add(file.display.clone(), file.text.clone()));
             let len = file.text.len();
             let start = (loc.span.start as usize).min(len);
             let end = (loc.span.end as usize).clamp(start, len);
             labels.push(Label::new(style, id, start..end).with_message(msg));
         }
-        let mut d = Diagnostic::new(severity(f.severity)).with_code(&f.rule).with_message(&f.message).with_labels(labels);
+        let mut d = Diagnostic::new(severity(f.severity))
+            .with_code(&f.rule)
+            .with_message(&f.message)
+            .with_labels(labels);
         if !f.help.is_empty() {
             d = d.with_notes(vec![format!("help: {}", f.help)]);
         }
@@ -45,7 +58,10 @@ pub fn render_findings(out: &mut dyn WriteColor, findings: &[Finding], files: &[
     Ok(())
 }
 
-pub fn render_policy_errors(out: &mut dyn WriteColor, errors: &[PolicyError]) -> std::io::Result<()> {
+pub fn render_policy_errors(
+    out: &mut dyn WriteColor,
+    errors: &[PolicyError],
+) -> std::io::Result<()> {
     let cfg = config();
     for e in errors {
         let mut db = SimpleFiles::new();

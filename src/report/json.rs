@@ -52,7 +52,13 @@ pub fn policy_error_json(e: &PolicyError) -> Value {
     })
 }
 
-pub fn document(findings: &[Finding], files: &[SourceFile], errors: &[PolicyError], packages: usize, suppressed: usize) -> Value {
+pub fn document(
+    findings: &[Finding],
+    files: &[SourceFile],
+    errors: &[PolicyError],
+    packages: usize,
+    suppressed: usize,
+) -> Value {
     let c = counts(findings);
     json!({
         "version": VERSION,

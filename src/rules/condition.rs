@@ -15,9 +15,20 @@ pub enum Cond {
     All(Vec<Cond>),
     Any(Vec<Cond>),
     Not(Box<Cond>),
-    Prop { path: Vec<String>, op: Op },
-    Quant { kind: Quant, path: Vec<String>, cond: Box<Cond> },
-    Ordered { path: Vec<String>, first: Box<Cond>, then: Box<Cond> },
+    Prop {
+        path: Vec<String>,
+        op: Op,
+    },
+    Quant {
+        kind: Quant,
+        path: Vec<String>,
+        cond: Box<Cond>,
+    },
+    Ordered {
+        path: Vec<String>,
+        first: Box<Cond>,
+        then: Box<Cond>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -43,11 +54,17 @@ pub fn toml_to_json(v: &toml::Value) -> Json {
     match v {
         toml::Value::String(s) => Json::String(s.clone()),
         toml::Value::Integer(i) => Json::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
         toml::Value::Boolean(b) => Json::Bool(*b),
         toml::Value::Datetime(d) => Json::String(d.to_string()),
         toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        toml::Value::Table(t) => Json::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -65,8 +82,17 @@ impl LoadCx<'_> {
             Ok(s) => Some(s),
             Err(valid) => {
                 let last = path.get_ref().rsplit('.').next().unwrap_or("");
-                let mut e = self.err(path.span(), format!("unknown property `{}` for target `{}`", path.get_ref(), self.target));
-                e.help = did_you_mean(last, valid.iter().copied()).or_else(|| (!valid.is_empty()).then(|| format!("properties here: {}", valid.join(", "))));
+                let mut e = self.err(
+                    path.span(),
+                    format!(
+                        "unknown property `{}` for target `{}`",
+                        path.get_ref(),
+                        self.target
+                    ),
+                );
+                e.help = did_you_mean(last, valid.iter().copied()).or_else(|| {
+                    (!valid.is_empty()).then(|| format!("properties here: {}", valid.join(", ")))
+                });
                 self.errors.push(e);
                 None
             }
@@ -96,26 +122,42 @@ impl LoadCx<'_> {
             forms.push("ordered");
         }
         if forms.len() != 1 {
-            let msg = if forms.is_empty() { "empty condition".to_string() } else { format!("a condition has one form, found {}", forms.join(" and ")) };
+            let msg = if forms.is_empty() {
+                "empty condition".to_string()
+            } else {
+                format!("a condition has one form, found {}", forms.join(" and "))
+            };
             self.errors.push(self.err(span, msg).with_help(
                 "write one of: `all = [..]`, `any = [..]`, `not = {..}`, `{ prop = \"..\", <operator> = .. }`, `{ some = \"list\", where = {..} }`, `{ ordered = \"list\", first = {..}, then = {..} }`",
             ));
             return None;
         }
         if let Some(list) = r.all.as_ref().or(r.any.as_ref()) {
-            let items: Vec<Cond> = list.iter().filter_map(|c| self.compile_cond(c, shape)).collect();
+            let items: Vec<Cond> = list
+                .iter()
+                .filter_map(|c| self.compile_cond(c, shape))
+                .collect();
             if items.len() != list.len() {
                 return None;
             }
-            return Some(if r.all.is_some() { Cond::All(items) } else { Cond::Any(items) });
+            return Some(if r.all.is_some() {
+                Cond::All(items)
+            } else {
+                Cond::Any(items)
+            });
         }
         if let Some(inner) = &r.not {
-            return self.compile_cond(inner, shape).map(|c| Cond::Not(Box::new(c)));
+            return self
+                .compile_cond(inner, shape)
+                .map(|c| Cond::Not(Box::new(c)));
         }
         if let Some(prop) = &r.prop {
             self.check_path(shape, prop)?;
             let op = self.compile_op(r, span)?;
-            return Some(Cond::Prop { path: split(prop.get_ref()), op });
+            return Some(Cond::Prop {
+                path: split(prop.get_ref()),
+                op,
+            });
         }
         if let Some((kind, list)) = r
             .some
@@ -126,7 +168,8 @@ impl LoadCx<'_> {
         {
             let inner_shape = self.list_shape(shape, list)?;
             let Some(w) = &r.where_ else {
-                self.errors.push(self.err(span, "a quantifier needs `where = { .. }`"));
+                self.errors
+                    .push(self.err(span, "a quantifier needs `where = { .. }`"));
                 return None;
             };
             let cond = self.compile_cond(w, &inner_shape)?;
@@ -139,7 +182,8 @@ impl LoadCx<'_> {
         if let Some(list) = &r.ordered {
             let inner_shape = self.list_shape(shape, list)?;
             let (Some(first), Some(then)) = (&r.first, &r.then) else {
-                self.errors.push(self.err(span, "`ordered` needs `first = { .. }` and `then = { .. }`"));
+                self.errors
+                    .push(self.err(span, "`ordered` needs `first = { .. }` and `then = { .. }`"));
                 return None;
             };
             let first = self.compile_cond(first, &inner_shape)?;
@@ -157,7 +201,8 @@ impl LoadCx<'_> {
         match self.check_path(shape, list)? {
             Shape::List(inner) => Some((**inner).clone()),
             _ => {
-                self.errors.push(self.err(list.span(), format!("`{}` is not a list", list.get_ref())));
+                self.errors
+                    .push(self.err(list.span(), format!("`{}` is not a list", list.get_ref())));
                 None
             }
         }
@@ -175,8 +220,18 @@ impl LoadCx<'_> {
             match Regex::new(v.get_ref()) {
                 Ok(re) => ops.push(Op::Matches(re)),
                 Err(e) => {
-                    let detail = e.to_string().lines().last().unwrap_or_default().trim().trim_start_matches("error: ").to_string();
-                    self.errors.push(self.err(v.span(), "invalid regular expression").with_help(detail));
+                    let detail = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    self.errors.push(
+                        self.err(v.span(), "invalid regular expression")
+                            .with_help(detail),
+                    );
                     return None;
                 }
             }
@@ -185,7 +240,9 @@ impl LoadCx<'_> {
             ops.push(Op::Contains(toml_to_json(v.get_ref())));
         }
         if let Some(v) = &r.intersects {
-            ops.push(Op::Intersects(v.get_ref().iter().map(toml_to_json).collect()));
+            ops.push(Op::Intersects(
+                v.get_ref().iter().map(toml_to_json).collect(),
+            ));
         }
         if let Some(v) = &r.exists {
             ops.push(Op::Exists(*v.get_ref()));
@@ -205,8 +262,12 @@ impl LoadCx<'_> {
                 Some(list) => ops.push(Op::InCatalog(list.to_vec())),
                 None => {
                     let names: Vec<&str> = self.catalog.paths.keys().map(String::as_str).collect();
-                    let mut e = self.err(v.span(), format!("no catalog pattern list named `{}`", v.get_ref()));
-                    e.help = did_you_mean(v.get_ref(), names.iter().copied()).or_else(|| Some(format!("lists in the catalog: {}", names.join(", "))));
+                    let mut e = self.err(
+                        v.span(),
+                        format!("no catalog pattern list named `{}`", v.get_ref()),
+                    );
+                    e.help = did_you_mean(v.get_ref(), names.iter().copied())
+                        .or_else(|| Some(format!("lists in the catalog: {}", names.join(", "))));
                     self.errors.push(e);
                     return None;
                 }
@@ -261,7 +322,10 @@ impl Cond {
                 }
             }
             Cond::Quant { kind, path, cond } => {
-                let items = lookup(v, path).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                let items = lookup(v, path)
+                    .and_then(Json::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 match kind {
                     Quant::Some => items.iter().any(|i| cond.eval(i)),
                     Quant::Every => items.iter().all(|i| cond.eval(i)),
@@ -269,8 +333,14 @@ impl Cond {
                 }
             }
             Cond::Ordered { path, first, then } => {
-                let items = lookup(v, path).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[]);
-                items.iter().enumerate().any(|(i, a)| first.eval(a) && items[i + 1..].iter().any(|b| then.eval(b)))
+                let items = lookup(v, path)
+                    .and_then(Json::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| first.eval(a) && items[i + 1..].iter().any(|b| then.eval(b)))
             }
         }
     }
@@ -303,9 +373,168 @@ impl Op {
             }),
             Op::InCatalog(res) => match x {
                 Json::String(s) => res.iter().any(|r| r.is_match(s)),
-                Json::Array(a) => a.iter().any(|i| i.as_str().is_some_and(|s| res.iter().any(|r| r.is_match(s)))),
+                Json::Array(a) => a.iter().any(|i| {
+                    i.as_str()
+                        .is_some_and(|s| res.iter().any(|r| r.is_match(s)))
+                }),
                 _ => false,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RuleSet, RuleSource};
+    use crate::catalog::Catalog;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn catalog() -> Catalog {
+        Catalog::load(&[(
+            "paths.toml".into(),
+            Arc::from("[paths]\ncredential-endpoints = [\"(?i)/login$\"]\n"),
+        )])
+        .unwrap()
+    }
+
+    /// Compiles a one-case rule over routes with the given `when` and evaluates it on `route`.
+    fn holds(when: &str, route: serde_json::Value) -> bool {
+        let text = format!("id = \"t\"\ntitle = \"t\"\nseverity = \"note\"\ncategory = \"c\"\ndescription = \"d\"\nmessage = \"m\"\n[[match]]\ntarget = \"route\"\nwhen = {when}\n");
+        let set = RuleSet::load(
+            &[RuleSource {
+                name: "t.toml".into(),
+                text: Arc::from(text),
+            }],
+            &catalog(),
+        )
+        .unwrap_or_else(|e| panic!("{:?}", e));
+        set.rules[0].cases[0].cond.as_ref().unwrap().eval(&route)
+    }
+
+    fn route() -> serde_json::Value {
+        json!({
+            "methods": ["POST"],
+            "path": "/api/login",
+            "auth": { "status": "none", "sources": [] },
+            "cache": { "shared": true, "directives": "public, max-age=60" },
+            "middleware": [
+                { "name": "CacheLayer", "capability": "cache", "tags": ["response-cache"] },
+                { "name": "from_fn(auth)", "capability": "auth", "tags": [] },
+                { "name": "TraceLayer", "capability": "trace", "tags": [] }
+            ]
+        })
+    }
+
+    #[test]
+    fn property_operators() {
+        assert!(holds(
+            r#"{ prop = "auth.status", equals = "NONE" }"#,
+            route()
+        ));
+        assert!(holds(r#"{ prop = "methods", contains = "post" }"#, route()));
+        assert!(holds(
+            r#"{ prop = "methods", intersects = ["PUT", "POST"] }"#,
+            route()
+        ));
+        assert!(!holds(
+            r#"{ prop = "methods", intersects = ["GET"] }"#,
+            route()
+        ));
+        assert!(holds(r#"{ prop = "path", matches = "^/api/" }"#, route()));
+        assert!(holds(
+            r#"{ prop = "path", in-catalog = "credential-endpoints" }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ prop = "cache.directives", contains = "max-age" }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ prop = "auth.status", in = ["optional", "none"] }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ prop = "handler_loc", exists = false }"#,
+            route()
+        ));
+        assert!(holds(r#"{ prop = "app", exists = false }"#, route()));
+    }
+
+    #[test]
+    fn numeric_comparisons() {
+        let r = json!({ "app": 3 });
+        assert!(holds(r#"{ prop = "app", gt = 2 }"#, r.clone()));
+        assert!(holds(r#"{ prop = "app", ge = 3 }"#, r.clone()));
+        assert!(!holds(r#"{ prop = "app", lt = 3 }"#, r.clone()));
+        assert!(holds(r#"{ prop = "app", le = 3.0 }"#, r));
+    }
+
+    #[test]
+    fn combinators_and_quantifiers() {
+        assert!(holds(
+            r#"{ all = [{ prop = "cache.shared", equals = true }, { not = { prop = "auth.status", equals = "enforced" } }] }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ any = [{ prop = "path", equals = "/x" }, { prop = "path", equals = "/api/login" }] }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ some = "middleware", where = { prop = "capability", equals = "auth" } }"#,
+            route()
+        ));
+        assert!(!holds(
+            r#"{ every = "middleware", where = { prop = "capability", equals = "auth" } }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ none = "middleware", where = { prop = "capability", equals = "rate-limit" } }"#,
+            route()
+        ));
+        assert!(holds(
+            r#"{ every = "methods", where = { prop = ".", in = ["POST", "PUT"] } }"#,
+            route()
+        ));
+    }
+
+    #[test]
+    fn order_within_a_list() {
+        let cache_outside = r#"{ ordered = "middleware", first = { prop = "tags", contains = "response-cache" }, then = { prop = "capability", equals = "auth" } }"#;
+        let auth_outside = r#"{ ordered = "middleware", first = { prop = "capability", equals = "auth" }, then = { prop = "tags", contains = "response-cache" } }"#;
+        assert!(holds(cache_outside, route()));
+        assert!(!holds(auth_outside, route()));
+    }
+
+    #[test]
+    fn malformed_conditions_are_rejected_with_their_location() {
+        let text = "id = \"t\"\ntitle = \"t\"\nseverity = \"note\"\ncategory = \"c\"\ndescription = \"d\"\nmessage = \"m\"\n[[match]]\ntarget = \"route\"\nwhen = { prop = \"path\", equals = \"/\", matches = \"x\" }\n[[match]]\ntarget = \"route\"\nwhen = { some = \"path\", where = { prop = \".\", equals = 1 } }\n[[match]]\ntarget = \"route\"\nwhen = { prop = \"path\", in-catalog = \"credentials\" }\n";
+        let errs = RuleSet::load(
+            &[RuleSource {
+                name: "t.toml".into(),
+                text: Arc::from(text),
+            }],
+            &catalog(),
+        )
+        .unwrap_err();
+        let msgs: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}:{} {}", e.line_col().0, e.line_col().1, e.message))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("9:") && m.contains("exactly one operator")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("12:") && m.contains("is not a list")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("15:")
+                && m.contains("no catalog pattern list named `credentials`")),
+            "{msgs:?}"
+        );
     }
 }

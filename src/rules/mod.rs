@@ -19,7 +19,9 @@ use std::sync::Arc;
 use template::Template;
 use toml::Spanned;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Note,
@@ -121,7 +123,8 @@ impl LoadCx<'_> {
         let sev = Severity::parse(s.get_ref());
         if sev.is_none() {
             let mut e = self.err(s.span(), format!("unknown severity `{}`", s.get_ref()));
-            e.help = did_you_mean(s.get_ref(), ["error", "warning", "note"]).or(Some("expected `error`, `warning` or `note`".into()));
+            e.help = did_you_mean(s.get_ref(), ["error", "warning", "note"])
+                .or(Some("expected `error`, `warning` or `note`".into()));
             self.errors.push(e);
         }
         sev
@@ -134,7 +137,11 @@ impl LoadCx<'_> {
                 // Point at the placeholder inside the TOML string when it can be found verbatim.
                 let span = s.span();
                 let raw = self.text.get(span.clone()).unwrap_or("");
-                let placeholder: String = s.get_ref()[offset..].chars().take_while(|c| *c != '}').chain(Some('}')).collect();
+                let placeholder: String = s.get_ref()[offset..]
+                    .chars()
+                    .take_while(|c| *c != '}')
+                    .chain(Some('}'))
+                    .collect();
                 let range = match raw.find(&placeholder) {
                     Some(i) => span.start + i..span.start + i + placeholder.len(),
                     None => span,
@@ -149,7 +156,12 @@ impl LoadCx<'_> {
 }
 
 fn is_kebab(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !id.starts_with('-') && !id.ends_with('-')
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
 }
 
 impl RuleSet {
@@ -194,8 +206,12 @@ impl RuleSet {
     /// by the first of the rule's cases that matches it.
     pub fn evaluate(&self, model: &Model, enabled: &dyn Fn(&Rule) -> bool) -> Vec<Finding> {
         let mut entities: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
-        let needed: std::collections::BTreeSet<&str> =
-            self.rules.iter().filter(|r| enabled(r)).flat_map(|r| r.cases.iter().map(|c| c.target.as_str())).collect();
+        let needed: std::collections::BTreeSet<&str> = self
+            .rules
+            .iter()
+            .filter(|r| enabled(r))
+            .flat_map(|r| r.cases.iter().map(|c| c.target.as_str()))
+            .collect();
         for t in needed {
             let list = match t {
                 "route" => to_json_list(&model.routes),
@@ -211,9 +227,13 @@ impl RuleSet {
         }
         let mut findings = vec![];
         for rule in self.rules.iter().filter(|r| enabled(r)) {
-            let mut reported: std::collections::HashSet<(String, usize)> = std::collections::HashSet::new();
+            let mut reported: std::collections::HashSet<(String, usize)> =
+                std::collections::HashSet::new();
             for case in &rule.cases {
-                let list = entities.get(case.target.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                let list = entities
+                    .get(case.target.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 for (i, e) in list.iter().enumerate() {
                     if reported.contains(&(case.target.clone(), i)) {
                         continue;
@@ -232,7 +252,10 @@ impl RuleSet {
 }
 
 fn to_json_list<T: Serialize>(items: &[T]) -> Vec<Json> {
-    items.iter().map(|i| serde_json::to_value(i).unwrap_or(Json::Null)).collect()
+    items
+        .iter()
+        .map(|i| serde_json::to_value(i).unwrap_or(Json::Null))
+        .collect()
 }
 
 fn as_loc(v: &Json) -> Option<Loc> {
@@ -247,7 +270,9 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
     let loc = as_loc(lookup_path(e, case.at.as_deref().unwrap_or("loc"))?)?;
     let mut labels: Vec<Label> = vec![];
     for (path, msg) in &case.labels {
-        let Some(v) = lookup_path(e, path) else { continue };
+        let Some(v) = lookup_path(e, path) else {
+            continue;
+        };
         let items: Vec<&Json> = match v {
             Json::Array(a) => a.iter().collect(),
             other => vec![other],
@@ -256,7 +281,10 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
             let (l, note) = match as_loc(item) {
                 Some(l) => (l, None),
                 None => match item.get("loc").and_then(as_loc) {
-                    Some(l) => (l, item.get("note").and_then(Json::as_str).map(str::to_string)),
+                    Some(l) => (
+                        l,
+                        item.get("note").and_then(Json::as_str).map(str::to_string),
+                    ),
                     None => continue,
                 },
             };
@@ -265,7 +293,7 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
                 None => note.unwrap_or_default(),
             };
             let label = Label { loc: l, message };
-            if !labels.contains(&label) && !(l == loc && label.message.is_empty()) {
+            if !(labels.contains(&label) || (l == loc && label.message.is_empty())) {
                 labels.push(label);
             }
         }
@@ -281,29 +309,45 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
     })
 }
 
-fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String, String>) -> Option<Rule> {
+fn compile(
+    cx: &mut LoadCx,
+    raw: RawRule,
+    file: &str,
+    seen: &mut BTreeMap<String, String>,
+) -> Option<Rule> {
     let id = raw.id.get_ref().clone();
     if !is_kebab(&id) {
-        cx.errors.push(cx.err(raw.id.span(), format!("rule id `{id}` is not kebab-case")).with_help("use lowercase words joined by `-`, e.g. `missing-rate-limit`"));
+        cx.errors.push(
+            cx.err(raw.id.span(), format!("rule id `{id}` is not kebab-case"))
+                .with_help("use lowercase words joined by `-`, e.g. `missing-rate-limit`"),
+        );
     }
     if let Some(prev) = seen.get(&id) {
-        cx.errors.push(cx.err(raw.id.span(), format!("duplicate rule id `{id}`")).with_help(format!("`{id}` is already defined in {prev}")));
+        cx.errors.push(
+            cx.err(raw.id.span(), format!("duplicate rule id `{id}`"))
+                .with_help(format!("`{id}` is already defined in {prev}")),
+        );
     } else {
         seen.insert(id.clone(), file.to_string());
     }
     let severity = cx.severity(&raw.severity);
     if let Some(s) = &raw.security_severity {
         if !(0.1..=10.0).contains(s.get_ref()) {
-            cx.errors.push(cx.err(s.span(), "`security-severity` must be between 0.1 and 10.0"));
+            cx.errors
+                .push(cx.err(s.span(), "`security-severity` must be between 0.1 and 10.0"));
         }
     }
     if let Some(p) = &raw.precision {
         if !["very-high", "high", "medium", "low"].contains(&p.get_ref().as_str()) {
-            cx.errors.push(cx.err(p.span(), format!("unknown precision `{}`", p.get_ref())).with_help("expected `very-high`, `high`, `medium` or `low`"));
+            cx.errors.push(
+                cx.err(p.span(), format!("unknown precision `{}`", p.get_ref()))
+                    .with_help("expected `very-high`, `high`, `medium` or `low`"),
+            );
         }
     }
     if raw.cases.is_empty() {
-        cx.errors.push(cx.err(raw.id.span(), "a rule needs at least one `[[match]]`"));
+        cx.errors
+            .push(cx.err(raw.id.span(), "a rule needs at least one `[[match]]`"));
     }
     let mut cases = vec![];
     for c in &raw.cases {
@@ -311,7 +355,8 @@ fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String
         let target = c.target.get_ref().clone();
         let Some(shape) = props::target_shape(&target) else {
             let mut e = cx.err(c.target.span(), format!("unknown target `{target}`"));
-            e.help = did_you_mean(&target, props::TARGETS.iter().copied()).or_else(|| Some(format!("targets: {}", props::TARGETS.join(", "))));
+            e.help = did_you_mean(&target, props::TARGETS.iter().copied())
+                .or_else(|| Some(format!("targets: {}", props::TARGETS.join(", "))));
             cx.errors.push(e);
             continue;
         };
@@ -323,7 +368,10 @@ fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String
         };
         let message_src = c.message.as_ref().or(raw.message.as_ref());
         let Some(message_src) = message_src else {
-            cx.errors.push(cx.err(c.target.span(), "no `message` for this match (set it on the rule or the match)"));
+            cx.errors.push(cx.err(
+                c.target.span(),
+                "no `message` for this match (set it on the rule or the match)",
+            ));
             continue;
         };
         let message = cx.template(message_src, &shape);
@@ -337,14 +385,23 @@ fn compile(cx: &mut LoadCx, raw: RawRule, file: &str, seen: &mut BTreeMap<String
         };
         if let Some(at) = &c.at {
             if props::resolve(&shape, at.get_ref()).is_err() {
-                cx.errors.push(cx.err(at.span(), format!("unknown property `{}` for target `{target}`", at.get_ref())));
+                cx.errors.push(cx.err(
+                    at.span(),
+                    format!("unknown property `{}` for target `{target}`", at.get_ref()),
+                ));
             }
         }
         let mut labels = vec![];
         for l in &c.labels {
             let l = l.get_ref();
             if props::resolve(&shape, l.at.get_ref()).is_err() {
-                let mut e = cx.err(l.at.span(), format!("unknown property `{}` for target `{target}`", l.at.get_ref()));
+                let mut e = cx.err(
+                    l.at.span(),
+                    format!(
+                        "unknown property `{}` for target `{target}`",
+                        l.at.get_ref()
+                    ),
+                );
                 e.help = Some("a label's `at` names a location, an evidence list or a list of objects with `loc`".into());
                 cx.errors.push(e);
                 continue;

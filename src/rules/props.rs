@@ -26,7 +26,9 @@ fn evidence() -> Shape {
     list(obj(vec![("loc", Loc), ("note", Scalar)]))
 }
 
-pub const TARGETS: &[&str] = &["route", "input", "handler", "listener", "app", "call", "config"];
+pub const TARGETS: &[&str] = &[
+    "route", "input", "handler", "listener", "app", "call", "config",
+];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
     Some(match target {
@@ -50,8 +52,18 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                     ("optional", Scalar),
                 ])),
             ),
-            ("auth", obj(vec![("status", Scalar), ("sources", list(Scalar)), ("evidence", evidence())])),
-            ("rate_limit", obj(vec![("limited", Scalar), ("evidence", evidence())])),
+            (
+                "auth",
+                obj(vec![
+                    ("status", Scalar),
+                    ("sources", list(Scalar)),
+                    ("evidence", evidence()),
+                ]),
+            ),
+            (
+                "rate_limit",
+                obj(vec![("limited", Scalar), ("evidence", evidence())]),
+            ),
             (
                 "cache",
                 obj(vec![
@@ -62,7 +74,10 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                     ("evidence", evidence()),
                 ]),
             ),
-            ("identity", obj(vec![("reads", Scalar), ("evidence", evidence())])),
+            (
+                "identity",
+                obj(vec![("reads", Scalar), ("evidence", evidence())]),
+            ),
             ("app", Scalar),
         ]),
         "input" => obj(vec![
@@ -87,7 +102,14 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("name", Scalar),
             ("is_async", Scalar),
             ("loc", Loc),
-            ("params", list(obj(vec![("binding", Scalar), ("type", Scalar), ("loc", Loc)]))),
+            (
+                "params",
+                list(obj(vec![
+                    ("binding", Scalar),
+                    ("type", Scalar),
+                    ("loc", Loc),
+                ])),
+            ),
         ]),
         "listener" => obj(vec![
             ("package", Scalar),
@@ -95,9 +117,11 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("loc", Loc),
             ("address", Scalar),
             ("host", Scalar),
+            ("port", Scalar),
             ("host_kind", Scalar),
             ("source", Scalar),
             ("tls", Scalar),
+            ("via", Scalar),
             ("redirect_only", Scalar),
             ("app", Scalar),
             ("evidence", evidence()),
@@ -110,7 +134,12 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("loopback_only", Scalar),
             (
                 "routes",
-                list(obj(vec![("methods", list(Scalar)), ("path", Scalar), ("rate_limited", Scalar), ("auth", Scalar)])),
+                list(obj(vec![
+                    ("methods", list(Scalar)),
+                    ("path", Scalar),
+                    ("rate_limited", Scalar),
+                    ("auth", Scalar),
+                ])),
             ),
             ("listeners", list(Scalar)),
         ]),
@@ -126,7 +155,13 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("is_async_fn", Scalar),
             ("loc", Loc),
         ]),
-        "config" => obj(vec![("package", Scalar), ("file", Scalar), ("key", Scalar), ("value", Any), ("loc", Loc)]),
+        "config" => obj(vec![
+            ("package", Scalar),
+            ("file", Scalar),
+            ("key", Scalar),
+            ("value", Any),
+            ("loc", Loc),
+        ]),
         _ => return None,
     })
 }
@@ -145,7 +180,11 @@ pub fn resolve<'s>(shape: &'s Shape, path: &str) -> Result<&'s Shape, Vec<&'stat
                 None => return Err(fields.iter().map(|(n, _)| *n).collect()),
             },
             List(inner) if seg.parse::<usize>().is_ok() => inner,
-            Loc if ["file", "line", "col", "end_line", "end_col", "start", "end"].contains(&seg) => &Scalar,
+            Loc if ["file", "line", "col", "end_line", "end_col", "start", "end"]
+                .contains(&seg) =>
+            {
+                &Scalar
+            }
             Any => &Any,
             _ => return Err(vec![]),
         };

@@ -40,14 +40,21 @@ pub fn parse(src: &str, shape: &Shape) -> Result<Template, (usize, String, Optio
                     name.push(c);
                 }
                 if !closed {
-                    return Err((i, "unclosed `{` in template".into(), Some("write `{{` for a literal brace".into())));
+                    return Err((
+                        i,
+                        "unclosed `{` in template".into(),
+                        Some("write `{{` for a literal brace".into()),
+                    ));
                 }
                 if let Err(valid) = resolve(shape, &name) {
                     let last = name.rsplit('.').next().unwrap_or("");
                     return Err((
                         i,
                         format!("unknown placeholder `{{{name}}}`"),
-                        did_you_mean(last, valid.iter().copied()).or_else(|| (!valid.is_empty()).then(|| format!("properties here: {}", valid.join(", ")))),
+                        did_you_mean(last, valid.iter().copied()).or_else(|| {
+                            (!valid.is_empty())
+                                .then(|| format!("properties here: {}", valid.join(", ")))
+                        }),
                     ));
                 }
                 if !text.is_empty() {
@@ -79,7 +86,11 @@ impl Template {
         for p in &self.0 {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Prop(path) => out.push_str(&lookup_path(target, path).map(render_value).unwrap_or_default()),
+                Piece::Prop(path) => out.push_str(
+                    &lookup_path(target, path)
+                        .map(render_value)
+                        .unwrap_or_default(),
+                ),
             }
         }
         out
