@@ -501,3 +501,74 @@ pub fn app() -> Router {
         "{doc}"
     );
 }
+
+#[test]
+fn a_token_from_the_path_that_is_verified_authenticates_the_route() {
+    let src = r#"
+use axum::{extract::Path, http::{header, StatusCode}, routing::get, Router};
+
+fn verify_token(token: &str) -> Result<u64, StatusCode> {
+    token.parse::<u64>().map_err(|_| StatusCode::FORBIDDEN)
+}
+
+async fn download(Path(token): Path<String>) -> Result<([(header::HeaderName, &'static str); 1], &'static str), StatusCode> {
+    let _user = verify_token(&token)?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=3600")], "file"))
+}
+
+pub fn app() -> Router {
+    Router::new().route("/downloads/:token", get(download))
+}
+"#;
+    let pkg = package(&[("src/main.rs", src)]);
+    let doc = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "unauthenticated-cached-route",
+        ],
+    ));
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "{doc}");
+    assert!(doc["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("authenticated route `GET /downloads/:token`"));
+}
+
+#[test]
+fn rules_can_target_types_and_handlers() {
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("password-field.toml"),
+        r#"id = "plain-password-field"
+title = "Password held in a plain String"
+severity = "note"
+category = "secrets"
+description = "A password field should be a secrecy::SecretString so it cannot be logged by accident."
+message = "`{name}` keeps a password in a plain `String`"
+
+[[match]]
+target = "type"
+when = { some = "fields", where = { all = [{ prop = "name", matches = "password" }, { prop = "type", equals = "String" }] } }
+"#,
+    )
+    .unwrap();
+    let dir = rules.path().to_str().unwrap();
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop",
+        "--format",
+        "json",
+        "--rules",
+        dir,
+        "--select",
+        "plain-password-field",
+    ]));
+    assert_eq!(
+        finding_lines(&doc, "fixtures/axum-shop/"),
+        vec!["plain-password-field src/handlers/auth.rs:9"]
+    );
+}

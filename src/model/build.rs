@@ -69,6 +69,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         }
     }
     b.add_calls();
+    b.add_types();
     b.model.config = config;
     b.model
 }
@@ -397,7 +398,18 @@ impl Builder<'_, '_> {
         }
         let f = self.prog.func(id);
         let file = self.prog.unit(id.unit).file;
+        let summary = self.an.summary(id);
         self.model.handlers.push(Handler {
+            calls: f
+                .calls
+                .iter()
+                .map(|c| match c.kind {
+                    CallKind::Method => format!(".{}", c.name),
+                    CallKind::Macro => format!("{}!", c.path.join("::")),
+                    CallKind::Call => c.path.join("::"),
+                })
+                .collect(),
+            cache_control: summary.cache_headers.first().map(|(d, _)| d.clone()),
             package: self.prog.package.clone(),
             name: self.prog.fn_display(id),
             is_async: f.is_async,
@@ -482,6 +494,39 @@ impl Builder<'_, '_> {
                 loc,
                 evidence,
             });
+        }
+    }
+
+    fn add_types(&mut self) {
+        for unit in self.prog.units {
+            for t in &unit.facts.types {
+                let attrs = |a: &[crate::facts::Attr]| {
+                    a.iter().map(|a| a.tokens.clone()).collect::<Vec<_>>()
+                };
+                self.model.types.push(TypeInfo {
+                    package: self.prog.package.clone(),
+                    name: t.name.clone(),
+                    kind: match t.kind {
+                        crate::facts::TypeKind::Struct => "struct",
+                        crate::facts::TypeKind::Enum => "enum",
+                        crate::facts::TypeKind::Alias => "alias",
+                    }
+                    .into(),
+                    derives: t.derives.clone(),
+                    attrs: attrs(&t.attrs),
+                    fields: t
+                        .fields
+                        .iter()
+                        .map(|f| FieldInfo {
+                            name: f.name.clone(),
+                            ty: f.ty.text.clone(),
+                            attrs: attrs(&f.attrs),
+                            loc: Loc::new(unit.file, f.span),
+                        })
+                        .collect(),
+                    loc: Loc::new(unit.file, t.span),
+                });
+            }
         }
     }
 

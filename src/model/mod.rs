@@ -194,6 +194,32 @@ pub struct Handler {
     pub is_async: bool,
     pub loc: Loc,
     pub params: Vec<HandlerParam>,
+    /// Names of the functions and methods it calls (`.validate` for methods), in order.
+    pub calls: Vec<String>,
+    /// The Cache-Control value it sets on its response, if any.
+    pub cache_control: Option<String>,
+}
+
+/// A struct, enum or alias defined in the crate.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeInfo {
+    pub package: String,
+    pub name: String,
+    /// `struct`, `enum` or `alias`
+    pub kind: String,
+    pub derives: Vec<String>,
+    pub attrs: Vec<String>,
+    pub fields: Vec<FieldInfo>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub attrs: Vec<String>,
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +236,7 @@ pub struct Model {
     pub routes: Vec<Route>,
     pub inputs: Vec<Input>,
     pub handlers: Vec<Handler>,
+    pub types: Vec<TypeInfo>,
     pub listeners: Vec<Listener>,
     pub apps: Vec<App>,
     pub calls: Vec<Call>,
@@ -236,6 +263,7 @@ impl Model {
         }));
         self.inputs.extend(other.inputs);
         self.handlers.extend(other.handlers);
+        self.types.extend(other.types);
         self.calls.extend(other.calls);
         self.config.extend(other.config);
     }

@@ -217,6 +217,7 @@ impl RuleSet {
                 "route" => to_json_list(&model.routes),
                 "input" => to_json_list(&model.inputs),
                 "handler" => to_json_list(&model.handlers),
+                "type" => to_json_list(&model.types),
                 "listener" => to_json_list(&model.listeners),
                 "app" => to_json_list(&model.apps),
                 "call" => to_json_list(&model.calls),

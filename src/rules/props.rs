@@ -27,7 +27,7 @@ fn evidence() -> Shape {
 }
 
 pub const TARGETS: &[&str] = &[
-    "route", "input", "handler", "listener", "app", "call", "config",
+    "route", "input", "handler", "type", "listener", "app", "call", "config",
 ];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
@@ -110,6 +110,25 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                     ("loc", Loc),
                 ])),
             ),
+            ("calls", list(Scalar)),
+            ("cache_control", Scalar),
+        ]),
+        "type" => obj(vec![
+            ("package", Scalar),
+            ("name", Scalar),
+            ("kind", Scalar),
+            ("derives", list(Scalar)),
+            ("attrs", list(Scalar)),
+            (
+                "fields",
+                list(obj(vec![
+                    ("name", Scalar),
+                    ("type", Scalar),
+                    ("attrs", list(Scalar)),
+                    ("loc", Loc),
+                ])),
+            ),
+            ("loc", Loc),
         ]),
         "listener" => obj(vec![
             ("package", Scalar),
