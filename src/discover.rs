@@ -67,16 +67,31 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     let mut roots: BTreeSet<PathBuf> = BTreeSet::new();
     let mut explicit: BTreeSet<PathBuf> = BTreeSet::new();
     let mut dirs: Vec<PathBuf> = vec![];
+    let mut narrowed: Vec<PathBuf> = vec![];
+    // Packages analysed whole because a directory or file inside them was named.
+    let mut whole: BTreeSet<PathBuf> = BTreeSet::new();
     for p in paths {
         let canon = p
             .canonicalize()
             .map_err(|e| DiscoverError(format!("cannot read `{}`: {}", p.display(), e)))?;
         if canon.is_dir() {
-            dirs.push(canon.clone());
-            roots.insert(canon);
+            match nearest_manifest_dir(&canon) {
+                // A directory inside a package (`portcullis check src/`): the package is analysed whole,
+                // since its facts span files, and only findings below the directory are reported.
+                Some(pkg) if pkg != canon && package_name(&pkg.join("Cargo.toml")).is_some() => {
+                    whole.insert(pkg.clone());
+                    roots.insert(pkg);
+                    narrowed.push(canon);
+                }
+                _ => {
+                    dirs.push(canon.clone());
+                    roots.insert(canon);
+                }
+            }
         } else {
             let root = package_root_of(&canon)
                 .unwrap_or_else(|| canon.parent().unwrap_or(&canon).to_path_buf());
+            whole.insert(root.clone());
             roots.insert(root);
             explicit.insert(canon);
         }
@@ -93,13 +108,6 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     let mut tomls: BTreeSet<PathBuf> = BTreeSet::new();
     for root in &roots {
         walk(root, &mut manifests, &mut rust, &mut tomls);
-        // The package enclosing a scanned sub-directory still gives its files their crate and module.
-        if let Some(pkg) = package_root_of(root) {
-            let manifest = pkg.join("Cargo.toml");
-            manifests
-                .entry(pkg.clone())
-                .or_insert_with(|| package_name(&manifest));
-        }
     }
 
     // Every file belongs to the deepest package root above it.
@@ -175,6 +183,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
         }
     }
     let mut all: Vec<Package> = packages.into_values().chain(loose.into_values()).collect();
+    // Walking a whole enclosing package also walked the packages nested inside it (fixtures, vendored
+    // crates): only those under a directory that was named are kept.
+    all.retain(|p| {
+        whole.is_empty()
+            || whole.contains(&p.root)
+            || dirs
+                .iter()
+                .chain(&narrowed)
+                .any(|d| p.root.starts_with(d) || d.starts_with(&p.root))
+    });
     all.retain(|p| !p.rust_files.is_empty() || !p.toml_files.is_empty());
     for p in &mut all {
         p.rust_files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -182,8 +200,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
         p.toml_files.dedup();
     }
     // Named files narrow what is reported; named directories alongside them stay fully reported.
-    let report_only = (!explicit.is_empty()).then(|| {
+    let report_only = (!explicit.is_empty() || !narrowed.is_empty()).then(|| {
         let mut allowed: Vec<PathBuf> = explicit.into_iter().collect();
+        allowed.extend(narrowed);
         allowed.extend(dirs);
         allowed
     });
@@ -287,6 +306,13 @@ fn package_name(manifest: &Path) -> Option<String> {
     let value: toml::Value = toml::from_str(&text).ok()?;
     let name = value.get("package")?.get("name")?.as_str()?;
     Some(name.to_string())
+}
+
+/// The directory of the nearest `Cargo.toml` at or above `path`, package or workspace.
+fn nearest_manifest_dir(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|a| a.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
 }
 
 fn package_root_of(path: &Path) -> Option<PathBuf> {

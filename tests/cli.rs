@@ -572,3 +572,43 @@ when = { some = "fields", where = { all = [{ prop = "name", matches = "password"
         vec!["plain-password-field src/handlers/auth.rs:9"]
     );
 }
+
+#[test]
+fn a_directory_inside_a_package_is_analysed_with_its_whole_package() {
+    // The listener address comes from `config/default.toml`, outside `src/`: it is still resolved.
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop/src",
+        "--format",
+        "json",
+        "--select",
+        "plaintext-listener",
+    ]));
+    assert_eq!(doc["findings"][0]["severity"], "error", "{doc}");
+    assert!(doc["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("0.0.0.0:8080"));
+    // Only findings below the named directory are reported.
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-shop/src/routes",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        finding_lines(&doc, "fixtures/axum-shop/"),
+        vec![
+            "unauthenticated-cached-route src/routes/api.rs:15",
+            "unauthenticated-cached-route src/routes/public.rs:12"
+        ]
+    );
+    // A directory of workspace members analyses exactly those members.
+    let doc = json(&run(&[
+        "check",
+        "fixtures/axum-workspace/crates",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(doc["summary"]["packages"], 2);
+}
