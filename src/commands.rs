@@ -12,24 +12,21 @@ pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
+/// Colour only for a terminal, and never when asked not to (`--no-color`, `NO_COLOR`).
+fn color(no_color: bool, is_terminal: bool) -> ColorChoice {
+    if no_color || !is_terminal || std::env::var_os("NO_COLOR").is_some() {
+        ColorChoice::Never
+    } else {
+        ColorChoice::Auto
+    }
+}
+
 fn stdout(no_color: bool) -> StandardStream {
-    let choice =
-        if no_color || !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
-            ColorChoice::Never
-        } else {
-            ColorChoice::Auto
-        };
-    StandardStream::stdout(choice)
+    StandardStream::stdout(color(no_color, std::io::stdout().is_terminal()))
 }
 
 fn stderr(no_color: bool) -> StandardStream {
-    let choice =
-        if no_color || !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
-            ColorChoice::Never
-        } else {
-            ColorChoice::Auto
-        };
-    StandardStream::stderr(choice)
+    StandardStream::stderr(color(no_color, std::io::stderr().is_terminal()))
 }
 
 /// Prints policy errors in the requested format and returns the usage/config exit code.

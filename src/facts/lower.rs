@@ -692,17 +692,7 @@ impl<'a> Lowerer<'a> {
                     turbofish: m
                         .turbofish
                         .as_ref()
-                        .map(|t| {
-                            t.args
-                                .iter()
-                                .filter_map(|g| match g {
-                                    syn::GenericArgument::Type(t) => {
-                                        Some(TypeRef::from_syn(t, self.sp))
-                                    }
-                                    _ => None,
-                                })
-                                .collect()
-                        })
+                        .map(|t| super::types::type_args(t, self.sp))
                         .unwrap_or_default(),
                     args: self.exprs(&m.args),
                     span,

@@ -87,16 +87,20 @@ pub(super) fn path_parts(path: &syn::Path, sp: &Spanner) -> (Vec<String>, Vec<Ty
 
 pub(super) fn generic_args(args: &syn::PathArguments, sp: &Spanner) -> Vec<TypeRef> {
     match args {
-        syn::PathArguments::AngleBracketed(a) => a
-            .args
-            .iter()
-            .filter_map(|g| match g {
-                syn::GenericArgument::Type(t) => Some(TypeRef::from_syn(t, sp)),
-                _ => None,
-            })
-            .collect(),
+        syn::PathArguments::AngleBracketed(a) => type_args(a, sp),
         _ => vec![],
     }
+}
+
+/// The type arguments of `<...>` (lifetimes and constants are skipped).
+pub(super) fn type_args(a: &syn::AngleBracketedGenericArguments, sp: &Spanner) -> Vec<TypeRef> {
+    a.args
+        .iter()
+        .filter_map(|g| match g {
+            syn::GenericArgument::Type(t) => Some(TypeRef::from_syn(t, sp)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Removes the spaces `to_string()` puts between tokens, keeping those between two words.

@@ -158,7 +158,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         let mut s = FnSummary::default();
         for p in &f.params {
             if let Some(ty) = &p.ty {
-                if let Some((_, note)) = self.auth_extractor(ty, unit, depth) {
+                if let Some((_, note)) = self.auth_extractor(ty, depth) {
                     s.credential.push(Evidence {
                         loc: self.loc(unit, p.span),
                         note,
@@ -301,7 +301,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     if let Some(first) = sub.credential.first() {
                         let ev = Evidence {
                             loc,
-                            note: format!("calls `{cname}`, which {}", strip_article(&first.note)),
+                            note: format!("calls `{cname}`, which {}", first.note),
                         };
                         if c.checked || !sub.checked_auth.is_empty() {
                             s.checked_auth.push(ev.clone());
@@ -403,7 +403,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
 
     /// Whether a parameter type authenticates the request: a catalog extractor, or a type of the crate whose
     /// `FromRequestParts`/`FromRequest` implementation reads credentials. Returns (optional, note).
-    pub fn auth_extractor(&self, ty: &TypeRef, unit: u32, depth: usize) -> Option<(bool, String)> {
+    pub fn auth_extractor(&self, ty: &TypeRef, depth: usize) -> Option<(bool, String)> {
         let (inner, is_opt) = ty.strip_option();
         let norm = inner.normalized();
         if let Some(e) = self.catalog.extractor(&norm) {
@@ -418,7 +418,6 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         if depth > 2 {
             return None;
         }
-        let _ = unit;
         for (u, imp) in self.prog.impls_of(inner.name()) {
             let Some(tr) = imp.trait_path.as_ref().and_then(|t| t.last()) else {
                 continue;
@@ -443,8 +442,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                         is_opt || optional_impl || never_rejects,
                         format!(
                             "`{}` extractor, whose `{tr}` impl {}",
-                            inner.text,
-                            strip_article(&s.credential[0].note)
+                            inner.text, s.credential[0].note
                         ),
                     ));
                 }
@@ -495,8 +493,8 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             }
             return m;
         }
-        if let Some((ty, unit)) = &l.extractor {
-            if let Some((optional, _)) = self.auth_extractor(ty, *unit, 0) {
+        if let Some(ty) = &l.extractor {
+            if let Some((optional, _)) = self.auth_extractor(ty, 0) {
                 m.capability = "auth".into();
                 m.optional = optional;
             }
@@ -538,10 +536,6 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             cap => format!("{cap} layer `{}`", l.name),
         }
     }
-}
-
-fn strip_article(note: &str) -> String {
-    note.to_string()
 }
 
 /// Whether Cache-Control directives let a shared cache (proxy, CDN) store the response.

@@ -169,7 +169,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 arg_values: vec![],
                 loc: cx.loc,
                 fn_id: None,
-                extractor: ty.map(|t| (t, cx.unit)),
+                extractor: ty,
             }])));
         }
         _ => {}

@@ -115,21 +115,21 @@ impl Builder<'_, '_> {
 
     fn listener(&mut self, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
         let mut evidence = vec![];
-        let (source, origin_loc) = match &l.addr.origin {
-            Origin::Literal(loc) => ("literal", Some(*loc)),
+        let source = match &l.addr.origin {
+            Origin::Literal(_) => "literal",
             Origin::Constant(name, loc) => {
                 evidence.push(Evidence {
                     loc: *loc,
                     note: format!("address from constant `{name}`"),
                 });
-                ("constant", Some(*loc))
+                "constant"
             }
             Origin::Config(key, loc) => {
                 evidence.push(Evidence {
                     loc: *loc,
                     note: format!("address from configuration key `{key}`"),
                 });
-                ("config", Some(*loc))
+                "config"
             }
             Origin::Env(var, default, loc) => {
                 evidence.push(Evidence {
@@ -141,11 +141,10 @@ impl Builder<'_, '_> {
                         None => format!("address from environment variable `{var}`"),
                     },
                 });
-                ("env", Some(*loc))
+                "env"
             }
-            Origin::Unknown => ("unknown", None),
+            Origin::Unknown => "unknown",
         };
-        let _ = origin_loc;
         if let Some(t) = l.tls_loc {
             evidence.push(Evidence {
                 loc: t,
@@ -278,7 +277,7 @@ impl Builder<'_, '_> {
             let s = an.summary(id);
             for p in &f.params {
                 if let Some(ty) = &p.ty {
-                    if let Some((opt, note)) = an.auth_extractor(ty, id.unit, 0) {
+                    if let Some((opt, note)) = an.auth_extractor(ty, 0) {
                         let loc = Loc::new(self.prog.unit(id.unit).file, p.span);
                         auth.evidence.push(Evidence {
                             loc,
@@ -331,27 +330,18 @@ impl Builder<'_, '_> {
             .iter()
             .rev()
             .find(|m| m.tags.iter().any(|t| t == "if-not-present"));
-        if let Some(m) = overriding {
-            cache.directives = m.directives.clone().unwrap_or_default();
-            cache.evidence.push(Evidence {
-                loc: m.loc,
-                note: format!(
-                    "cache layer `{}` sets `Cache-Control: {}`",
-                    m.name, cache.directives
-                ),
-            });
-        } else if let Some((d, e)) = handler_cache {
+        let from_layer = |m: &Middleware| {
+            let d = m.directives.clone().unwrap_or_default();
+            let note = format!("cache layer `{}` sets `Cache-Control: {d}`", m.name);
+            (d, Evidence { loc: m.loc, note })
+        };
+        let effective = overriding
+            .map(|m| from_layer(m))
+            .or(handler_cache)
+            .or(fallback.map(|m| from_layer(m)));
+        if let Some((d, e)) = effective {
             cache.directives = d;
             cache.evidence.push(e);
-        } else if let Some(m) = fallback {
-            cache.directives = m.directives.clone().unwrap_or_default();
-            cache.evidence.push(Evidence {
-                loc: m.loc,
-                note: format!(
-                    "cache layer `{}` sets `Cache-Control: {}`",
-                    m.name, cache.directives
-                ),
-            });
         }
         cache.shared = !cache.directives.is_empty() && is_shared_cacheable(&cache.directives);
         let server: Vec<&Middleware> = middleware
@@ -433,7 +423,7 @@ impl Builder<'_, '_> {
         let file = self.prog.unit(id.unit).file;
         for p in &f.params {
             let Some(ty) = &p.ty else { continue };
-            let Some(class) = an.classify_input(ty, &ctx) else {
+            let Some(class) = an.classify_input(ty) else {
                 continue;
             };
             let loc = Loc::new(file, p.span);

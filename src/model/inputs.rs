@@ -51,7 +51,7 @@ pub fn contains_word(text: &str, word: &str) -> bool {
 
 impl Analyzer<'_, '_> {
     /// What kind of request input a parameter type is, through wrappers such as `Valid<Json<T>>`.
-    pub fn classify_input(&self, ty: &TypeRef, ctx: &Ctx) -> Option<InputClass> {
+    pub fn classify_input(&self, ty: &TypeRef) -> Option<InputClass> {
         let (mut t, _) = ty.strip_option();
         let mut validated_by = None;
         for _ in 0..4 {
@@ -105,7 +105,6 @@ impl Analyzer<'_, '_> {
                     });
                 }
             }
-            let _ = ctx;
             return None;
         }
         None

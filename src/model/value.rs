@@ -42,8 +42,8 @@ pub struct LayerVal {
     pub loc: Loc,
     /// `middleware::from_fn(f)` and friends: the middleware function.
     pub fn_id: Option<FnId>,
-    /// `middleware::from_extractor::<T>()`: the extractor type, and the unit it is written in.
-    pub extractor: Option<(TypeRef, u32)>,
+    /// `middleware::from_extractor::<T>()`: the extractor type.
+    pub extractor: Option<TypeRef>,
 }
 
 #[derive(Debug, Clone)]
