@@ -61,6 +61,55 @@ pub fn first_string_literal(text: &str) -> Option<String> {
     None
 }
 
+/// The Cache-Control value in a piece of source text that names the header: the first string literal
+/// that is not the header name itself (`(header::CACHE_CONTROL, "public")`, `("Cache-Control", "public")`).
+pub fn cache_directives_in(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(lit) = first_string_literal(rest) {
+        if norm_name(&lit) != "cache-control" {
+            return Some(lit);
+        }
+        let at = rest
+            .find(&format!("\"{lit}\""))
+            .map(|i| i + lit.len() + 2)?;
+        rest = &rest[at..];
+    }
+    None
+}
+
+/// actix-web's typed header: `CacheControl(vec![CacheDirective::Public, CacheDirective::MaxAge(300)])`.
+fn typed_cache_control(text: &str) -> Option<String> {
+    if !text.contains("CacheControl(") {
+        return None;
+    }
+    let mut parts = vec![];
+    for (variant, directive) in [
+        ("Public", "public"),
+        ("Private", "private"),
+        ("NoStore", "no-store"),
+        ("NoCache", "no-cache"),
+        ("MaxAge(", "max-age"),
+        ("SMaxAge(", "s-maxage"),
+    ] {
+        if let Some(i) = text.find(&format!("CacheDirective::{variant}")) {
+            if variant.ends_with('(') {
+                let start = i + "CacheDirective::".len() + variant.len();
+                let n: String = text[start..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                parts.push(format!(
+                    "{directive}={}",
+                    if n.is_empty() { "1" } else { &n }
+                ));
+            } else {
+                parts.push(directive.to_string());
+            }
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 const HEADER_SETTERS: &[&str] = &[
     "header",
     "insert",
@@ -263,6 +312,20 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 && norm_name(&c.args[0].text) == "cache-control"
             {
                 if let Some(d) = first_string_literal(&c.args[1].text) {
+                    s.cache_headers.push((
+                        d.clone(),
+                        Evidence {
+                            loc,
+                            note: format!("sets `Cache-Control: {d}`"),
+                        },
+                    ));
+                }
+            }
+            if c.kind == CallKind::Method
+                && HEADER_SETTERS.contains(&c.name.as_str())
+                && c.args.len() == 1
+            {
+                if let Some(d) = typed_cache_control(&c.args[0].text) {
                     s.cache_headers.push((
                         d.clone(),
                         Evidence {
@@ -512,6 +575,17 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     .cloned()
                     .flatten()
                     .or_else(|| l.arg_texts.get(i).and_then(|t| first_string_literal(t)));
+            } else if m.tags.iter().any(|t| t == "cache-header") {
+                m.directives = l
+                    .arg_texts
+                    .iter()
+                    .filter(|t| t.to_lowercase().replace('_', "-").contains("cache-control"))
+                    .find_map(|t| cache_directives_in(t));
+            }
+            // actix-web `Condition::new(flag, mw)`: enforced only when `flag` is true.
+            if l.names.iter().any(|n| n == "Condition::new") {
+                m.optional = true;
+                m.tags.push("conditional".into());
             }
         }
         m
@@ -530,6 +604,12 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             if let Some(w) = why {
                 return format!("{} middleware `{}`: {}", m.capability, l.name, w.note);
             }
+        }
+        if m.tags.iter().any(|t| t == "conditional") {
+            return format!(
+                "{} layer `{}`, applied only when its condition is true",
+                m.capability, l.name
+            );
         }
         match m.capability.as_str() {
             "other" => format!("layer `{}`", l.name),

@@ -42,7 +42,7 @@ const BUILDER_LAYERS: &[&str] = &[
     "append_response_header",
 ];
 
-fn handler_of(ev: &Evaluator, cx: &CallCx, i: usize) -> HandlerVal {
+pub(super) fn handler_of(ev: &Evaluator, cx: &CallCx, i: usize) -> HandlerVal {
     match cx.arg(i) {
         Value::Fn(id, loc) => HandlerVal {
             fn_id: Some(id),
@@ -61,7 +61,7 @@ fn handler_of(ev: &Evaluator, cx: &CallCx, i: usize) -> HandlerVal {
     }
 }
 
-fn method_router(entries: Vec<(Vec<String>, HandlerVal)>) -> Value {
+pub(super) fn method_router(entries: Vec<(Vec<String>, HandlerVal)>) -> Value {
     Value::MethodRouter(Rc::new(MethodRouterVal {
         entries,
         layers: vec![],
@@ -190,7 +190,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         };
         ev.record_serve(ServeEvent {
             loc: cx.loc,
-            listener,
+            listeners: listener.into_iter().collect(),
             app: cx.arg(1),
             framework: FRAMEWORK,
         });
@@ -216,7 +216,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
 }
 
 /// The layers a `.layer(x)` argument stands for, outermost first.
-fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec<LayerVal> {
+pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec<LayerVal> {
     match v {
         Value::Layers(l) => (**l).clone(),
         Value::Opaque(o) => vec![LayerVal {
@@ -263,7 +263,7 @@ fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec<LayerVal> 
     }
 }
 
-fn path_text(v: &Value) -> String {
+pub(super) fn path_text(v: &Value) -> String {
     match v {
         Value::Str(s) => s.text.clone(),
         _ => "{?}".into(),
@@ -273,6 +273,8 @@ fn path_text(v: &Value) -> String {
 pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> Option<Value> {
     let name = cx.last();
     match recv {
+        // Other frameworks' routers have their own adapters.
+        Value::Router(r) if r.framework != FRAMEWORK => None,
         Value::Router(r) => {
             let mut r2 = (**r).clone();
             match name {
@@ -421,7 +423,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
             "serve" => {
                 ev.record_serve(ServeEvent {
                     loc: cx.loc,
-                    listener: Some((**l).clone()),
+                    listeners: vec![(**l).clone()],
                     app: cx.arg(0),
                     framework: FRAMEWORK,
                 });
@@ -457,7 +459,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
             if let Some(l) = listener {
                 ev.record_serve(ServeEvent {
                     loc: cx.loc,
-                    listener: Some(l),
+                    listeners: vec![l],
                     app: cx.arg(1),
                     framework: FRAMEWORK,
                 });

@@ -20,7 +20,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             && f.calls.iter().any(|c| {
                 matches!(
                     c.name.as_str(),
-                    "serve" | "serve_connection" | "serve_connection_with_upgrades"
+                    "serve" | "serve_connection" | "serve_connection_with_upgrades" | "run"
                 ) || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
             })
     };
@@ -91,7 +91,7 @@ impl Builder<'_, '_> {
             _ => (vec![], None, None),
         };
         let mut listeners = vec![];
-        if let Some(l) = &s.listener {
+        for l in &s.listeners {
             let redirect_only = {
                 let acme = |p: &str| p.contains("/.well-known/acme-challenge");
                 let redirects = |h: &super::value::HandlerVal| {

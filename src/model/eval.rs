@@ -19,7 +19,8 @@ const MAX_CALL_DEPTH: usize = 16;
 #[derive(Debug, Clone)]
 pub struct ServeEvent {
     pub loc: Loc,
-    pub listener: Option<ListenerVal>,
+    /// What it listens on: one serve call may bind several listeners (actix-web `bind` twice).
+    pub listeners: Vec<ListenerVal>,
     pub app: Value,
     pub framework: &'static str,
 }
@@ -71,7 +72,10 @@ type CallAdapter = fn(&mut Evaluator, &mut Frame, &CallCx) -> Option<Value>;
 type MethodAdapter = fn(&mut Evaluator, &mut Frame, &Value, &CallCx) -> Option<Value>;
 
 /// The framework adapters, asked in order.
-const ADAPTERS: &[(CallAdapter, MethodAdapter)] = &[(super::axum::call, super::axum::method)];
+const ADAPTERS: &[(CallAdapter, MethodAdapter)] = &[
+    (super::actix::call, super::actix::method),
+    (super::axum::call, super::axum::method),
+];
 
 pub struct Evaluator<'p, 'a> {
     pub prog: &'p Program<'a>,
@@ -154,6 +158,41 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             self.memo.insert(id, v.clone());
         }
         v
+    }
+
+    /// Evaluates a function for the value its parameter `param` holds at the end: builder functions that
+    /// take `&mut` configuration (`fn config(cfg: &mut web::ServiceConfig)`).
+    pub fn call_fn_param_out(&mut self, id: FnId, args: Vec<Value>, param: usize) -> Value {
+        if self.stack.contains(&id) || self.stack.len() >= MAX_CALL_DEPTH {
+            return Value::Unknown;
+        }
+        if !self.stack.is_empty() {
+            self.called_by_other.insert(id);
+        }
+        let f = self.prog.func(id);
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            env: HashMap::new(),
+            returned: None,
+            branch_depth: 0,
+        };
+        let mut out_name = None;
+        for (i, p) in f.params.iter().enumerate() {
+            if let Some(b) = p.pat.bindings.first() {
+                frame
+                    .env
+                    .insert(b.clone(), args.get(i).cloned().unwrap_or(Value::Unknown));
+                if i == param {
+                    out_name = Some(b.clone());
+                }
+            }
+        }
+        self.stack.push(id);
+        self.exec_block(&mut frame, &f.body);
+        self.stack.pop();
+        out_name
+            .and_then(|n| frame.env.remove(&n))
+            .unwrap_or(Value::Unknown)
     }
 
     fn bind(&mut self, f: &mut Frame, pat: &crate::facts::Pat, v: Value) {
@@ -240,11 +279,34 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 turbofish,
                 args,
                 span,
-                ..
+                name_span,
             } => {
                 let r = self.eval(f, recv);
                 let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
-                self.eval_method(f, r, name, turbofish, argv, args, *span)
+                let mutable =
+                    matches!(&r, Value::Router(rv) if rv.framework == super::actix::FRAMEWORK);
+                // A method call is located from its name (`.bind(..)`), not from the start of the chain.
+                let call_span = crate::source::join(
+                    *name_span,
+                    Span {
+                        line: span.end_line,
+                        col: span.end_col,
+                        start: span.end,
+                        ..*span
+                    },
+                );
+                let v = self.eval_method(f, r, name, turbofish, argv, args, call_span);
+                // actix-web's `ServiceConfig` is configured through `&mut`: `cfg.service(..);` changes `cfg`.
+                if mutable && matches!(v, Value::Router(_)) {
+                    let mut base = recv.as_ref();
+                    while let Expr::Method { recv, .. } = base {
+                        base = recv;
+                    }
+                    if let Some(var) = base.as_ident() {
+                        f.env.insert(var.to_string(), v.clone());
+                    }
+                }
+                v
             }
             Expr::Macro {
                 path, args, span, ..

@@ -2,6 +2,7 @@
 //! them, handlers and their inputs, listeners, apps, call sites and configuration. Rules only ever see
 //! this model.
 
+mod actix;
 mod analysis;
 mod axum;
 mod build;

@@ -65,11 +65,15 @@ pub enum RouterOp {
     Merge(Rc<RouterVal>),
     /// Wraps every route added before it; outermost first.
     Layers(Rc<Vec<LayerVal>>),
+    /// Wraps every route of the router wherever it was added (actix-web `wrap`); outermost first.
+    WrapAll(Rc<Vec<LayerVal>>),
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct RouterVal {
     pub framework: &'static str,
+    /// The path a scope or resource is mounted at when registered (actix-web `web::scope("/api")`).
+    pub mount: Option<String>,
     pub ops: Vec<RouterOp>,
     pub fallback: Option<HandlerVal>,
     pub loc: Loc,
@@ -79,6 +83,7 @@ impl RouterVal {
     /// Every route with its full path and its layers (innermost first).
     pub fn routes(&self) -> Vec<RouteVal> {
         let mut out: Vec<RouteVal> = vec![];
+        let mut wrap_all: Vec<&LayerVal> = vec![];
         for op in &self.ops {
             match op {
                 RouterOp::Route(r) => out.push((**r).clone()),
@@ -94,6 +99,13 @@ impl RouterVal {
                         r.layers.extend(ls.iter().rev().cloned());
                     }
                 }
+                // Registered later means outer: applied after everything else, in order.
+                RouterOp::WrapAll(ls) => wrap_all.extend(ls.iter().rev()),
+            }
+        }
+        if !wrap_all.is_empty() {
+            for r in &mut out {
+                r.layers.extend(wrap_all.iter().map(|l| (*l).clone()));
             }
         }
         out
@@ -103,7 +115,7 @@ impl RouterVal {
         self.ops.iter().any(|op| match op {
             RouterOp::Route(_) => true,
             RouterOp::Nest(_, r) | RouterOp::Merge(r) => r.has_routes(),
-            RouterOp::Layers(_) => false,
+            RouterOp::Layers(_) | RouterOp::WrapAll(_) => false,
         })
     }
 }
@@ -190,6 +202,15 @@ pub enum Value {
     /// A connection accepted from a listener.
     Stream(Rc<ListenerVal>),
     Addr(Rc<AddrVal>),
+    /// A server that serves an app on listeners bound to it later (actix-web `HttpServer`).
+    Server(Rc<ServerVal>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerVal {
+    pub framework: &'static str,
+    pub app: Value,
+    pub listeners: Vec<ListenerVal>,
 }
 
 impl Value {
