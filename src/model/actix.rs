@@ -128,7 +128,7 @@ fn attribute_route(ev: &Evaluator, handler: &HandlerVal) -> Option<RouteVal> {
 
 /// What `.service(x)` registers: a scope or resource (mounted), an attribute-routed handler, or a tuple
 /// of them.
-fn service(ev: &Evaluator, r: &mut RouterVal, v: Value, cx: &CallCx) {
+fn service(ev: &Evaluator, r: &mut RouterVal, v: Value) {
     match v {
         Value::Router(inner) => match &inner.mount {
             Some(m) => r.ops.push(RouterOp::Nest(m.clone(), inner.clone())),
@@ -146,7 +146,7 @@ fn service(ev: &Evaluator, r: &mut RouterVal, v: Value, cx: &CallCx) {
         }
         Value::Tuple(items) => {
             for i in items.iter() {
-                service(ev, r, i.clone(), cx);
+                service(ev, r, i.clone());
             }
         }
         _ => {}
@@ -159,7 +159,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
         Value::Router(r) if r.framework == FRAMEWORK => {
             let mut r2 = (**r).clone();
             match name {
-                "service" | "default_service" => service(ev, &mut r2, cx.arg(0), cx),
+                "service" | "default_service" => service(ev, &mut r2, cx.arg(0)),
                 "route" => {
                     // On an App or scope: `.route("/x", web::get().to(h))`; on a resource: `.route(web::get().to(h))`.
                     let (path, mr, loc) = if cx.args.len() == 2 {
