@@ -612,3 +612,71 @@ fn a_directory_inside_a_package_is_analysed_with_its_whole_package() {
     ]));
     assert_eq!(doc["summary"]["packages"], 2);
 }
+
+#[test]
+fn reexported_handlers_resolve_and_fallible_conversions_validate() {
+    let main = r#"
+mod domain;
+mod routes;
+
+use crate::routes::{subscribe, unsubscribe};
+use axum::{routing::post, Router};
+
+pub fn app() -> Router {
+    Router::new().route("/subscriptions", post(subscribe)).route("/unsubscribe", post(unsubscribe))
+}
+"#;
+    let routes = r#"
+mod subscriptions;
+pub use subscriptions::*;
+"#;
+    let subscriptions = r#"
+use crate::domain::NewSubscriber;
+use axum::{http::StatusCode, Form};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct FormData {
+    email: String,
+    name: String,
+}
+
+pub async fn subscribe(form: Form<FormData>) -> Result<StatusCode, StatusCode> {
+    let subscriber: NewSubscriber = form.0.try_into().map_err(|_| StatusCode::BAD_REQUEST)?;
+    let _ = subscriber;
+    Ok(StatusCode::CREATED)
+}
+
+pub async fn unsubscribe(form: Form<FormData>) -> StatusCode {
+    let _ = (&form.email, &form.name);
+    StatusCode::OK
+}
+"#;
+    let domain = r#"
+use crate::routes::FormData;
+
+pub struct NewSubscriber(String);
+
+impl TryFrom<FormData> for NewSubscriber {
+    type Error = String;
+    fn try_from(f: FormData) -> Result<Self, String> {
+        Err(String::from("checked here"))
+    }
+}
+"#;
+    let pkg = package(&[
+        ("src/main.rs", main),
+        ("src/routes/mod.rs", routes),
+        ("src/routes/subscriptions.rs", subscriptions),
+        ("src/domain.rs", domain),
+    ]);
+    let doc = json(&run_in(
+        pkg.path(),
+        &["check", "--format", "json", "--select", "unvalidated-input"],
+    ));
+    assert_eq!(
+        finding_lines(&doc, ""),
+        vec!["unvalidated-input src/routes/subscriptions.rs:18"],
+        "{doc}"
+    );
+}

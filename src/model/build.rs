@@ -454,7 +454,7 @@ impl Builder<'_, '_> {
                     note: format!("`{}` {how}", inner.name()),
                 });
             }
-            if let Some(e) = an.handler_validates(id, &binding) {
+            if let Some(e) = an.handler_validates(id, &binding, inner.name()) {
                 validation.push("call".into());
                 evidence.push(e);
             }

@@ -224,10 +224,45 @@ impl Analyzer<'_, '_> {
 
     /// Whether the handler validates the value bound to `binding`: `.validate()` on it, or passing it to a
     /// function of the crate that validates.
-    pub fn handler_validates(&self, handler: FnId, binding: &str) -> Option<Evidence> {
+    pub fn handler_validates(
+        &self,
+        handler: FnId,
+        binding: &str,
+        input_type: &str,
+    ) -> Option<Evidence> {
         let f = self.prog.func(handler);
         let ctx = self.prog.ctx_of(handler);
+        // A domain type of the crate is built from the input by a fallible conversion
+        // (`impl TryFrom<FormData> for NewSubscriber`, then `form.0.try_into()?`).
+        let converted = self
+            .prog
+            .units
+            .iter()
+            .flat_map(|u| &u.facts.impls)
+            .find(|imp| {
+                imp.trait_path
+                    .as_ref()
+                    .and_then(|p| p.last())
+                    .is_some_and(|t| t == "TryFrom")
+                    && imp
+                        .trait_args
+                        .first()
+                        .is_some_and(|a| a.name() == input_type)
+            });
         for c in &f.calls {
+            let mentions = c.recv.as_deref().is_some_and(|r| contains_word(r, binding))
+                || c.args.iter().any(|a| contains_word(&a.text, binding));
+            if let Some(imp) = converted {
+                if c.checked && mentions && matches!(c.name.as_str(), "try_into" | "try_from") {
+                    return Some(Evidence {
+                        loc: self.loc(handler.unit, c.span),
+                        note: format!(
+                            "validated by converting it into `{}` (`TryFrom<{input_type}>`)",
+                            imp.self_ty.name()
+                        ),
+                    });
+                }
+            }
             let names = self.call_names(&ctx, c);
             let is_validation = self
                 .catalog

@@ -309,7 +309,17 @@ impl<'a> Program<'a> {
         if let Some(id) = matching.iter().copied().find(|id| full(id) == relative) {
             return Some(id);
         }
-        pick(matching)
+        if !matching.is_empty() {
+            return pick(matching);
+        }
+        // Re-exports: `crate::routes::subscribe` for `routes::subscriptions::subscribe` behind
+        // `pub use subscriptions::*;`.
+        let reexported: Vec<FnId> = cands
+            .iter()
+            .copied()
+            .filter(|id| self.func(*id).self_ty.is_none() && full(id).starts_with(&qualifier))
+            .collect();
+        pick(reexported)
     }
 
     /// Whether a path that does not start with `crate` still names something of this crate: a module or
