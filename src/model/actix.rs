@@ -149,6 +149,28 @@ fn service(ev: &Evaluator, r: &mut RouterVal, v: Value) {
                 service(ev, r, i.clone());
             }
         }
+        // A mounted service such as `Files::new("/static", "./static")`: a route for everything below.
+        Value::Opaque(o) => {
+            if let Some(mount) = o
+                .arg_values
+                .first()
+                .cloned()
+                .flatten()
+                .filter(|m| m.starts_with('/'))
+            {
+                r.ops.push(RouterOp::Route(Rc::new(RouteVal {
+                    methods: vec!["GET".into(), "HEAD".into()],
+                    path: join_paths(&mount, "{tail}*"),
+                    handler: HandlerVal {
+                        fn_id: None,
+                        name: o.name.clone(),
+                        loc: o.loc,
+                    },
+                    loc: o.loc,
+                    layers: vec![],
+                })));
+            }
+        }
         _ => {}
     }
 }

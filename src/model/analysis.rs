@@ -337,9 +337,10 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             }
             if c.kind == CallKind::Method
                 && CACHE_STORE_METHODS.contains(&c.name.as_str())
-                && c.recv
-                    .as_deref()
-                    .is_some_and(|r| r.to_lowercase().contains("cache"))
+                && c.recv.as_deref().is_some_and(|r| {
+                    let r = r.to_lowercase();
+                    r.contains("cache") || r.contains("redis")
+                })
                 && s.cache_store.is_none()
             {
                 s.cache_store = Some(Evidence {

@@ -206,6 +206,10 @@ impl Builder<'_, '_> {
         for &l in &listeners {
             self.model.listeners[l].app = Some(app_idx);
         }
+        let redirect_only = !listeners.is_empty()
+            && listeners
+                .iter()
+                .all(|&l| self.model.listeners[l].redirect_only);
         let loopback_only = !listeners.is_empty()
             && listeners.iter().all(|&l| {
                 matches!(
@@ -233,6 +237,7 @@ impl Builder<'_, '_> {
             loc,
             served,
             loopback_only,
+            redirect_only,
             routes: app_routes,
             listeners,
         });

@@ -144,6 +144,8 @@ pub struct App {
     pub loc: Loc,
     pub served: bool,
     pub loopback_only: bool,
+    /// Every listener only redirects to HTTPS or answers ACME challenges.
+    pub redirect_only: bool,
     pub routes: Vec<AppRoute>,
     pub listeners: Vec<usize>,
 }

@@ -151,6 +151,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("loc", Loc),
             ("served", Scalar),
             ("loopback_only", Scalar),
+            ("redirect_only", Scalar),
             (
                 "routes",
                 list(obj(vec![
