@@ -50,6 +50,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 framework: FRAMEWORK,
                 app,
                 listeners: vec![],
+                config: Value::Unknown,
             })));
         }
         _ => {}
@@ -90,8 +91,9 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
     None
 }
 
-/// `#[get("/path")]`, `#[route("/path", method = "GET", method = "HEAD")]` on a handler.
-fn attribute_route(ev: &Evaluator, handler: &HandlerVal) -> Option<RouteVal> {
+/// `#[get("/path")]`, `#[route("/path", method = "GET", method = "HEAD")]` (actix-web),
+/// `#[route(GET, uri = "/path")]` (Rocket) on a handler.
+pub(super) fn attribute_route(ev: &Evaluator, handler: &HandlerVal) -> Option<RouteVal> {
     let id = handler.fn_id?;
     let f = ev.prog.func(id);
     for a in &f.attrs {
@@ -106,10 +108,19 @@ fn attribute_route(ev: &Evaluator, handler: &HandlerVal) -> Option<RouteVal> {
                 .filter_map(super::analysis::first_string_literal)
                 .map(|m| m.to_uppercase())
                 .collect();
-            if m.is_empty() {
-                vec!["ANY".into()]
-            } else {
+            // Rocket: `route(GET, uri = "/x")`.
+            let rocket_method = a
+                .tokens
+                .trim_start_matches("route(")
+                .split([',', ')'])
+                .next()
+                .unwrap_or("");
+            if !m.is_empty() {
                 m
+            } else if METHODS.contains(&rocket_method.to_lowercase().as_str()) {
+                vec![rocket_method.to_uppercase()]
+            } else {
+                vec!["ANY".into()]
             }
         } else {
             continue;
@@ -273,7 +284,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                 .extend(condition_aware_layers(ev, cx).into_iter().rev());
             Some(Value::MethodRouter(Rc::new(m2)))
         }
-        Value::Server(s) => {
+        Value::Server(s) if s.framework == FRAMEWORK => {
             let mut s2 = (**s).clone();
             let names = vec![format!(".{name}"), format!("HttpServer::{name}")];
             match name {
@@ -301,6 +312,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                             loc: cx.loc,
                             via: entry.name.clone(),
                             local: entry.tls == "local",
+                            notes: vec![],
                         });
                     }
                 }

@@ -111,6 +111,9 @@ fn typed_cache_control(text: &str) -> Option<String> {
 }
 
 const HEADER_SETTERS: &[&str] = &[
+    "raw_header",
+    "adjoin_raw_header",
+    "set_header",
     "header",
     "insert",
     "append",
@@ -325,7 +328,14 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 && HEADER_SETTERS.contains(&c.name.as_str())
                 && c.args.len() == 1
             {
-                if let Some(d) = typed_cache_control(&c.args[0].text) {
+                let text = &c.args[0].text;
+                let named = text
+                    .to_lowercase()
+                    .replace('_', "-")
+                    .contains("cache-control");
+                let found = typed_cache_control(text)
+                    .or_else(|| named.then(|| cache_directives_in(text)).flatten());
+                if let Some(d) = found {
                     s.cache_headers.push((
                         d.clone(),
                         Evidence {
@@ -357,6 +367,35 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     loc,
                     note: format!("rejects input with `{}!`", c.name),
                 });
+            }
+            // A response wrapper of the crate (`Cached(Json(x))`) whose `Responder`/`IntoResponse` impl
+            // sets Cache-Control.
+            if depth < 2 && c.kind == CallKind::Call && s.cache_headers.is_empty() {
+                for (u, imp) in self.prog.impls_of(&c.name) {
+                    let responder = imp
+                        .trait_path
+                        .as_ref()
+                        .and_then(|p| p.last())
+                        .is_some_and(|t| t == "Responder" || t == "IntoResponse");
+                    if !responder {
+                        continue;
+                    }
+                    for &i in &imp.fns {
+                        let sub = self.summary_at(FnId { unit: u, idx: i }, depth + 1);
+                        if let Some((d, _)) = sub.cache_headers.first() {
+                            s.cache_headers.push((
+                                d.clone(),
+                                Evidence {
+                                    loc,
+                                    note: format!(
+                                        "`{}` responds with `Cache-Control: {d}`",
+                                        c.name
+                                    ),
+                                },
+                            ));
+                        }
+                    }
+                }
             }
             if depth < 2 {
                 if let Some(callee) = self.callee(&ctx, c).filter(|x| *x != id) {

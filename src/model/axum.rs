@@ -210,6 +210,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
             loc: cx.loc,
             via: entry.name.clone(),
             local: entry.tls == "local",
+            notes: vec![],
         })));
     }
     None

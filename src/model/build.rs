@@ -20,12 +20,30 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             && f.calls.iter().any(|c| {
                 matches!(
                     c.name.as_str(),
-                    "serve" | "serve_connection" | "serve_connection_with_upgrades" | "run"
+                    "serve"
+                        | "serve_connection"
+                        | "serve_connection_with_upgrades"
+                        | "run"
+                        | "launch"
                 ) || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
             })
     };
     for id in prog.all_fns().filter(|id| serves_something(*id)) {
         ev.call_fn(id, vec![]);
+    }
+    // Rocket's `#[launch] fn rocket() -> _`: the returned Rocket is launched.
+    for id in prog.all_fns() {
+        let f = prog.func(id);
+        if let Some(attr) = f
+            .attrs
+            .iter()
+            .find(|a| a.path == "launch" || a.path == "rocket::launch")
+        {
+            if let Value::Server(s) = ev.call_fn(id, vec![]) {
+                let loc = Loc::new(prog.unit(id.unit).file, attr.span);
+                super::rocket::launched(&mut ev, &s, loc);
+            }
+        }
     }
     let builds_router = |id: FnId| {
         let f = prog.func(id);
@@ -145,6 +163,12 @@ impl Builder<'_, '_> {
             }
             Origin::Unknown => "unknown",
         };
+        for (loc, note) in &l.notes {
+            evidence.push(Evidence {
+                loc: *loc,
+                note: note.clone(),
+            });
+        }
         if let Some(t) = l.tls_loc {
             evidence.push(Evidence {
                 loc: t,
@@ -282,6 +306,17 @@ impl Builder<'_, '_> {
             let s = an.summary(id);
             for p in &f.params {
                 if let Some(ty) = &p.ty {
+                    // A rate-limit guard as a handler parameter (`RocketGovernor<'_, Limit>`).
+                    if let Some(e) = an
+                        .catalog
+                        .extractor(&ty.normalized())
+                        .filter(|e| e.capability == "rate-limit")
+                    {
+                        rate.evidence.push(Evidence {
+                            loc: Loc::new(self.prog.unit(id.unit).file, p.span),
+                            note: format!("rate-limit guard `{}` ({})", ty.text, e.name),
+                        });
+                    }
                     if let Some((opt, note)) = an.auth_extractor(ty, 0) {
                         let loc = Loc::new(self.prog.unit(id.unit).file, p.span);
                         auth.evidence.push(Evidence {

@@ -74,6 +74,7 @@ type MethodAdapter = fn(&mut Evaluator, &mut Frame, &Value, &CallCx) -> Option<V
 /// The framework adapters, asked in order.
 const ADAPTERS: &[(CallAdapter, MethodAdapter)] = &[
     (super::actix::call, super::actix::method),
+    (super::rocket::call, super::rocket::method),
     (super::axum::call, super::axum::method),
 ];
 

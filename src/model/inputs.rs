@@ -167,6 +167,14 @@ impl Analyzer<'_, '_> {
             return;
         }
         for f in &def.fields {
+            // A field with its own constraint (`#[validate(length(max = 64))]` is covered by the derive;
+            // Rocket `#[field(validate = len(..))]`, poem-openapi `#[oai(validator(max_length = 64))]`).
+            if f.attrs.iter().any(|a| {
+                (a.path == "field" && a.tokens.contains("validate"))
+                    || (a.path == "oai" && a.tokens.contains("validator("))
+            }) {
+                continue;
+            }
             let p = if prefix.is_empty() {
                 f.name.clone()
             } else {

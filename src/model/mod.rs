@@ -10,6 +10,7 @@ mod config;
 mod eval;
 mod inputs;
 mod program;
+mod rocket;
 mod value;
 
 pub use build::build_package;

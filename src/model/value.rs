@@ -167,6 +167,8 @@ pub struct ListenerVal {
     pub via: String,
     /// A local socket (Unix domain socket), not a network listener.
     pub local: bool,
+    /// More to say about it, shown as labels (e.g. run-time overrides).
+    pub notes: Vec<(Loc, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +213,8 @@ pub struct ServerVal {
     pub framework: &'static str,
     pub app: Value,
     pub listeners: Vec<ListenerVal>,
+    /// Listener configuration given in code (Rocket `rocket::custom(config)`).
+    pub config: Value,
 }
 
 impl Value {
