@@ -324,6 +324,22 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     ));
                 }
             }
+            // `warp::reply::with_header(reply, "cache-control", "public, max-age=60")`.
+            if c.kind == CallKind::Call
+                && c.name == "with_header"
+                && c.args.len() == 3
+                && norm_name(&c.args[1].text) == "cache-control"
+            {
+                if let Some(d) = first_string_literal(&c.args[2].text) {
+                    s.cache_headers.push((
+                        d.clone(),
+                        Evidence {
+                            loc,
+                            note: format!("sets `Cache-Control: {d}`"),
+                        },
+                    ));
+                }
+            }
             if c.kind == CallKind::Method
                 && HEADER_SETTERS.contains(&c.name.as_str())
                 && c.args.len() == 1
@@ -616,11 +632,9 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     .flatten()
                     .or_else(|| l.arg_texts.get(i).and_then(|t| first_string_literal(t)));
             } else if m.tags.iter().any(|t| t == "cache-header") {
-                m.directives = l
-                    .arg_texts
-                    .iter()
-                    .filter(|t| t.to_lowercase().replace('_', "-").contains("cache-control"))
-                    .find_map(|t| cache_directives_in(t));
+                // The header name and its value may be one argument (a tuple) or two.
+                let all = l.arg_texts.join(", ");
+                m.directives = cache_directives_in(&all);
             }
             // actix-web `Condition::new(flag, mw)`: enforced only when `flag` is true.
             if l.names.iter().any(|n| n == "Condition::new") {

@@ -69,6 +69,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         route_keys: HashSet::new(),
         handlers_seen: HashSet::new(),
         inputs_seen: HashSet::new(),
+        positional_inputs: std::mem::take(&mut ev.positional_inputs),
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -99,6 +100,7 @@ struct Builder<'p, 'a> {
     route_keys: HashSet<(Loc, String, Vec<String>)>,
     handlers_seen: HashSet<FnId>,
     inputs_seen: HashSet<Loc>,
+    positional_inputs: HashMap<FnId, Vec<(usize, &'static str, &'static str)>>,
 }
 
 impl Builder<'_, '_> {
@@ -461,9 +463,25 @@ impl Builder<'_, '_> {
         let f = self.prog.func(id);
         let ctx = self.prog.ctx_of(id);
         let file = self.prog.unit(id.unit).file;
-        for p in &f.params {
+        let positional = self.positional_inputs.get(&id);
+        for (index, p) in f.params.iter().enumerate() {
             let Some(ty) = &p.ty else { continue };
-            let Some(class) = an.classify_input(ty) else {
+            // Frameworks that extract by position (warp) say which parameters are inputs; elsewhere the
+            // parameter's type does.
+            let class = match positional {
+                Some(list) => {
+                    list.iter()
+                        .find(|(i, _, _)| *i == index)
+                        .map(|(_, kind, extractor)| super::inputs::InputClass {
+                            kind: kind.to_string(),
+                            extractor: extractor.to_string(),
+                            inner: ty.clone(),
+                            validated_by: None,
+                        })
+                }
+                None => an.classify_input(ty),
+            };
+            let Some(class) = class else {
                 continue;
             };
             let loc = Loc::new(file, p.span);

@@ -75,6 +75,7 @@ type MethodAdapter = fn(&mut Evaluator, &mut Frame, &Value, &CallCx) -> Option<V
 const ADAPTERS: &[(CallAdapter, MethodAdapter)] = &[
     (super::actix::call, super::actix::method),
     (super::rocket::call, super::rocket::method),
+    (super::warp::call, super::warp::method),
     (super::axum::call, super::axum::method),
 ];
 
@@ -87,6 +88,9 @@ pub struct Evaluator<'p, 'a> {
     pub serves: Vec<ServeEvent>,
     serve_locs: HashSet<Loc>,
     pub called_by_other: HashSet<FnId>,
+    /// Handlers whose parameters are request inputs by position (warp: `body::json()` extracts into the
+    /// handler's n-th parameter): parameter index and input kind.
+    pub positional_inputs: HashMap<FnId, Vec<(usize, &'static str, &'static str)>>,
     steps: usize,
 }
 
@@ -101,6 +105,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             serves: vec![],
             serve_locs: HashSet::new(),
             called_by_other: HashSet::new(),
+            positional_inputs: HashMap::new(),
             steps: 0,
         }
     }
@@ -726,6 +731,8 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                     Some(recv.clone())
                 }
                 Value::Unknown => Some(cx.arg(0)),
+                // Framework values (`Filter::or`) are the adapters' to interpret.
+                other if other.is_structural() || matches!(other, Value::Filter(_)) => None,
                 other => Some(other.clone()),
             },
             _ => None,

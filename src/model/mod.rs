@@ -12,6 +12,7 @@ mod inputs;
 mod program;
 mod rocket;
 mod value;
+mod warp;
 
 pub use build::build_package;
 pub use config::config_entries;

@@ -206,6 +206,38 @@ pub enum Value {
     Addr(Rc<AddrVal>),
     /// A server that serves an app on listeners bound to it later (actix-web `HttpServer`).
     Server(Rc<ServerVal>),
+    /// A warp filter: the routes it matches, not yet turned into a router.
+    Filter(Rc<FilterVal>),
+}
+
+/// What a request extracted by a filter becomes in the handler's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// A path parameter (`path!("x" / u32)`).
+    Path,
+    /// The body or query, deserialized into the handler parameter at this position (or the turbofish type).
+    Input {
+        kind: &'static str,
+        ty: Option<crate::facts::TypeRef>,
+    },
+    /// Anything else (headers, state injected with `warp::any().map(move || db.clone())`).
+    Other,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FilterRoute {
+    pub path: Vec<String>,
+    pub methods: Vec<String>,
+    pub slots: Vec<Slot>,
+    pub handler: Option<HandlerVal>,
+    /// Guards (`and(with_auth())`) and wrappers (`with(..)`), innermost first.
+    pub layers: Vec<LayerVal>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FilterVal {
+    pub routes: Vec<FilterRoute>,
 }
 
 #[derive(Debug, Clone)]
