@@ -220,6 +220,7 @@ pub const CALL_CAPABILITIES: &[&str] = &[
     "tls-acceptor",
     "credential-read",
     "auth",
+    "input",
 ];
 
 impl Catalog {

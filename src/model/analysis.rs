@@ -267,7 +267,10 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     _ => {}
                 }
             }
-            if c.kind == CallKind::Method && self.catalog.read_methods.iter().any(|m| m == &c.name)
+            // One argument: reading (`headers.get(AUTHORIZATION)`); two would be setting a header.
+            if c.kind == CallKind::Method
+                && c.args.len() <= 1
+                && self.catalog.read_methods.iter().any(|m| m == &c.name)
             {
                 let arg = c.args.first().map(|a| a.text.as_str()).unwrap_or("");
                 let by_header = self.catalog.is_credential_header(&norm_name(arg));
@@ -536,6 +539,15 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         }
         if depth > 2 {
             return None;
+        }
+        // poem-openapi: `#[derive(SecurityScheme)]` types are checked before the operation runs.
+        if let Some((_, def)) = self
+            .prog
+            .resolve_type(&self.prog.ctx_of_unit(0), inner.name())
+        {
+            if def.derives.iter().any(|d| d.ends_with("SecurityScheme")) {
+                return Some((is_opt, format!("`{}` security scheme", inner.text)));
+            }
         }
         for (u, imp) in self.prog.impls_of(inner.name()) {
             let Some(tr) = imp.trait_path.as_ref().and_then(|t| t.last()) else {

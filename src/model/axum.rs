@@ -222,7 +222,13 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
         Value::Layers(l) => (**l).clone(),
         Value::Opaque(o) => vec![LayerVal {
             name: o.name.clone(),
-            names: o.names.clone(),
+            // Builder calls refine what a layer is (`JwtAuth::new(..).force_passed(true)`).
+            names: o
+                .methods
+                .iter()
+                .map(|m| format!("{}.{m}", o.name))
+                .chain(o.names.iter().cloned())
+                .collect(),
             arg_texts: o.arg_texts.clone(),
             arg_values: o.arg_values.clone(),
             loc: o.loc,
@@ -248,6 +254,16 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             extractor: None,
         }],
         Value::Tuple(items) => items.iter().flat_map(|x| to_layers(ev, x, cx, i)).collect(),
+        // A function of the crate used as middleware (salvo `hoop(auth)`, poem `around(f)`).
+        Value::Fn(id, loc) => vec![LayerVal {
+            name: ev.prog.fn_display(*id),
+            names: vec![],
+            arg_texts: vec![],
+            arg_values: vec![],
+            loc: *loc,
+            fn_id: Some(*id),
+            extractor: None,
+        }],
         _ => vec![LayerVal {
             name: cx
                 .raw

@@ -3,11 +3,12 @@
 
 use super::analysis::{is_shared_cacheable, Analyzer};
 use super::eval::{Evaluator, ServeEvent};
+use super::inputs::InputClass;
 use super::program::{FnId, Program};
 use super::value::{Origin, RouteVal, Tls, Value};
 use super::*;
 use crate::catalog::Catalog;
-use crate::facts::CallKind;
+use crate::facts::{CallKind, TypeRef};
 use std::collections::{HashMap, HashSet};
 
 pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>) -> Model {
@@ -114,6 +115,16 @@ impl Builder<'_, '_> {
         for l in &s.listeners {
             let redirect_only = {
                 let acme = |p: &str| p.contains("/.well-known/acme-challenge");
+                // A layer that redirects every request to HTTPS (salvo `ForceHttps`).
+                let forced_https = |r: &RouteVal| {
+                    r.layers.iter().any(|l| {
+                        self.an
+                            .classify_layer(l)
+                            .tags
+                            .iter()
+                            .any(|t| t == "https-redirect")
+                    })
+                };
                 let redirects = |h: &super::value::HandlerVal| {
                     h.fn_id.is_some_and(|id| self.an.summary(id).redirect)
                 };
@@ -123,7 +134,7 @@ impl Builder<'_, '_> {
                         (!routes.is_empty() || fallback.is_some())
                             && routes
                                 .iter()
-                                .all(|r| redirects(&r.handler) || acme(&r.path))
+                                .all(|r| redirects(&r.handler) || acme(&r.path) || forced_https(r))
                             && fallback.as_ref().is_none_or(redirects)
                     }
                 }
@@ -461,18 +472,17 @@ impl Builder<'_, '_> {
     fn add_inputs(&mut self, id: FnId, rv: &RouteVal) {
         let an = self.an;
         let f = self.prog.func(id);
-        let ctx = self.prog.ctx_of(id);
         let file = self.prog.unit(id.unit).file;
-        let positional = self.positional_inputs.get(&id);
+        let positional = self.positional_inputs.get(&id).cloned();
         for (index, p) in f.params.iter().enumerate() {
             let Some(ty) = &p.ty else { continue };
             // Frameworks that extract by position (warp) say which parameters are inputs; elsewhere the
             // parameter's type does.
-            let class = match positional {
+            let class = match &positional {
                 Some(list) => {
                     list.iter()
                         .find(|(i, _, _)| *i == index)
-                        .map(|(_, kind, extractor)| super::inputs::InputClass {
+                        .map(|(_, kind, extractor)| InputClass {
                             kind: kind.to_string(),
                             extractor: extractor.to_string(),
                             inner: ty.clone(),
@@ -481,68 +491,124 @@ impl Builder<'_, '_> {
                 }
                 None => an.classify_input(ty),
             };
-            let Some(class) = class else {
+            if let Some(class) = class {
+                self.push_input(
+                    id,
+                    rv,
+                    class,
+                    Analyzer::param_binding(p),
+                    Loc::new(file, p.span),
+                );
+            }
+        }
+        // Inputs read inside the handler: `let user: NewUser = req.parse_json().await?` (salvo).
+        let ctx = self.prog.ctx_of(id);
+        for c in &f.calls {
+            let names = an.call_names(&ctx, c);
+            if !an
+                .catalog
+                .call_capabilities(&names)
+                .any(|e| e.capability == "input")
+            {
                 continue;
+            }
+            let kind = match c.name.as_str() {
+                "parse_json" => "json",
+                "parse_form" => "form",
+                "parse_queries" => "query",
+                _ => "body",
             };
-            let loc = Loc::new(file, p.span);
-            if !self.inputs_seen.insert(loc) {
-                continue;
-            }
-            let binding = Analyzer::param_binding(p);
-            let mut fields = vec![];
-            an.free_form_fields(&class.inner, &ctx, 0, "", &mut fields);
-            let mut validation = vec![];
-            let mut evidence = vec![];
-            if let Some(w) = &class.validated_by {
-                validation.push("wrapper".to_string());
-                evidence.push(Evidence {
-                    loc,
-                    note: w.clone(),
-                });
-            }
-            let (inner, _) = class.inner.strip_option();
-            if let Some((how, tloc)) = an.type_validates(inner.name(), &ctx) {
-                if how.starts_with("derives") {
-                    validation.push("derive".into());
-                } else {
-                    validation.push("type".into());
-                }
-                evidence.push(Evidence {
-                    loc: tloc,
-                    note: format!("`{}` {how}", inner.name()),
-                });
-            }
-            if let Some(e) = an.handler_validates(id, &binding, inner.name()) {
-                validation.push("call".into());
-                evidence.push(e);
-            }
-            let type_loc = an.type_loc(&class.inner, &ctx);
-            if let Some(tl) = type_loc {
-                if !evidence.iter().any(|e| e.loc == tl) {
-                    evidence.push(Evidence {
-                        loc: tl,
-                        note: format!("`{}` is defined here", inner.name()),
-                    });
-                }
-            }
-            self.model.inputs.push(Input {
-                package: self.prog.package.clone(),
-                kind: class.kind,
-                extractor: class.extractor,
-                ty: class.inner.text.clone(),
-                type_loc,
-                binding,
-                handler: self.prog.fn_display(id),
-                methods: rv.methods.clone(),
-                path: rv.path.clone(),
-                free_form: !fields.is_empty(),
-                free_form_fields: fields,
-                validated: !validation.is_empty(),
-                validation,
+            let bound = let_binding_for(&f.body, c.span);
+            let ty = match (c.generics.first(), &bound) {
+                (Some(g), _) => TypeRef {
+                    segs: vec![g.split('<').next().unwrap_or(g).to_string()],
+                    args: vec![],
+                    text: g.clone(),
+                    span: c.span,
+                },
+                (None, Some((_, Some(t)))) => t.clone(),
+                _ => continue,
+            };
+            let binding = bound.map(|(b, _)| b).unwrap_or_default();
+            let class = InputClass {
+                kind: kind.into(),
+                extractor: format!("{}.{}()", c.recv.as_deref().unwrap_or("req"), c.name),
+                inner: ty,
+                validated_by: None,
+            };
+            self.push_input(id, rv, class, binding, Loc::new(file, c.span));
+        }
+    }
+
+    fn push_input(
+        &mut self,
+        id: FnId,
+        rv: &RouteVal,
+        class: InputClass,
+        binding: String,
+        loc: Loc,
+    ) {
+        if !self.inputs_seen.insert(loc) {
+            return;
+        }
+        let an = self.an;
+        let ctx = self.prog.ctx_of(id);
+        let mut fields = vec![];
+        an.free_form_fields(&class.inner, &ctx, 0, "", &mut fields);
+        let mut validation = vec![];
+        let mut evidence = vec![];
+        if let Some(w) = &class.validated_by {
+            validation.push("wrapper".to_string());
+            evidence.push(Evidence {
                 loc,
-                evidence,
+                note: w.clone(),
             });
         }
+        let (inner, _) = class.inner.strip_option();
+        if let Some((how, tloc)) = an.type_validates(inner.name(), &ctx) {
+            validation.push(
+                if how.starts_with("derives") {
+                    "derive"
+                } else {
+                    "type"
+                }
+                .into(),
+            );
+            evidence.push(Evidence {
+                loc: tloc,
+                note: format!("`{}` {how}", inner.name()),
+            });
+        }
+        if let Some(e) = an.handler_validates(id, &binding, inner.name()) {
+            validation.push("call".into());
+            evidence.push(e);
+        }
+        let type_loc = an.type_loc(&class.inner, &ctx);
+        if let Some(tl) = type_loc {
+            if !evidence.iter().any(|e| e.loc == tl) {
+                evidence.push(Evidence {
+                    loc: tl,
+                    note: format!("`{}` is defined here", inner.name()),
+                });
+            }
+        }
+        self.model.inputs.push(Input {
+            package: self.prog.package.clone(),
+            kind: class.kind,
+            extractor: class.extractor,
+            ty: class.inner.text.clone(),
+            type_loc,
+            binding,
+            handler: self.prog.fn_display(id),
+            methods: rv.methods.clone(),
+            path: rv.path.clone(),
+            free_form: !fields.is_empty(),
+            free_form_fields: fields,
+            validated: !validation.is_empty(),
+            validation,
+            loc,
+            evidence,
+        });
     }
 
     fn add_types(&mut self) {
@@ -634,6 +700,44 @@ impl Builder<'_, '_> {
             }
         }
     }
+}
+
+/// The `let` that binds the value of the call at `span`: its binding and declared type.
+fn let_binding_for(
+    block: &crate::facts::Block,
+    span: crate::source::Span,
+) -> Option<(String, Option<TypeRef>)> {
+    use crate::facts::{Expr, Stmt};
+    for stmt in &block.stmts {
+        match stmt {
+            Stmt::Let {
+                pat,
+                ty,
+                init: Some(init),
+                ..
+            } => {
+                let s = init.span();
+                if s.start <= span.start && span.end <= s.end {
+                    return Some((
+                        pat.bindings.first().cloned().unwrap_or_default(),
+                        ty.clone(),
+                    ));
+                }
+            }
+            Stmt::Expr { expr, .. } => {
+                let inner = match expr {
+                    Expr::Block { block, .. } | Expr::Loop { body: block, .. } => Some(block),
+                    Expr::If { then, .. } => Some(then),
+                    _ => None,
+                };
+                if let Some(found) = inner.and_then(|b| let_binding_for(b, span)) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn is_loopback(host: &str) -> bool {

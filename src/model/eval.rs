@@ -76,6 +76,9 @@ const ADAPTERS: &[(CallAdapter, MethodAdapter)] = &[
     (super::actix::call, super::actix::method),
     (super::rocket::call, super::rocket::method),
     (super::warp::call, super::warp::method),
+    (super::poem::call, super::poem::method),
+    (super::salvo::call, super::salvo::method),
+    (super::acceptors::call, super::acceptors::method),
     (super::axum::call, super::axum::method),
 ];
 

@@ -2,6 +2,7 @@
 //! them, handlers and their inputs, listeners, apps, call sites and configuration. Rules only ever see
 //! this model.
 
+mod acceptors;
 mod actix;
 mod analysis;
 mod axum;
@@ -9,8 +10,10 @@ mod build;
 mod config;
 mod eval;
 mod inputs;
+mod poem;
 mod program;
 mod rocket;
+mod salvo;
 mod value;
 mod warp;
 

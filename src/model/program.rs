@@ -117,6 +117,15 @@ impl<'a> Program<'a> {
         })
     }
 
+    /// A context at the root of a unit, for looking up names that are unique in the crate.
+    pub fn ctx_of_unit(&self, unit: u32) -> Ctx {
+        Ctx {
+            unit,
+            module: vec![],
+            self_ty: None,
+        }
+    }
+
     pub fn ctx_of(&self, id: FnId) -> Ctx {
         let f = self.func(id);
         Ctx {

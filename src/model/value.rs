@@ -120,17 +120,16 @@ impl RouterVal {
     }
 }
 
+/// Joins a mount prefix and a route path into an absolute path (salvo writes both without `/`).
 pub fn join_paths(prefix: &str, path: &str) -> String {
-    let prefix = prefix.trim_end_matches('/');
-    if path.is_empty() || path == "/" {
-        return if prefix.is_empty() {
-            "/".into()
-        } else {
-            prefix.to_string()
-        };
-    }
+    let prefix = prefix.trim_matches('/');
     let path = path.trim_start_matches('/');
-    format!("{prefix}/{path}")
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, true) => "/".into(),
+        (true, false) => format!("/{path}"),
+        (false, true) => format!("/{prefix}"),
+        (false, false) => format!("/{prefix}/{path}"),
+    }
 }
 
 #[derive(Debug, Clone, Default)]
