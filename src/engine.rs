@@ -449,6 +449,7 @@ fn parse_error(file: u32, span: Span, message: String) -> Finding {
         severity: Severity::Error,
         message,
         label: String::new(),
+        package: None,
         help: "fix the syntax error; the other files were still analysed, but facts from this file are missing".into(),
         loc: Loc::new(file, span),
         labels: vec![],

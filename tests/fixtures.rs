@@ -196,3 +196,28 @@ fn human_output_matches_snapshot() {
         "summary line: {err}"
     );
 }
+
+#[test]
+fn findings_in_a_multi_framework_workspace_belong_to_their_package() {
+    let doc = json(&run(&[
+        "check",
+        "fixtures/mixed-workspace",
+        "--format",
+        "json",
+    ]));
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        let package = f["package"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no package in {f}"));
+        let file = f["file"].as_str().unwrap();
+        assert!(
+            file.contains(&format!("/services/{package}/")),
+            "{package} finding in {file}"
+        );
+    }
+    let frameworks: Vec<&str> = ["actix-web", "rocket"].into_iter().collect();
+    let human = stdout(&run(&["check", "fixtures/mixed-workspace", "--no-color"]));
+    assert!(frameworks.iter().any(|f| human.contains(f)), "{human}");
+}

@@ -285,6 +285,8 @@ impl Builder<'_, '_> {
         let layers: Vec<_> = rv.layers.iter().rev().collect();
         let middleware: Vec<Middleware> = layers.iter().map(|l| an.classify_layer(l)).collect();
         let mut auth = AuthInfo::default();
+        // Auth applied only when a flag is set (actix-web `Condition::new`).
+        let mut conditional = false;
         let mut optional = false;
         for (m, l) in middleware.iter().zip(&layers) {
             if m.capability == "auth" {
@@ -292,7 +294,9 @@ impl Builder<'_, '_> {
                     loc: m.loc,
                     note: an.layer_note(m, l),
                 });
-                if m.optional {
+                if m.tags.iter().any(|t| t == "conditional") {
+                    conditional = true;
+                } else if m.optional {
                     optional = true;
                 } else if !auth.sources.contains(&"middleware".to_string()) {
                     auth.sources.push("middleware".into());
@@ -360,6 +364,8 @@ impl Builder<'_, '_> {
         }
         auth.status = if !auth.sources.is_empty() {
             "enforced"
+        } else if conditional {
+            "conditional"
         } else if optional {
             "optional"
         } else {
@@ -479,14 +485,17 @@ impl Builder<'_, '_> {
             // Frameworks that extract by position (warp) say which parameters are inputs; elsewhere the
             // parameter's type does.
             let class = match &positional {
+                // Listed by position: the catalog still unwraps `Json<T>`; plain types are the body itself.
                 Some(list) => {
                     list.iter()
                         .find(|(i, _, _)| *i == index)
-                        .map(|(_, kind, extractor)| InputClass {
-                            kind: kind.to_string(),
-                            extractor: extractor.to_string(),
-                            inner: ty.clone(),
-                            validated_by: None,
+                        .map(|(_, kind, extractor)| {
+                            an.classify_input(ty).unwrap_or_else(|| InputClass {
+                                kind: kind.to_string(),
+                                extractor: extractor.replace("{type}", &ty.text),
+                                inner: ty.clone(),
+                                validated_by: None,
+                            })
                         })
                 }
                 None => an.classify_input(ty),

@@ -46,7 +46,7 @@ pub struct Middleware {
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct AuthInfo {
-    /// `enforced`, `optional` or `none`.
+    /// `enforced`, `conditional` (only when a flag is set), `optional` or `none`.
     pub status: String,
     /// Where it comes from: `middleware`, `extractor`, `handler-check`.
     pub sources: Vec<String>,

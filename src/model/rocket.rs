@@ -64,6 +64,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     name: ev.prog.fn_display(id),
                     loc,
                 };
+                record_data_param(ev, id);
                 if let Some(mut rt) = attribute_route(ev, &hv) {
                     // Query parameters (`/search?<q>`) are not part of the path.
                     let path = rt.path.split('?').next().unwrap_or("").to_string();
@@ -87,6 +88,39 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
     }
     s2.app = Value::Router(Rc::new(app));
     Some(Value::Server(Rc::new(s2)))
+}
+
+/// Rocket's handler parameters are path segments, query parameters, request guards, or the one data
+/// guard named by `data = "<param>"`: only that one is a request body.
+fn record_data_param(ev: &mut Evaluator, id: FnId) {
+    let f = ev.prog.func(id);
+    let data = f.attrs.iter().find_map(|a| {
+        a.tokens
+            .split("data=")
+            .nth(1)
+            .and_then(super::analysis::first_string_literal)
+    });
+    let mut inputs = vec![];
+    if let Some(name) = data.map(|d| d.trim_matches(['<', '>']).to_string()) {
+        if let Some(i) = f
+            .params
+            .iter()
+            .position(|p| p.pat.bindings.first() == Some(&name))
+        {
+            let ty = f.params[i]
+                .ty
+                .as_ref()
+                .map(|t| t.name().to_string())
+                .unwrap_or_default();
+            let kind = match ty.as_str() {
+                "Json" => ("json", "Json<T> data guard"),
+                "Form" => ("form", "Form<T> data guard"),
+                _ => ("body", "{type} data guard"),
+            };
+            inputs.push((i, kind.0, kind.1));
+        }
+    }
+    ev.positional_inputs.insert(id, inputs);
 }
 
 /// A fairing of the crate (`impl Fairing for X`) is classified by what its callbacks do; others by name.

@@ -27,6 +27,7 @@ pub fn finding_json(f: &Finding, files: &[SourceFile]) -> Value {
     m.insert("message".into(), json!(f.message));
     m.extend(position(&f.loc, files));
     m.insert("label".into(), json!(f.label));
+    m.insert("package".into(), json!(f.package));
     m.insert("help".into(), json!(f.help));
     let labels: Vec<Value> = f
         .labels

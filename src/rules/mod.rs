@@ -100,6 +100,8 @@ pub struct Finding {
     pub message: String,
     /// The primary label's text (may be empty).
     pub label: String,
+    /// The Cargo package the finding belongs to, when the target has one.
+    pub package: Option<String>,
     pub help: String,
     pub loc: Loc,
     pub labels: Vec<Label>,
@@ -304,6 +306,7 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
         severity: case.severity,
         message: case.message.render(e),
         label: case.label.render(e),
+        package: e.get("package").and_then(Json::as_str).map(str::to_string),
         help: case.help.render(e),
         loc,
         labels,
