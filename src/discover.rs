@@ -126,6 +126,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
             );
         }
     }
+    let named: Vec<PathBuf> = narrowed.iter().chain(&explicit).cloned().collect();
     let pkg_roots: BTreeSet<PathBuf> = packages.keys().cloned().collect();
     let owner = |file: &Path| -> Option<PathBuf> {
         file.ancestors()
@@ -138,7 +139,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
         match owner(file) {
             Some(root) => {
                 let pkg = packages.get_mut(&root).expect("owner is a package");
-                if let Some(rf) = classify_rust(&pkg.root, file) {
+                if let Some(rf) = classify_rust(&pkg.root, file, &named) {
                     pkg.rust_files.push(rf);
                 }
             }
@@ -326,7 +327,7 @@ fn package_root_of(path: &Path) -> Option<PathBuf> {
 
 /// The crate target and module path of a Rust file of a package, or `None` for files that are not part of
 /// the service (tests, benches, examples, build scripts).
-fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
+fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile> {
     let rel = file.strip_prefix(root).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -334,6 +335,25 @@ fn classify_rust(root: &Path, file: &Path) -> Option<RustFile> {
         .collect();
     if parts.len() == 1 && parts[0] == "build.rs" {
         return None;
+    }
+    // Test, bench and example code is skipped, unless the user named it.
+    if parts.first().map(String::as_str) == Some("examples")
+        && named.iter().any(|n| file.starts_with(n))
+    {
+        let name = parts
+            .get(1)
+            .map(|n| n.trim_end_matches(".rs").to_string())
+            .unwrap_or_default();
+        let rest: PathBuf = parts.iter().skip(2).collect();
+        return Some(RustFile {
+            path: file.to_path_buf(),
+            target: format!("example/{name}"),
+            module: if parts.len() <= 2 {
+                vec![]
+            } else {
+                module_of(&rest)
+            },
+        });
     }
     if parts
         .first()

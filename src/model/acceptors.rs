@@ -71,13 +71,31 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                 | "run_with_graceful_shutdown"
                 | "try_serve"
                 | "serve_with_graceful_shutdown" => {
-                    let app = super::salvo::finish(cx.arg(0));
-                    ev.record_serve(ServeEvent {
-                        loc: cx.loc,
-                        listeners: s.listeners.clone(),
-                        app,
-                        framework: s.framework,
-                    });
+                    match cx.arg(0) {
+                        // poem `RouteScheme`: TLS listeners serve the HTTPS app, the others the HTTP one.
+                        Value::Tuple(pair)
+                            if pair.len() == 2 && s.framework == super::poem::FRAMEWORK =>
+                        {
+                            let (tls, plain): (Vec<ListenerVal>, Vec<ListenerVal>) =
+                                s.listeners.iter().cloned().partition(|l| l.tls == Tls::On);
+                            for (listeners, app) in [(tls, &pair[0]), (plain, &pair[1])] {
+                                if !listeners.is_empty() {
+                                    ev.record_serve(ServeEvent {
+                                        loc: cx.loc,
+                                        listeners,
+                                        app: app.clone(),
+                                        framework: s.framework,
+                                    });
+                                }
+                            }
+                        }
+                        app => ev.record_serve(ServeEvent {
+                            loc: cx.loc,
+                            listeners: s.listeners.clone(),
+                            app: super::salvo::finish(app),
+                            framework: s.framework,
+                        }),
+                    }
                     Some(Value::Unknown)
                 }
                 _ => Some(recv.clone()),

@@ -116,14 +116,16 @@ impl Builder<'_, '_> {
             let redirect_only = {
                 let acme = |p: &str| p.contains("/.well-known/acme-challenge");
                 // A layer that redirects every request to HTTPS (salvo `ForceHttps`).
+                // Only plaintext requests are redirected: on a TLS listener the routes are served.
                 let forced_https = |r: &RouteVal| {
-                    r.layers.iter().any(|l| {
-                        self.an
-                            .classify_layer(l)
-                            .tags
-                            .iter()
-                            .any(|t| t == "https-redirect")
-                    })
+                    l.tls != Tls::On
+                        && r.layers.iter().any(|l| {
+                            self.an
+                                .classify_layer(l)
+                                .tags
+                                .iter()
+                                .any(|t| t == "https-redirect")
+                        })
                 };
                 let redirects = |h: &super::value::HandlerVal| {
                     h.fn_id.is_some_and(|id| self.an.summary(id).redirect)

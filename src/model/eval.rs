@@ -89,7 +89,7 @@ pub struct Evaluator<'p, 'a> {
     memo: HashMap<FnId, Value>,
     stack: Vec<FnId>,
     pub serves: Vec<ServeEvent>,
-    serve_locs: HashSet<Loc>,
+    serve_locs: HashSet<(Loc, Option<Loc>)>,
     pub called_by_other: HashSet<FnId>,
     /// Handlers whose parameters are request inputs by position (warp: `body::json()` extracts into the
     /// handler's n-th parameter): parameter index and input kind.
@@ -126,8 +126,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             .collect()
     }
 
+    /// Records a served app once per serve call and listener set.
     pub fn record_serve(&mut self, ev: ServeEvent) {
-        if self.serve_locs.insert(ev.loc) {
+        let key = (ev.loc, ev.listeners.first().map(|l| l.loc));
+        if self.serve_locs.insert(key) {
             self.serves.push(ev);
         }
     }

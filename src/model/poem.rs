@@ -18,8 +18,30 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
             ..Default::default()
         }))),
         "OpenApiService::new" => Some(openapi_service(ev, &cx.arg(0), cx)),
+        // `RouteScheme::new().https(app).http(endpoint)`: which app a request reaches depends on TLS.
+        "RouteScheme::new" => Some(Value::Tuple(Rc::new(vec![Value::Unknown, Value::Unknown]))),
         _ => None,
     }
+}
+
+fn acme_router(loc: crate::source::Loc) -> Value {
+    let mut r = RouterVal {
+        framework: FRAMEWORK,
+        loc,
+        ..Default::default()
+    };
+    r.ops.push(RouterOp::Route(Rc::new(RouteVal {
+        methods: vec!["GET".into()],
+        path: "/.well-known/acme-challenge/:token".into(),
+        handler: HandlerVal {
+            fn_id: None,
+            name: "ACME HTTP-01 challenge".into(),
+            loc,
+        },
+        loc,
+        layers: vec![],
+    })));
+    Value::Router(Rc::new(r))
 }
 
 /// poem-openapi: the operations of the API type's `#[OpenApi]` impl.
@@ -80,6 +102,31 @@ fn openapi_service(ev: &Evaluator, api: &Value, cx: &CallCx) -> Value {
 pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> Option<Value> {
     let name = cx.last();
     match recv {
+        // A route scheme is kept as the pair (HTTPS app, HTTP app).
+        Value::Tuple(pair) if pair.len() == 2 && matches!(name, "https" | "http") => {
+            let mut p = (**pair).clone();
+            let branch = match cx.arg(0) {
+                // `auto_cert.http_01_endpoint()`: the ACME challenge, nothing else.
+                Value::Opaque(o) if o.methods.iter().any(|m| m == "http_01_endpoint") => {
+                    acme_router(o.loc)
+                }
+                other => other,
+            };
+            p[usize::from(name == "http")] = branch;
+            Some(Value::Tuple(Rc::new(p)))
+        }
+        Value::Tuple(pair) if pair.len() == 2 && matches!(name, "with" | "around") => {
+            let layers = to_layers(ev, &cx.arg(0), cx, 0);
+            let wrap = |v: &Value| match v {
+                Value::Router(r) => {
+                    let mut r2 = (**r).clone();
+                    r2.ops.push(RouterOp::WrapAll(Rc::new(layers.clone())));
+                    Value::Router(Rc::new(r2))
+                }
+                other => other.clone(),
+            };
+            Some(Value::Tuple(Rc::new(vec![wrap(&pair[0]), wrap(&pair[1])])))
+        }
         Value::Router(r) if r.framework == FRAMEWORK => {
             let mut r2 = (**r).clone();
             match name {

@@ -53,6 +53,11 @@ fn router(mount: Option<String>, loc: crate::source::Loc) -> RouterVal {
 
 pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
     let short = cx.short();
+    // `Service::new(router)`: the service is the router, and `hoop`s on it wrap everything.
+    if short == "Service::new" {
+        return matches!(cx.arg(0), Value::Router(ref r) if r.framework == FRAMEWORK)
+            .then(|| cx.arg(0));
+    }
     if !short.starts_with("Router::") || framework_of(ev, cx) != Some(FRAMEWORK) {
         return None;
     }
