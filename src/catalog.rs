@@ -25,6 +25,8 @@ struct RawCatalog {
     #[serde(default)]
     listener: Vec<RawListener>,
     #[serde(default)]
+    attribute: Vec<RawExtractor>,
+    #[serde(default)]
     credentials: Option<RawCredentials>,
     #[serde(default)]
     paths: BTreeMap<String, Vec<Spanned<String>>>,
@@ -192,6 +194,8 @@ pub struct Catalog {
     pub calls: Vec<CallEntry>,
     pub derives: Vec<(Pattern, String)>,
     pub listeners: Vec<ListenerEntry>,
+    /// Attributes on handlers (`#[protect("ADMIN")]`), with the capability they give the route.
+    pub attributes: Vec<ExtractorEntry>,
     pub credential_headers: Vec<Regex>,
     pub credential_names: Vec<Regex>,
     pub read_methods: Vec<String>,
@@ -343,6 +347,15 @@ impl Catalog {
                 self.derives.push((p, d.capability.get_ref().clone()));
             }
         }
+        for a in raw.attribute {
+            check_cap(&a.capability, LAYER_CAPABILITIES, errors);
+            self.attributes.push(ExtractorEntry {
+                name: a.name,
+                patterns: patterns(&a.patterns, errors),
+                capability: a.capability.into_inner(),
+                optional: a.optional,
+            });
+        }
         for l in raw.listener {
             check_cap(&l.tls, &["on", "off", "local"], errors);
             self.listeners.push(ListenerEntry {
@@ -386,6 +399,12 @@ impl Catalog {
         self.extractors
             .iter()
             .find(|x| x.patterns.iter().any(|p| p.is_match(ty)))
+    }
+
+    pub fn attribute(&self, path: &str) -> Option<&ExtractorEntry> {
+        self.attributes
+            .iter()
+            .find(|x| x.patterns.iter().any(|p| p.is_match(path)))
     }
 
     pub fn input(&self, ty: &str) -> Option<&InputEntry> {

@@ -128,6 +128,14 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         "ServiceBuilder::new" | "ServiceBuilder::default" => {
             return Some(Value::Layers(Rc::new(vec![])))
         }
+        // loco: `Routes::new().prefix("auth").add("/login", post(login))`, `AppRoutes::with_default_routes()`.
+        "Routes::new" | "AppRoutes::with_default_routes" | "AppRoutes::empty" => {
+            return Some(Value::Router(Rc::new(RouterVal {
+                framework: FRAMEWORK,
+                loc: cx.loc,
+                ..Default::default()
+            })))
+        }
         "TokioIo::new" | "TowerToHyperService::new" | "Compat::new" => return Some(cx.arg(0)),
         _ => {}
     }
@@ -351,6 +359,36 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     r2.ops.push(RouterOp::Layers(Rc::new(layers)));
                 }
                 "fallback" | "fallback_service" => r2.fallback = Some(handler_of(ev, cx, 0)),
+                // loco's route lists: a prefix for the whole list, routes added with `add`.
+                "prefix" => r2.mount = Some(path_text(&cx.arg(0))),
+                "add" => {
+                    let path = path_text(&cx.arg(0));
+                    if let Value::MethodRouter(mr) = cx.arg(1) {
+                        for (methods, h) in &mr.entries {
+                            r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
+                                methods: methods.clone(),
+                                path: path.clone(),
+                                handler: h.clone(),
+                                loc: cx.arg_loc(0),
+                                layers: mr.layers.clone(),
+                            })));
+                        }
+                    }
+                }
+                "add_route" | "add_routes" => {
+                    let list = match cx.arg(0) {
+                        Value::Tuple(items) => items.iter().cloned().collect(),
+                        other => vec![other],
+                    };
+                    for v in list {
+                        if let Value::Router(inner) = v {
+                            match &inner.mount {
+                                Some(m) => r2.ops.push(RouterOp::Nest(m.clone(), inner.clone())),
+                                None => r2.ops.push(RouterOp::Merge(inner.clone())),
+                            }
+                        }
+                    }
+                }
                 "with_state"
                 | "into_make_service"
                 | "into_make_service_with_connect_info"

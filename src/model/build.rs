@@ -49,7 +49,10 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     let builds_router = |id: FnId| {
         let f = prog.func(id);
         !f.is_closure
-            && (f.ret.as_ref().is_some_and(|r| r.text.contains("Router"))
+            && (f
+                .ret
+                .as_ref()
+                .is_some_and(|r| r.text.contains("Router") || r.text.ends_with("Routes"))
                 || f.calls.iter().any(|c| {
                     c.kind == CallKind::Call
                         && c.path.ends_with(&["Router".to_string(), "new".to_string()])
@@ -83,7 +86,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             }
             if let Value::Router(r) = v {
                 if r.has_routes() {
-                    b.add_app(r.framework, r.loc, false, &r.routes(), vec![]);
+                    b.add_app(r.framework, r.loc, false, &r.as_root().routes(), vec![]);
                 }
             }
         }
@@ -107,7 +110,7 @@ struct Builder<'p, 'a> {
 impl Builder<'_, '_> {
     fn add_served(&mut self, s: &ServeEvent) {
         let (routes, fallback, direct_handler) = match &s.app {
-            Value::Router(r) => (r.routes(), r.fallback.clone(), None),
+            Value::Router(r) => (r.as_root().routes(), r.fallback.clone(), None),
             Value::Fn(id, _) => (vec![], None, Some(*id)),
             _ => (vec![], None, None),
         };
@@ -351,6 +354,22 @@ impl Builder<'_, '_> {
                     }
                 }
             }
+            // Attribute-based authorization on the handler (`#[protect("ADMIN")]`).
+            for a in &f.attrs {
+                if let Some(entry) = an
+                    .catalog
+                    .attribute(&a.path)
+                    .filter(|e| e.capability == "auth")
+                {
+                    auth.evidence.push(Evidence {
+                        loc: Loc::new(self.prog.unit(id.unit).file, a.span),
+                        note: format!("`#[{}]` ({})", a.tokens, entry.name),
+                    });
+                    if !auth.sources.contains(&"attribute".to_string()) {
+                        auth.sources.push("attribute".into());
+                    }
+                }
+            }
             if let Some(e) = s.checked_auth.first() {
                 auth.evidence.push(Evidence {
                     loc: e.loc,
@@ -482,6 +501,7 @@ impl Builder<'_, '_> {
         let f = self.prog.func(id);
         let file = self.prog.unit(id.unit).file;
         let positional = self.positional_inputs.get(&id).cloned();
+        let ctx = self.prog.ctx_of(id);
         for (index, p) in f.params.iter().enumerate() {
             let Some(ty) = &p.ty else { continue };
             // Frameworks that extract by position (warp) say which parameters are inputs; elsewhere the
@@ -492,7 +512,7 @@ impl Builder<'_, '_> {
                     list.iter()
                         .find(|(i, _, _)| *i == index)
                         .map(|(_, kind, extractor)| {
-                            an.classify_input(ty).unwrap_or_else(|| InputClass {
+                            an.classify_input(ty, &ctx).unwrap_or_else(|| InputClass {
                                 kind: kind.to_string(),
                                 extractor: extractor.replace("{type}", &ty.text),
                                 inner: ty.clone(),
@@ -500,7 +520,7 @@ impl Builder<'_, '_> {
                             })
                         })
                 }
-                None => an.classify_input(ty),
+                None => an.classify_input(ty, &ctx),
             };
             if let Some(class) = class {
                 self.push_input(
@@ -513,7 +533,6 @@ impl Builder<'_, '_> {
             }
         }
         // Inputs read inside the handler: `let user: NewUser = req.parse_json().await?` (salvo).
-        let ctx = self.prog.ctx_of(id);
         for c in &f.calls {
             let names = an.call_names(&ctx, c);
             if !an

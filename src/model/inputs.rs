@@ -51,18 +51,30 @@ pub fn contains_word(text: &str, word: &str) -> bool {
 
 impl Analyzer<'_, '_> {
     /// What kind of request input a parameter type is, through wrappers such as `Valid<Json<T>>`.
-    pub fn classify_input(&self, ty: &TypeRef) -> Option<InputClass> {
+    pub fn classify_input(&self, ty: &TypeRef, ctx: &Ctx) -> Option<InputClass> {
         let (mut t, _) = ty.strip_option();
         let mut validated_by = None;
         for _ in 0..4 {
             let norm = t.normalized();
-            if let Some(entry) = self.catalog.input(&norm) {
+            // The path as imported (`actix_web_validator::Json<T>`) before the bare name (`Json<T>`).
+            let resolved = match norm.split_once('<') {
+                Some((_, args)) => format!("{}<{args}", self.prog.expand(ctx, &t.segs).join("::")),
+                None => self.prog.expand(ctx, &t.segs).join("::"),
+            };
+            if let Some(entry) = self
+                .catalog
+                .input(&resolved)
+                .or_else(|| self.catalog.input(&norm))
+            {
                 if entry.wrapper {
                     if entry.validates && validated_by.is_none() {
                         validated_by = Some(format!("validating extractor `{}`", t.name()));
                     }
                     t = t.args.first()?;
                     continue;
+                }
+                if entry.validates && validated_by.is_none() {
+                    validated_by = Some(format!("validating extractor `{}`", t.text));
                 }
                 let inner = if entry.raw {
                     t.clone()

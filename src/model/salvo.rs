@@ -128,14 +128,7 @@ fn push(r: &mut RouterVal, child: Value) {
 /// A served value: a salvo router is mounted at its own path.
 pub fn finish(app: Value) -> Value {
     match &app {
-        Value::Router(r) if r.framework == FRAMEWORK && r.mount.is_some() => {
-            let mut root = router(None, r.loc);
-            root.ops.push(RouterOp::Nest(
-                r.mount.clone().unwrap_or_default(),
-                r.clone(),
-            ));
-            Value::Router(Rc::new(root))
-        }
+        Value::Router(r) => Value::Router(r.as_root()),
         _ => app,
     }
 }

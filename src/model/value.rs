@@ -111,6 +111,20 @@ impl RouterVal {
         out
     }
 
+    /// A router served as the app: its own mount path (salvo `Router::with_path`, loco `prefix`) applies.
+    pub fn as_root(self: &Rc<Self>) -> Rc<RouterVal> {
+        match &self.mount {
+            Some(m) => Rc::new(RouterVal {
+                framework: self.framework,
+                mount: None,
+                ops: vec![RouterOp::Nest(m.clone(), self.clone())],
+                fallback: self.fallback.clone(),
+                loc: self.loc,
+            }),
+            None => self.clone(),
+        }
+    }
+
     pub fn has_routes(&self) -> bool {
         self.ops.iter().any(|op| match op {
             RouterOp::Route(_) => true,
