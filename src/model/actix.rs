@@ -41,6 +41,15 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         "web::resource" | "Resource::new" => {
             return Some(router(Some(path_text(&cx.arg(0))), cx.loc))
         }
+        // `actix_server::Server::build()`: listeners come with `.bind(name, addr, factory)`.
+        "Server::build" if cx.names.iter().any(|n| n.starts_with("actix_server")) => {
+            return Some(Value::Server(Rc::new(ServerVal {
+                framework: FRAMEWORK,
+                app: Value::Unknown,
+                listeners: vec![],
+                config: Value::Unknown,
+            })));
+        }
         "HttpServer::new" => {
             let app = match cx.arg(0) {
                 Value::Fn(id, _) => ev.call_fn(id, vec![]),
@@ -296,6 +305,22 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                         framework: s2.framework,
                     });
                     return Some(Value::Unknown);
+                }
+                // `actix_server::Server::build().bind("name", addr, factory)`.
+                "bind" if cx.args.len() == 3 => {
+                    if let Value::Fn(id, _) = cx.arg(2) {
+                        s2.app = ev.call_fn(id, vec![]);
+                    }
+                    s2.listeners.push(ListenerVal {
+                        framework: FRAMEWORK,
+                        addr: to_addr(&cx.arg(1)),
+                        tls: Tls::Off,
+                        tls_loc: None,
+                        loc: cx.loc,
+                        via: "actix_server::Server::bind".into(),
+                        local: false,
+                        notes: vec![],
+                    });
                 }
                 _ => {
                     if let Some(entry) = ev.catalog.listener(&names) {

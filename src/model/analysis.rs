@@ -22,6 +22,8 @@ pub struct FnSummary {
     /// Cache-Control values the function sets on its response.
     pub cache_headers: Vec<(String, Evidence)>,
     pub redirect: bool,
+    /// Redirects to an `https` URL (not, say, to a login page).
+    pub redirect_https: bool,
     pub cache_store: Option<Evidence>,
     /// Calls a validation API or rejects input with an early `Err`.
     pub validates: Vec<Evidence>,
@@ -489,6 +491,19 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 }
             }
         });
+        if s.redirect {
+            let mut https = false;
+            f.body.walk(&mut |e| {
+                if let Expr::Lit {
+                    lit: crate::facts::Lit::Str(v),
+                    ..
+                } = e
+                {
+                    https |= v.starts_with("https");
+                }
+            });
+            s.redirect_https = https;
+        }
         // `CacheControl::new().with_public().with_max_age(..)` (headers crate).
         let typed: Vec<&str> = f
             .calls
@@ -616,6 +631,9 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 m.keys_identity = Some(!s.credential.is_empty());
             } else if !s.rate_limit.is_empty() {
                 m.capability = "rate-limit".into();
+            } else if s.redirect_https {
+                // Middleware or a fairing that sends every request to HTTPS.
+                m.tags.push("https-redirect".into());
             } else if let Some((d, _)) = s.cache_headers.first() {
                 m.capability = "cache".into();
                 m.tags.push("cache-header".into());

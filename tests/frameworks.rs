@@ -1,0 +1,143 @@
+//! Framework shapes that a naive reading gets wrong, each in a small throwaway service.
+
+mod common;
+use common::*;
+
+fn findings(pkg: &tempfile::TempDir, select: &str) -> Vec<String> {
+    let doc = json(&run_in(
+        pkg.path(),
+        &["check", "--format", "json", "--select", select],
+    ));
+    finding_lines(&doc, "")
+}
+
+#[test]
+fn a_rocket_fairing_that_redirects_to_https_makes_the_listener_redirect_only() {
+    let fairing = r#"
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::{Data, Request};
+
+pub struct ToHttps;
+
+#[rocket::async_trait]
+impl Fairing for ToHttps {
+    fn info(&self) -> Info {
+        Info { name: "to https", kind: Kind::Request }
+    }
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let target = format!("https://example.com{}", req.uri());
+        req.set_uri(Origin::parse_owned(target).unwrap());
+        let _ = rocket::response::Redirect::permanent("https://example.com");
+    }
+}
+"#;
+    let main = r#"
+#[macro_use]
+extern crate rocket;
+mod redirect;
+
+#[get("/")]
+fn index() -> &'static str { "hi" }
+
+#[launch]
+fn rocket() -> _ {
+    rocket::build().attach(redirect::ToHttps).mount("/", routes![index])
+}
+"#;
+    let pkg = package(&[
+        ("src/main.rs", main),
+        ("src/redirect.rs", fairing),
+        ("Rocket.toml", "[default]\naddress = \"0.0.0.0\"\n"),
+    ]);
+    assert!(findings(&pkg, "plaintext-listener").is_empty());
+
+    // A middleware that redirects to a login page is not an HTTPS redirect.
+    let login = fairing.replace("https://example.com", "/login");
+    let pkg = package(&[
+        ("src/main.rs", main),
+        ("src/redirect.rs", &login),
+        ("Rocket.toml", "[default]\naddress = \"0.0.0.0\"\n"),
+    ]);
+    assert_eq!(
+        findings(&pkg, "plaintext-listener"),
+        vec!["plaintext-listener Rocket.toml:2"]
+    );
+}
+
+#[test]
+fn actix_server_builds_are_listeners() {
+    let main = r#"
+use actix_web::{web, App, HttpResponse};
+use actix_http::HttpService;
+
+#[actix_rt::main]
+async fn main() -> std::io::Result<()> {
+    actix_server::Server::build()
+        .bind("api", ("0.0.0.0", 8080), || {
+            HttpService::build().finish(|_req| async { Ok::<_, std::convert::Infallible>(HttpResponse::Ok().finish()) }).tcp()
+        })?
+        .run()
+        .await
+}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    assert_eq!(
+        findings(&pkg, "plaintext-listener"),
+        vec!["plaintext-listener src/main.rs:8"]
+    );
+}
+
+#[test]
+fn salvo_joined_listeners_are_each_checked() {
+    let main = r#"
+use salvo::prelude::*;
+
+#[handler]
+async fn hello() -> &'static str { "hello" }
+
+#[tokio::main]
+async fn main() {
+    let router = Router::new().get(hello);
+    let config = salvo::conn::rustls::RustlsConfig::new(salvo::conn::rustls::Keycert::new());
+    let acceptor = TcpListener::new("0.0.0.0:443").rustls(config).join(TcpListener::new("0.0.0.0:80")).bind().await;
+    Server::new(acceptor).serve(router).await;
+}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    std::fs::write(pkg.path().join("Cargo.toml"), "[package]\nname = \"s\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nsalvo = \"0.74\"\n").unwrap();
+    assert_eq!(
+        findings(&pkg, "plaintext-listener"),
+        vec!["plaintext-listener src/main.rs:11"]
+    );
+}
+
+#[test]
+fn a_shuttle_entry_point_is_an_app() {
+    let main = r#"
+use axum::{routing::post, Json, Router};
+
+async fn signup(Json(body): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(body)
+}
+
+#[shuttle_runtime::main]
+async fn main() -> shuttle_axum::ShuttleAxum {
+    let router = Router::new().route("/signup", post(signup));
+    Ok(router.into())
+}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
+    let mut lines = finding_lines(&doc, "");
+    lines.sort();
+    // The app (at its root router) and the credential endpoint `/signup` are both on line 10.
+    assert_eq!(
+        lines,
+        [
+            "missing-rate-limit src/main.rs:10",
+            "missing-rate-limit src/main.rs:10",
+            "unvalidated-input src/main.rs:4"
+        ]
+    );
+}
