@@ -210,15 +210,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                         (String::new(), cx.arg(0), cx.arg_loc(0))
                     };
                     if let Value::MethodRouter(mr) = mr {
-                        for (methods, h) in &mr.entries {
-                            r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
-                                methods: methods.clone(),
-                                path: path.clone(),
-                                handler: h.clone(),
-                                loc,
-                                layers: mr.layers.clone(),
-                            })));
-                        }
+                        r2.add_method_routes(&path, &mr, loc);
                     }
                 }
                 // `web::resource("/x").to(h)`: every method.
@@ -324,21 +316,12 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                 }
                 _ => {
                     if let Some(entry) = ev.catalog.listener(&names) {
-                        let tls = match entry.tls.as_str() {
-                            "on" => Tls::On,
-                            "off" => Tls::Off,
-                            _ => Tls::Unknown,
-                        };
-                        s2.listeners.push(ListenerVal {
-                            framework: FRAMEWORK,
-                            addr: to_addr(&cx.arg(0)),
-                            tls,
-                            tls_loc: (tls == Tls::On).then_some(cx.loc),
-                            loc: cx.loc,
-                            via: entry.name.clone(),
-                            local: entry.tls == "local",
-                            notes: vec![],
-                        });
+                        s2.listeners.push(ListenerVal::from_catalog(
+                            FRAMEWORK,
+                            entry,
+                            to_addr(&cx.arg(0)),
+                            cx.loc,
+                        ));
                     }
                 }
             }

@@ -112,6 +112,16 @@ fn typed_cache_control(text: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
+fn sets_cache_control(d: &str, loc: Loc) -> (String, Evidence) {
+    (
+        d.to_string(),
+        Evidence {
+            loc,
+            note: format!("sets `Cache-Control: {d}`"),
+        },
+    )
+}
+
 const HEADER_SETTERS: &[&str] = &[
     "raw_header",
     "adjoin_raw_header",
@@ -320,13 +330,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 && norm_name(&c.args[0].text) == "cache-control"
             {
                 if let Some(d) = first_string_literal(&c.args[1].text) {
-                    s.cache_headers.push((
-                        d.clone(),
-                        Evidence {
-                            loc,
-                            note: format!("sets `Cache-Control: {d}`"),
-                        },
-                    ));
+                    s.cache_headers.push(sets_cache_control(&d, loc));
                 }
             }
             // `warp::reply::with_header(reply, "cache-control", "public, max-age=60")`.
@@ -336,13 +340,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 && norm_name(&c.args[1].text) == "cache-control"
             {
                 if let Some(d) = first_string_literal(&c.args[2].text) {
-                    s.cache_headers.push((
-                        d.clone(),
-                        Evidence {
-                            loc,
-                            note: format!("sets `Cache-Control: {d}`"),
-                        },
-                    ));
+                    s.cache_headers.push(sets_cache_control(&d, loc));
                 }
             }
             if c.kind == CallKind::Method
@@ -357,13 +355,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 let found = typed_cache_control(text)
                     .or_else(|| named.then(|| cache_directives_in(text)).flatten());
                 if let Some(d) = found {
-                    s.cache_headers.push((
-                        d.clone(),
-                        Evidence {
-                            loc,
-                            note: format!("sets `Cache-Control: {d}`"),
-                        },
-                    ));
+                    s.cache_headers.push(sets_cache_control(&d, loc));
                 }
             }
             if c.kind == CallKind::Method

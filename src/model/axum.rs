@@ -205,21 +205,12 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         return Some(Value::Unknown);
     }
     if let Some(entry) = ev.catalog.listener(&cx.names) {
-        let tls = match entry.tls.as_str() {
-            "on" => Tls::On,
-            "off" => Tls::Off,
-            _ => Tls::Unknown,
-        };
-        return Some(Value::Listener(Rc::new(ListenerVal {
-            framework: FRAMEWORK,
-            addr: to_addr(&cx.arg(0)),
-            tls,
-            tls_loc: (tls == Tls::On).then_some(cx.loc),
-            loc: cx.loc,
-            via: entry.name.clone(),
-            local: entry.tls == "local",
-            notes: vec![],
-        })));
+        return Some(Value::Listener(Rc::new(ListenerVal::from_catalog(
+            FRAMEWORK,
+            entry,
+            to_addr(&cx.arg(0)),
+            cx.loc,
+        ))));
     }
     None
 }
@@ -308,15 +299,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     let loc = cx.arg_loc(0);
                     match cx.arg(1) {
                         Value::MethodRouter(mr) => {
-                            for (methods, h) in &mr.entries {
-                                r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
-                                    methods: methods.clone(),
-                                    path: path.clone(),
-                                    handler: h.clone(),
-                                    loc,
-                                    layers: mr.layers.clone(),
-                                })));
-                            }
+                            r2.add_method_routes(&path, &mr, loc);
                         }
                         _ => r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
                             methods: vec!["ANY".into()],
@@ -364,15 +347,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                 "add" => {
                     let path = path_text(&cx.arg(0));
                     if let Value::MethodRouter(mr) = cx.arg(1) {
-                        for (methods, h) in &mr.entries {
-                            r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
-                                methods: methods.clone(),
-                                path: path.clone(),
-                                handler: h.clone(),
-                                loc: cx.arg_loc(0),
-                                layers: mr.layers.clone(),
-                            })));
-                        }
+                        r2.add_method_routes(&path, &mr, cx.arg_loc(0));
                     }
                 }
                 "add_route" | "add_routes" => {

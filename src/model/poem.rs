@@ -134,15 +134,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     let path = path_text(&cx.arg(0));
                     match cx.arg(1) {
                         Value::MethodRouter(mr) => {
-                            for (methods, h) in &mr.entries {
-                                r2.ops.push(RouterOp::Route(Rc::new(RouteVal {
-                                    methods: methods.clone(),
-                                    path: path.clone(),
-                                    handler: h.clone(),
-                                    loc: cx.arg_loc(0),
-                                    layers: mr.layers.clone(),
-                                })));
-                            }
+                            r2.add_method_routes(&path, &mr, cx.arg_loc(0));
                         }
                         Value::Router(inner) => r2.ops.push(RouterOp::Nest(path, inner)),
                         _ => r2.ops.push(RouterOp::Route(Rc::new(RouteVal {

@@ -125,6 +125,19 @@ impl RouterVal {
         }
     }
 
+    /// Registers every (methods, handler) entry of a method router at `path`.
+    pub fn add_method_routes(&mut self, path: &str, mr: &MethodRouterVal, loc: Loc) {
+        for (methods, h) in &mr.entries {
+            self.ops.push(RouterOp::Route(Rc::new(RouteVal {
+                methods: methods.clone(),
+                path: path.to_string(),
+                handler: h.clone(),
+                loc,
+                layers: mr.layers.clone(),
+            })));
+        }
+    }
+
     pub fn has_routes(&self) -> bool {
         self.ops.iter().any(|op| match op {
             RouterOp::Route(_) => true,
@@ -166,6 +179,32 @@ pub struct AddrVal {
     pub port: Option<i128>,
     pub text: String,
     pub origin: Origin,
+}
+
+impl ListenerVal {
+    /// A listener bound at `addr` by a call the catalog knows (`[[listener]]` entry).
+    pub fn from_catalog(
+        framework: &'static str,
+        entry: &crate::catalog::ListenerEntry,
+        addr: AddrVal,
+        loc: Loc,
+    ) -> Self {
+        let tls = match entry.tls.as_str() {
+            "on" => Tls::On,
+            "off" => Tls::Off,
+            _ => Tls::Unknown,
+        };
+        ListenerVal {
+            framework,
+            addr,
+            tls,
+            tls_loc: (tls == Tls::On).then_some(loc),
+            loc,
+            via: entry.name.clone(),
+            local: entry.tls == "local",
+            notes: vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
