@@ -134,6 +134,24 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
     }
 
+    /// A fresh frame for `id` with its parameters bound to `args` (missing ones are unknown).
+    fn frame_for(&self, id: FnId, args: Vec<Value>) -> Frame {
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            env: HashMap::new(),
+            returned: None,
+            branch_depth: 0,
+        };
+        for (i, p) in self.prog.func(id).params.iter().enumerate() {
+            if let Some(b) = p.pat.bindings.first() {
+                frame
+                    .env
+                    .insert(b.clone(), args.get(i).cloned().unwrap_or(Value::Unknown));
+            }
+        }
+        frame
+    }
+
     /// Evaluates a function with the given arguments (missing ones are unknown).
     pub fn call_fn(&mut self, id: FnId, args: Vec<Value>) -> Value {
         if !self.stack.is_empty() {
@@ -149,18 +167,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             }
         }
         let f = self.prog.func(id);
-        let mut frame = Frame {
-            ctx: self.prog.ctx_of(id),
-            env: HashMap::new(),
-            returned: None,
-            branch_depth: 0,
-        };
-        for (i, p) in f.params.iter().enumerate() {
-            let v = args.get(i).cloned().unwrap_or(Value::Unknown);
-            if let Some(b) = p.pat.bindings.first() {
-                frame.env.insert(b.clone(), v);
-            }
-        }
+        let mut frame = self.frame_for(id, args);
         self.stack.push(id);
         let tail = self.exec_block(&mut frame, &f.body);
         self.stack.pop();
@@ -181,23 +188,11 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             self.called_by_other.insert(id);
         }
         let f = self.prog.func(id);
-        let mut frame = Frame {
-            ctx: self.prog.ctx_of(id),
-            env: HashMap::new(),
-            returned: None,
-            branch_depth: 0,
-        };
-        let mut out_name = None;
-        for (i, p) in f.params.iter().enumerate() {
-            if let Some(b) = p.pat.bindings.first() {
-                frame
-                    .env
-                    .insert(b.clone(), args.get(i).cloned().unwrap_or(Value::Unknown));
-                if i == param {
-                    out_name = Some(b.clone());
-                }
-            }
-        }
+        let out_name = f
+            .params
+            .get(param)
+            .and_then(|p| p.pat.bindings.first().cloned());
+        let mut frame = self.frame_for(id, args);
         self.stack.push(id);
         self.exec_block(&mut frame, &f.body);
         self.stack.pop();
