@@ -22,8 +22,9 @@ fn every_rule_has_bad_and_good_examples_that_behave() {
                 .clone()
                 .unwrap_or_else(|| format!("example {}", i + 1));
             let only = |r: &portcullis::rules::Rule| r.id == rule.id;
+            let file = ex.file.as_deref().unwrap_or("src/main.rs");
             if let Some(bad) = &ex.bad {
-                let out = analyze_sources("example", &[("src/main.rs", bad)], &policy, &only);
+                let out = analyze_sources("example", &[(file, bad)], &policy, &only);
                 let hits = out.findings.iter().filter(|f| f.rule == rule.id).count();
                 let parse = out.findings.iter().any(|f| f.rule == "parse-error");
                 if hits == 0 || parse {
@@ -35,7 +36,7 @@ fn every_rule_has_bad_and_good_examples_that_behave() {
                 }
             }
             if let Some(good) = &ex.good {
-                let out = analyze_sources("example", &[("src/main.rs", good)], &policy, &only);
+                let out = analyze_sources("example", &[(file, good)], &policy, &only);
                 let hits: Vec<String> = out
                     .findings
                     .iter()

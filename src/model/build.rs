@@ -718,6 +718,9 @@ impl Builder<'_, '_> {
                                         .map(serde_json::Value::Number)
                                         .unwrap_or_default()
                                 }
+                                Some(crate::facts::Lit::Bytes(b)) => serde_json::Value::String(
+                                    String::from_utf8_lossy(b).into_owned(),
+                                ),
                                 _ => serde_json::Value::Null,
                             },
                         })

@@ -25,47 +25,48 @@ fn walk_table(
     prefix: &str,
     out: &mut Vec<ConfigEntry>,
 ) {
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
     for (key, item) in table.iter() {
         let path = if prefix.is_empty() {
             key.to_string()
         } else {
             format!("{prefix}.{key}")
         };
-        walk_item(package, file_id, file, item, &path, out);
-    }
-}
-
-fn walk_item(
-    package: &str,
-    file_id: u32,
-    file: &SourceFile,
-    item: &Item,
-    path: &str,
-    out: &mut Vec<ConfigEntry>,
-) {
-    match item {
-        Item::Table(t) => walk_table(package, file_id, file, t, path, out),
-        Item::ArrayOfTables(a) => {
-            for (i, t) in a.iter().enumerate() {
-                walk_table(package, file_id, file, t, &format!("{path}[{i}]"), out);
+        match item {
+            Item::Table(t) => walk_table(package, file_id, file, t, &path, out),
+            Item::ArrayOfTables(a) => {
+                for (i, t) in a.iter().enumerate() {
+                    walk_table(package, file_id, file, t, &format!("{path}[{i}]"), out);
+                }
             }
+            Item::Value(v) => walk_value(package, file_id, file, v, &path, &keys, out),
+            Item::None => {}
         }
-        Item::Value(v) => walk_value(package, file_id, file, v, path, out),
-        Item::None => {}
     }
 }
 
+/// `siblings` are the keys of the table the value is in.
 fn walk_value(
     package: &str,
     file_id: u32,
     file: &SourceFile,
     v: &TValue,
     path: &str,
+    siblings: &[String],
     out: &mut Vec<ConfigEntry>,
 ) {
     if let TValue::InlineTable(t) = v {
+        let keys: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
         for (k, inner) in t.iter() {
-            walk_value(package, file_id, file, inner, &format!("{path}.{k}"), out);
+            walk_value(
+                package,
+                file_id,
+                file,
+                inner,
+                &format!("{path}.{k}"),
+                &keys,
+                out,
+            );
         }
         return;
     }
@@ -74,6 +75,7 @@ fn walk_value(
         package: package.to_string(),
         file: file.display.clone(),
         key: path.to_string(),
+        table_keys: siblings.to_vec(),
         value: to_json(v),
         loc: Loc::new(file_id, file.span_of_bytes(span.start, span.end)),
     });

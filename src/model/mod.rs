@@ -191,6 +191,8 @@ pub struct ConfigEntry {
     pub package: String,
     pub file: String,
     pub key: String,
+    /// The keys of the table this key is in (`git`, `rev`, `features` for `dependencies.x.git`).
+    pub table_keys: Vec<String>,
     pub value: serde_json::Value,
     pub loc: Loc,
 }

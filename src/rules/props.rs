@@ -179,6 +179,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("package", Scalar),
             ("file", Scalar),
             ("key", Scalar),
+            ("table_keys", list(Scalar)),
             ("value", Any),
             ("loc", Loc),
         ]),

@@ -53,6 +53,8 @@ pub struct RawLabel {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawExample {
     pub name: Option<String>,
+    /// What the snippets are, as a path in the package (default `src/main.rs`; `Cargo.toml` for manifests).
+    pub file: Option<String>,
     pub bad: Option<String>,
     pub good: Option<String>,
 }
