@@ -17,7 +17,10 @@ async fn index() -> &'static str {
 #[tokio::main]
 async fn main() {
     let config = Arc::new(GovernorConfigBuilder::default().finish().unwrap());
-    let app = Router::new().route("/", get(index)).layer(GovernorLayer::new(config));
+    let app = Router::new()
+        .route("/", get(index))
+        .layer(GovernorLayer::new(config))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let tls = RustlsConfig::from_pem_file("cert.pem", "key.pem").await.unwrap();
     axum_server::bind_rustls("0.0.0.0:443".parse().unwrap(), tls).serve(app.into_make_service()).await.unwrap();
 }
@@ -99,6 +102,7 @@ fn select_and_ignore_choose_rules() {
         rules,
         [
             "missing-rate-limit",
+            "missing-request-logging",
             "plaintext-listener",
             "unvalidated-input"
         ]
@@ -116,7 +120,7 @@ fn select_and_ignore_choose_rules() {
             "--format",
             "json",
             "--ignore",
-            "unvalidated-input,missing-rate-limit",
+            "unvalidated-input,missing-rate-limit,missing-request-logging",
         ],
     ));
     assert_eq!(without["findings"].as_array().unwrap().len(), 1);

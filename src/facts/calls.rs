@@ -133,14 +133,26 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
         Expr::Macro {
-            path, args, span, ..
+            path,
+            args,
+            tokens,
+            span,
         } => {
+            // `info!(user = %id, token = ?t, "login")` is not a list of expressions: keep its text.
+            let facts = if args.is_empty() && !tokens.is_empty() {
+                vec![ArgFact {
+                    text: tokens.clone(),
+                    lit: None,
+                }]
+            } else {
+                args.iter().map(|a| arg(a, sp)).collect()
+            };
             out.push(CallSite {
                 kind: CallKind::Macro,
                 name: path.last().cloned().unwrap_or_default(),
                 path: path.clone(),
                 generics: vec![],
-                args: args.iter().map(|a| arg(a, sp)).collect(),
+                args: facts,
                 recv: None,
                 checked,
                 span: *span,

@@ -262,9 +262,17 @@ impl Builder<'_, '_> {
         let mut app_routes = vec![];
         for rv in routes {
             let route = self.route(framework, rv, app_idx);
+            let mut capabilities: Vec<String> = route
+                .middleware
+                .iter()
+                .map(|m| m.capability.clone())
+                .collect();
+            capabilities.sort();
+            capabilities.dedup();
             app_routes.push(AppRoute {
                 methods: route.methods.clone(),
                 path: route.path.clone(),
+                capabilities,
                 rate_limited: route.rate_limit.limited,
                 auth: route.auth.status.clone(),
             });
@@ -675,6 +683,18 @@ impl Builder<'_, '_> {
     }
 
     fn add_calls(&mut self) {
+        // Closures written inside a handler run as part of it.
+        let mut handler_closures: HashSet<FnId> = HashSet::new();
+        for &h in &self.handlers_seen {
+            self.prog.func(h).body.walk(&mut |e| {
+                if let crate::facts::Expr::Closure { fn_index, .. } = e {
+                    handler_closures.insert(FnId {
+                        unit: h.unit,
+                        idx: *fn_index,
+                    });
+                }
+            });
+        }
         let mut seen: HashMap<Loc, ()> = HashMap::new();
         for id in self.prog.all_fns() {
             let f = self.prog.func(id);
@@ -728,6 +748,7 @@ impl Builder<'_, '_> {
                     receiver: c.recv.clone(),
                     function: fname.clone(),
                     is_async_fn: f.is_async,
+                    in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),
                     loc,
                 });
             }

@@ -160,6 +160,8 @@ pub struct App {
 pub struct AppRoute {
     pub methods: Vec<String>,
     pub path: String,
+    /// Capabilities of the middleware around it (`trace`, `auth`, …).
+    pub capabilities: Vec<String>,
     pub rate_limited: bool,
     pub auth: String,
 }
@@ -177,6 +179,8 @@ pub struct Call {
     pub receiver: Option<String>,
     pub function: String,
     pub is_async_fn: bool,
+    /// The call is in a route handler (or a closure inside one).
+    pub in_handler: bool,
     pub loc: Loc,
 }
 

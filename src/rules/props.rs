@@ -157,6 +157,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 list(obj(vec![
                     ("methods", list(Scalar)),
                     ("path", Scalar),
+                    ("capabilities", list(Scalar)),
                     ("rate_limited", Scalar),
                     ("auth", Scalar),
                 ])),
@@ -173,6 +174,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("receiver", Scalar),
             ("function", Scalar),
             ("is_async_fn", Scalar),
+            ("in_handler", Scalar),
             ("loc", Loc),
         ]),
         "config" => obj(vec![
