@@ -55,6 +55,16 @@ const CHECK_THROUGH: &[&str] = &[
     "into_inner",
 ];
 
+/// A method call is located from its name to its end (`.secure(false)`), not from the start of the chain.
+pub fn method_span(name: Span, whole: Span) -> Span {
+    Span {
+        line: name.line,
+        col: name.col,
+        start: name.start,
+        ..whole
+    }
+}
+
 pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
     let mut out = vec![];
     block(body, sp, &mut out);
@@ -112,7 +122,7 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             turbofish,
             args,
             span,
-            ..
+            name_span,
         } => {
             out.push(CallSite {
                 kind: CallKind::Method,
@@ -122,7 +132,7 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
                 args: args.iter().map(|a| arg(a, sp)).collect(),
                 recv: Some(sp.text_of(recv.span(), 240)),
                 checked,
-                span: *span,
+                span: method_span(*name_span, *span),
             });
             visit(
                 recv,

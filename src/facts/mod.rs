@@ -6,7 +6,7 @@ mod calls;
 mod lower;
 mod types;
 
-pub use calls::{collect_calls, ArgFact, CallKind, CallSite};
+pub use calls::{collect_calls, method_span, ArgFact, CallKind, CallSite};
 pub use lower::{extract, ParseFailure};
 pub use types::TypeRef;
 

@@ -292,15 +292,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 let mutable =
                     matches!(&r, Value::Router(rv) if rv.framework == super::actix::FRAMEWORK);
                 // A method call is located from its name (`.bind(..)`), not from the start of the chain.
-                let call_span = crate::source::join(
-                    *name_span,
-                    Span {
-                        line: span.end_line,
-                        col: span.end_col,
-                        start: span.end,
-                        ..*span
-                    },
-                );
+                let call_span = crate::facts::method_span(*name_span, *span);
                 let v = self.eval_method(f, r, name, turbofish, argv, args, call_span);
                 // actix-web's `ServiceConfig` is configured through `&mut`: `cfg.service(..);` changes `cfg`.
                 if mutable && matches!(v, Value::Router(_)) {
