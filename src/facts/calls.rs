@@ -11,6 +11,10 @@ pub enum CallKind {
     Call,
     Method,
     Macro,
+    /// `x.field = value`: `name` is the field, the value is the one argument.
+    Assign,
+    /// `Type { field: value, .. }`: `path` is the type, `name` the field, the value the one argument.
+    Field,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -206,8 +210,40 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
         Expr::Tuple { items, .. } | Expr::Array { items, .. } => {
             items.iter().for_each(|a| visit(a, false, sp, out))
         }
-        Expr::Struct { fields, .. } => fields.iter().for_each(|(_, a)| visit(a, false, sp, out)),
-        Expr::Assign { target, value, .. } => {
+        // Settings written as fields are as much configuration as builder calls (`validate_exp = false`).
+        Expr::Struct { path, fields, span } => {
+            for (name, value) in fields {
+                out.push(CallSite {
+                    kind: CallKind::Field,
+                    name: name.clone(),
+                    path: path.clone(),
+                    generics: vec![],
+                    args: vec![arg(value, sp)],
+                    recv: None,
+                    checked: false,
+                    span: Span { ..value.span() },
+                });
+                let _ = span;
+                visit(value, false, sp, out);
+            }
+        }
+        Expr::Assign {
+            target,
+            value,
+            span,
+        } => {
+            if let Expr::Field { base, name, .. } = target.as_ref() {
+                out.push(CallSite {
+                    kind: CallKind::Assign,
+                    name: name.clone(),
+                    path: vec![],
+                    generics: vec![],
+                    args: vec![arg(value, sp)],
+                    recv: Some(sp.text_of(base.span(), 240)),
+                    checked: false,
+                    span: *span,
+                });
+            }
             visit(target, false, sp, out);
             visit(value, false, sp, out);
         }

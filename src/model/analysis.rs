@@ -183,6 +183,8 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 }
                 v
             }
+            // Field settings are not calls: the catalog does not name them.
+            CallKind::Assign | CallKind::Field => vec![],
         }
     }
 
@@ -194,7 +196,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 [id] => Some(*id),
                 _ => None,
             },
-            CallKind::Macro => None,
+            CallKind::Macro | CallKind::Assign | CallKind::Field => None,
         }
     }
 

@@ -485,6 +485,8 @@ impl Builder<'_, '_> {
                     CallKind::Method => format!(".{}", c.name),
                     CallKind::Macro => format!("{}!", c.path.join("::")),
                     CallKind::Call => c.path.join("::"),
+                    CallKind::Assign => format!("={}", c.name),
+                    CallKind::Field => format!("{}{{{}}}", c.path.join("::"), c.name),
                 })
                 .collect(),
             cache_control: summary.cache_headers.first().map(|(d, _)| d.clone()),
@@ -707,12 +709,14 @@ impl Builder<'_, '_> {
                     continue;
                 }
                 let callee = match c.kind {
-                    CallKind::Method => c.name.clone(),
+                    CallKind::Method | CallKind::Assign => c.name.clone(),
                     _ => c.path.join("::"),
                 };
                 let resolved = match c.kind {
-                    CallKind::Call | CallKind::Macro => self.prog.resolved_name(&ctx, &c.path),
-                    CallKind::Method => c.name.clone(),
+                    CallKind::Call | CallKind::Macro | CallKind::Field => {
+                        self.prog.resolved_name(&ctx, &c.path)
+                    }
+                    CallKind::Method | CallKind::Assign => c.name.clone(),
                 };
                 self.model.calls.push(Call {
                     package: self.prog.package.clone(),
