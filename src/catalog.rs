@@ -32,6 +32,34 @@ struct RawCatalog {
     paths: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     types: Option<RawTypes>,
+    #[serde(default)]
+    flow: Vec<RawFlow>,
+    #[serde(default)]
+    secrets: Option<RawSecrets>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFlow {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<Spanned<String>>,
+    /// source, clear, combine or guard.
+    effect: Spanned<String>,
+    #[serde(default)]
+    labels: Vec<Spanned<String>>,
+    /// Only when the receiver's text matches.
+    receiver: Option<Spanned<String>>,
+    /// Only when the same function also makes one of these calls (canonicalize, then `starts_with`).
+    #[serde(default)]
+    requires: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSecrets {
+    /// Bindings, fields and accessor methods whose value is a secret.
+    names: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +214,17 @@ pub struct ListenerEntry {
     pub tls: String,
 }
 
+/// How a call affects the data flowing through it (`model::flow`).
+#[derive(Debug, Clone)]
+pub struct FlowEntry {
+    pub name: String,
+    pub patterns: Vec<Pattern>,
+    pub effect: String,
+    pub labels: Vec<String>,
+    pub receiver: Option<Regex>,
+    pub requires: Vec<Pattern>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub layers: Vec<LayerEntry>,
@@ -202,6 +241,8 @@ pub struct Catalog {
     pub paths: BTreeMap<String, Vec<Regex>>,
     pub self_validating: Vec<Pattern>,
     pub bounded: Vec<Pattern>,
+    pub flow: Vec<FlowEntry>,
+    pub secret_names: Vec<Regex>,
 }
 
 pub const LAYER_CAPABILITIES: &[&str] = &[
@@ -215,6 +256,8 @@ pub const LAYER_CAPABILITIES: &[&str] = &[
     "compression",
     "other",
 ];
+pub const FLOW_EFFECTS: &[&str] = &["source", "clear", "combine", "guard"];
+pub const FLOW_LABELS: &[&str] = &["input", "dynamic", "secret", "variable"];
 pub const CALL_CAPABILITIES: &[&str] = &[
     "rate-limit",
     "token-verify",
@@ -382,6 +425,25 @@ impl Catalog {
                 .extend(patterns(&t.self_validating, errors));
             self.bounded.extend(patterns(&t.bounded, errors));
         }
+        for f in raw.flow {
+            check_cap(&f.effect, FLOW_EFFECTS, errors);
+            for l in &f.labels {
+                check_cap(l, FLOW_LABELS, errors);
+            }
+            self.flow.push(FlowEntry {
+                name: f.name,
+                patterns: patterns(&f.patterns, errors),
+                effect: f.effect.into_inner(),
+                labels: f.labels.into_iter().map(Spanned::into_inner).collect(),
+                receiver: f.receiver.as_ref().and_then(|r| regex(r, errors)),
+                requires: patterns(&f.requires, errors),
+            });
+        }
+        if let Some(sec) = raw.secrets {
+            if let Some(r) = regex(&sec.names, errors) {
+                self.secret_names.push(r);
+            }
+        }
     }
 
     pub fn layer(&self, names: &[String], args: &[String]) -> Option<&LayerEntry> {
@@ -447,6 +509,10 @@ impl Catalog {
 
     pub fn path_list(&self, name: &str) -> Option<&[Regex]> {
         self.paths.get(name).map(Vec::as_slice)
+    }
+
+    pub fn is_secret_name(&self, s: &str) -> bool {
+        self.secret_names.iter().any(|r| r.is_match(s))
     }
 
     pub fn is_self_validating(&self, ty: &str) -> bool {

@@ -384,7 +384,7 @@ fn explicit_files_are_analysed_in_their_package_but_only_they_are_reported() {
     // The cart route is registered in api.rs; its auth and cache evidence lives in other files.
     assert_eq!(
         finding_lines(&doc, "fixtures/axum-shop/"),
-        vec!["unauthenticated-cached-route src/routes/api.rs:15"]
+        vec!["unauthenticated-cached-route src/routes/api.rs:22"]
     );
     let doc = json(&run(&[
         "check",
@@ -612,7 +612,7 @@ fn a_directory_inside_a_package_is_analysed_with_its_whole_package() {
     assert_eq!(
         finding_lines(&doc, "fixtures/axum-shop/"),
         vec![
-            "unauthenticated-cached-route src/routes/api.rs:15",
+            "unauthenticated-cached-route src/routes/api.rs:22",
             "permissive-cors src/routes/mod.rs:14",
             "unauthenticated-cached-route src/routes/public.rs:12"
         ]

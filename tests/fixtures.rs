@@ -157,7 +157,7 @@ fn columns_count_characters_and_spans_are_exact() {
     let f = &doc["findings"][0];
     assert_eq!(
         (f["line"].as_u64(), f["column"].as_u64()),
-        (Some(20), Some(20))
+        (Some(21), Some(20))
     );
     let text = std::fs::read_to_string(repo().join("fixtures/axum-shop/src/main.rs")).unwrap();
     let span =

@@ -74,6 +74,8 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         handlers_seen: HashSet::new(),
         inputs_seen: HashSet::new(),
         positional_inputs: std::mem::take(&mut ev.positional_inputs),
+        input_params: HashMap::new(),
+        flows: HashMap::new(),
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -91,6 +93,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             }
         }
     }
+    b.flows = super::flow::Flows::compute(prog, &an, &b.input_params);
     b.add_calls();
     b.add_types();
     b.model.config = config;
@@ -105,6 +108,9 @@ struct Builder<'p, 'a> {
     handlers_seen: HashSet<FnId>,
     inputs_seen: HashSet<Loc>,
     positional_inputs: HashMap<FnId, Vec<(usize, &'static str, &'static str)>>,
+    /// Handler parameters that hold request input.
+    input_params: HashMap<FnId, Vec<usize>>,
+    flows: super::flow::FlowMap,
 }
 
 impl Builder<'_, '_> {
@@ -533,6 +539,7 @@ impl Builder<'_, '_> {
                 None => an.classify_input(ty, &ctx),
             };
             if let Some(class) = class {
+                self.input_params.entry(id).or_default().push(index);
                 self.push_input(
                     id,
                     rv,
@@ -718,6 +725,13 @@ impl Builder<'_, '_> {
                     }
                     CallKind::Method | CallKind::Assign => c.name.clone(),
                 };
+                let flow = self
+                    .flows
+                    .get(&(id.unit, c.span.start, c.span.end))
+                    .cloned()
+                    .unwrap_or_default();
+                let arg_flow =
+                    |i: usize| super::flow::label_names(flow.args.get(i).copied().unwrap_or(0));
                 self.model.calls.push(Call {
                     package: self.prog.package.clone(),
                     kind: c.kind,
@@ -727,7 +741,9 @@ impl Builder<'_, '_> {
                     args: c
                         .args
                         .iter()
-                        .map(|a| CallArg {
+                        .enumerate()
+                        .map(|(i, a)| CallArg {
+                            flow: arg_flow(i),
                             text: a.text.clone(),
                             value: match &a.lit {
                                 Some(crate::facts::Lit::Str(s)) => {
@@ -750,6 +766,7 @@ impl Builder<'_, '_> {
                         })
                         .collect(),
                     receiver: c.recv.clone(),
+                    receiver_flow: super::flow::label_names(flow.recv),
                     function: fname.clone(),
                     is_async_fn: f.is_async,
                     in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),

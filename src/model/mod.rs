@@ -9,6 +9,7 @@ mod axum;
 mod build;
 mod config;
 mod eval;
+mod flow;
 mod inputs;
 mod poem;
 mod program;
@@ -177,6 +178,8 @@ pub struct Call {
     pub resolved: String,
     pub args: Vec<CallArg>,
     pub receiver: Option<String>,
+    /// What flows into the receiver (see `flow`): `input`, `secret`, `dynamic`, `variable`.
+    pub receiver_flow: Vec<String>,
     pub function: String,
     pub is_async_fn: bool,
     /// The call is in a route handler (or a closure inside one).
@@ -188,6 +191,8 @@ pub struct Call {
 pub struct CallArg {
     pub text: String,
     pub value: serde_json::Value,
+    /// What flows into the argument: `input`, `secret`, `dynamic`, `variable`.
+    pub flow: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -170,8 +170,16 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("name", Scalar),
             ("callee", Scalar),
             ("resolved", Scalar),
-            ("args", list(obj(vec![("text", Scalar), ("value", Any)]))),
+            (
+                "args",
+                list(obj(vec![
+                    ("text", Scalar),
+                    ("value", Any),
+                    ("flow", list(Scalar)),
+                ])),
+            ),
             ("receiver", Scalar),
+            ("receiver_flow", list(Scalar)),
             ("function", Scalar),
             ("is_async_fn", Scalar),
             ("in_handler", Scalar),

@@ -1,0 +1,230 @@
+//! Data flow inside the crate: which values reach each call's arguments. Every value carries labels:
+//! `input` (from a request extractor or a request accessor), `secret` (a token, password, session id or
+//! credential header), `variable` (not a compile-time constant) and `dynamic` (a string assembled at run
+//! time from variable parts: `format!`, `+`, `push_str`). Rules read them as `args.N.flow`.
+//!
+//! The analysis is flow-insensitive within a function (branches are joined) and interprocedural inside
+//! the crate: a function's result is summarised in terms of its parameters, and what callers pass fills
+//! its parameters. What the catalog's `[[flow]]` entries say about calls (sources, cleansers, combiners)
+//! refines the defaults.
+
+use super::analysis::Analyzer;
+use super::program::{FnId, Program};
+use std::collections::HashMap;
+mod state;
+mod vocab;
+
+pub const INPUT: u8 = 1;
+pub const DYNAMIC: u8 = 2;
+pub const SECRET: u8 = 4;
+pub const VARIABLE: u8 = 8;
+
+/// Past this many parameters a function's flows are not tracked by position.
+const MAX_PARAMS: usize = 63;
+const MAX_ROUNDS: usize = 6;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Taint {
+    pub labels: u8,
+    /// Bit i: flows from the function's parameter i.
+    pub params: u64,
+    /// Labels removed from what flows in through `params` (a parameter sanitised in the function).
+    pub cleared: u8,
+}
+
+impl Taint {
+    const NONE: Taint = Taint {
+        labels: 0,
+        params: 0,
+        cleared: 0,
+    };
+
+    fn label(l: u8) -> Taint {
+        Taint {
+            labels: l,
+            ..Taint::NONE
+        }
+    }
+
+    fn join(self, o: Taint) -> Taint {
+        // A label stays cleared from parameters only if both sides cleared it (or one has none).
+        let cleared = match (self.params, o.params) {
+            (0, _) => o.cleared,
+            (_, 0) => self.cleared,
+            _ => self.cleared & o.cleared,
+        };
+        Taint {
+            labels: self.labels | o.labels,
+            params: self.params | o.params,
+            cleared,
+        }
+    }
+
+    fn with(self, l: u8) -> Taint {
+        Taint {
+            labels: self.labels | l,
+            ..self
+        }
+    }
+
+    fn without(self, l: u8) -> Taint {
+        Taint {
+            labels: self.labels & !l,
+            cleared: if self.params != 0 {
+                self.cleared | l
+            } else {
+                0
+            },
+            ..self
+        }
+    }
+
+    fn is_variable(self) -> bool {
+        self.labels & VARIABLE != 0 || self.params != 0
+    }
+}
+
+pub fn label_names(labels: u8) -> Vec<String> {
+    [
+        (INPUT, "input"),
+        (DYNAMIC, "dynamic"),
+        (SECRET, "secret"),
+        (VARIABLE, "variable"),
+    ]
+    .iter()
+    .filter(|(b, _)| labels & b != 0)
+    .map(|(_, n)| n.to_string())
+    .collect()
+}
+
+fn label_bits(names: &[String]) -> u8 {
+    names.iter().fold(0, |acc, n| {
+        acc | match n.as_str() {
+            "input" => INPUT,
+            "dynamic" => DYNAMIC,
+            "secret" => SECRET,
+            "variable" => VARIABLE,
+            _ => 0,
+        }
+    })
+}
+
+/// The flows at one call site: its receiver and arguments, as label sets.
+#[derive(Debug, Clone, Default)]
+pub struct CallFlow {
+    pub recv: u8,
+    pub args: Vec<u8>,
+}
+
+/// Per call site (unit, span start, span end).
+pub type FlowMap = HashMap<(u32, u32, u32), CallFlow>;
+
+#[derive(Default)]
+struct FnResult {
+    /// Call sites, with parameter bits still unresolved.
+    calls: HashMap<(u32, u32, u32), (Taint, Vec<Taint>)>,
+    ret: Taint,
+    /// Calls into the crate's functions: callee and the taint of each of its parameters.
+    edges: Vec<(FnId, Vec<Taint>)>,
+}
+
+pub struct Flows<'p, 'a> {
+    prog: &'p Program<'a>,
+    an: &'p Analyzer<'p, 'a>,
+    /// Parameters that hold request input, per handler.
+    input_params: &'p HashMap<FnId, Vec<usize>>,
+    summaries: HashMap<FnId, Taint>,
+}
+
+impl<'p, 'a> Flows<'p, 'a> {
+    /// Runs the analysis over every function of the package.
+    pub fn compute(
+        prog: &'p Program<'a>,
+        an: &'p Analyzer<'p, 'a>,
+        input_params: &'p HashMap<FnId, Vec<usize>>,
+    ) -> FlowMap {
+        let mut fl = Flows {
+            prog,
+            an,
+            input_params,
+            summaries: HashMap::new(),
+        };
+        let fns: Vec<FnId> = prog
+            .all_fns()
+            .filter(|id| !prog.func(*id).is_closure)
+            .collect();
+        let mut results: HashMap<FnId, FnResult> = HashMap::new();
+        // Return summaries depend on callees' summaries: iterate to a fixed point (bounded).
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            results.clear();
+            for &id in &fns {
+                let r = fl.analyse(id);
+                if fl.summaries.get(&id).copied().unwrap_or_default() != r.ret {
+                    fl.summaries.insert(id, r.ret);
+                    changed = true;
+                }
+                results.insert(id, r);
+            }
+            if !changed {
+                break;
+            }
+        }
+        // What callers pass fills the callees' parameters.
+        let mut entry: HashMap<FnId, Vec<u8>> = HashMap::new();
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for &caller in &fns {
+                let Some(r) = results.get(&caller) else {
+                    continue;
+                };
+                for (callee, params) in &r.edges {
+                    for (i, t) in params.iter().enumerate().take(MAX_PARAMS) {
+                        let labels = resolve(*t, entry.get(&caller));
+                        let slot = entry.entry(*callee).or_default();
+                        if slot.len() <= i {
+                            slot.resize(i + 1, 0);
+                        }
+                        if slot[i] | labels != slot[i] {
+                            slot[i] |= labels;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut out = FlowMap::new();
+        for (id, r) in results {
+            let params = entry.get(&id);
+            for (key, (recv, args)) in r.calls {
+                let slot = out.entry(key).or_default();
+                slot.recv |= resolve(recv, params);
+                if slot.args.len() < args.len() {
+                    slot.args.resize(args.len(), 0);
+                }
+                for (i, a) in args.iter().enumerate() {
+                    slot.args[i] |= resolve(*a, params);
+                }
+            }
+        }
+        out
+    }
+    fn analyse(&self, id: FnId) -> FnResult {
+        state::analyse(self, id)
+    }
+}
+
+fn resolve(t: Taint, params: Option<&Vec<u8>>) -> u8 {
+    let mut from_params = 0;
+    if let Some(ps) = params {
+        for (i, p) in ps.iter().enumerate().take(MAX_PARAMS) {
+            if t.params & (1 << i) != 0 {
+                from_params |= p;
+            }
+        }
+    }
+    t.labels | (from_params & !t.cleared)
+}
