@@ -117,7 +117,7 @@ struct RawCall {
     name: String,
     #[serde(rename = "match")]
     patterns: Vec<Spanned<String>>,
-    /// rate-limit, token-verify, redirect, validation, tls-acceptor, credential-read
+    /// rate-limit, token-verify, redirect, validation, tls-acceptor, credential-read, audit, …
     capability: Spanned<String>,
 }
 
@@ -268,6 +268,7 @@ pub const CALL_CAPABILITIES: &[&str] = &[
     "credential-read",
     "auth",
     "input",
+    "audit",
 ];
 
 impl Catalog {

@@ -27,6 +27,8 @@ pub struct FnSummary {
     pub cache_store: Option<Evidence>,
     /// Calls a validation API or rejects input with an early `Err`.
     pub validates: Vec<Evidence>,
+    /// Records something: a log or tracing event, a metric.
+    pub audit: Vec<Evidence>,
 }
 
 pub struct Analyzer<'p, 'a> {
@@ -278,6 +280,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     "rate-limit" => s.rate_limit.push(ev),
                     "redirect" => s.redirect = true,
                     "validation" => s.validates.push(ev),
+                    "audit" => s.audit.push(ev),
                     _ => {}
                 }
             }
@@ -443,6 +446,12 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                         ));
                     }
                     s.redirect |= sub.redirect;
+                    if let Some(first) = sub.audit.first() {
+                        s.audit.push(Evidence {
+                            loc,
+                            note: format!("calls `{cname}`, which records: {}", first.note),
+                        });
+                    }
                 }
             }
         }

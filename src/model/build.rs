@@ -96,6 +96,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     b.flows = super::flow::Flows::compute(prog, &an, &b.input_params);
     b.add_calls();
     b.add_types();
+    b.model.auth_checks = super::auth_checks::collect(&an, &b.handlers_seen);
     b.model.config = config;
     b.model
 }

@@ -5,6 +5,7 @@
 mod acceptors;
 mod actix;
 mod analysis;
+mod auth_checks;
 mod axum;
 mod build;
 mod config;
@@ -260,6 +261,23 @@ pub struct Model {
     pub apps: Vec<App>,
     pub calls: Vec<Call>,
     pub config: Vec<ConfigEntry>,
+    pub auth_checks: Vec<AuthCheck>,
+}
+
+/// An authentication check written in the crate: an extractor, guard, middleware or validator function
+/// that reads credentials and rejects requests on them.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthCheck {
+    pub package: String,
+    pub name: String,
+    /// `extractor` or `middleware` (a trait impl, or a function handed to the framework by name).
+    pub kind: String,
+    pub loc: Loc,
+    /// Logs, traces or counts something (itself, a function it calls, or its error type's response).
+    pub records: bool,
+    /// Where it reads and checks credentials.
+    pub evidence: Vec<Evidence>,
+    pub audit: Vec<Evidence>,
 }
 
 impl Model {
@@ -285,5 +303,6 @@ impl Model {
         self.types.extend(other.types);
         self.calls.extend(other.calls);
         self.config.extend(other.config);
+        self.auth_checks.extend(other.auth_checks);
     }
 }

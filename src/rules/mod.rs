@@ -224,6 +224,7 @@ impl RuleSet {
                 "app" => to_json_list(&model.apps),
                 "call" => to_json_list(&model.calls),
                 "config" => to_json_list(&model.config),
+                "auth_check" => to_json_list(&model.auth_checks),
                 _ => vec![],
             };
             entities.insert(t, list);

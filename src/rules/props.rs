@@ -27,7 +27,15 @@ fn evidence() -> Shape {
 }
 
 pub const TARGETS: &[&str] = &[
-    "route", "input", "handler", "type", "listener", "app", "call", "config",
+    "route",
+    "input",
+    "handler",
+    "type",
+    "listener",
+    "app",
+    "call",
+    "config",
+    "auth_check",
 ];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
@@ -192,6 +200,15 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("table_keys", list(Scalar)),
             ("value", Any),
             ("loc", Loc),
+        ]),
+        "auth_check" => obj(vec![
+            ("package", Scalar),
+            ("name", Scalar),
+            ("kind", Scalar),
+            ("loc", Loc),
+            ("records", Scalar),
+            ("evidence", evidence()),
+            ("audit", evidence()),
         ]),
         _ => return None,
     })

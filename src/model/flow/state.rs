@@ -22,6 +22,7 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         closure_depth: 0,
     };
     let inputs = fl.input_params.get(&id);
+    let route_params = attribute_route_params(f);
     for (i, p) in f.params.iter().enumerate() {
         let mut t = Taint::label(VARIABLE);
         if i < MAX_PARAMS {
@@ -33,7 +34,12 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
             (!ty.args.is_empty() || ty.name() == "Multipart")
                 && fl.an.classify_input(ty, &st.ctx).is_some()
         });
-        if typed_input || inputs.is_some_and(|v| v.contains(&i)) {
+        let segment_input = route_params.iter().any(|(name, rest)| {
+            // Rocket's `PathBuf` from `<path..>` rejects `..` and absolute segments itself.
+            p.pat.bindings.first() == Some(name)
+                && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
+        });
+        if typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i)) {
             t = t.with(INPUT);
         }
         if p.ty.as_ref().is_some_and(is_scalar_type) {
@@ -49,6 +55,36 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         st.res.ret = Taint::NONE;
     }
     st.res
+}
+
+/// Dynamic segments named in a route attribute (`#[get("/files/<name>?<q>")]`, Rocket): the name and
+/// whether it takes the rest of the path (`<path..>`).
+fn attribute_route_params(f: &FnDef) -> Vec<(String, bool)> {
+    const METHODS: &[&str] = &[
+        "get", "post", "put", "patch", "delete", "head", "options", "route",
+    ];
+    let mut out = vec![];
+    for a in &f.attrs {
+        let last = a.path.rsplit("::").next().unwrap_or("");
+        if !METHODS.contains(&last) {
+            continue;
+        }
+        let mut rest = a.tokens.as_str();
+        while let Some(i) = rest.find('<') {
+            rest = &rest[i + 1..];
+            let Some(end) = rest.find('>') else { break };
+            let inner = &rest[..end];
+            let (name, tail) = match inner.strip_suffix("..") {
+                Some(n) => (n, true),
+                None => (inner, false),
+            };
+            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                out.push((name.to_string(), tail));
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
 }
 
 pub struct FnState<'s, 'p, 'a> {
