@@ -1,14 +1,15 @@
-//! Embeds the built-in rule pack (`rules/*.toml`) and catalog (`rules/catalog/*.toml`) into the binary.
+//! Embeds the built-in rule pack (`rules/*.toml`), catalog (`rules/catalog/*.toml`) and curated
+//! advisories (`rules/advisories/*.md`) into the binary.
 
 use std::fmt::Write;
 use std::path::Path;
 
-fn list(dir: &Path) -> Vec<std::path::PathBuf> {
+fn list(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
                 .collect()
         })
         .unwrap_or_default();
@@ -22,10 +23,16 @@ fn main() {
     let catalog = rules.join("catalog");
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=rules/catalog");
+    println!("cargo:rerun-if-changed=rules/advisories");
+    let advisories = rules.join("advisories");
     let mut out = String::new();
-    for (name, dir) in [("RULES", &rules), ("CATALOG", &catalog)] {
+    for (name, dir, ext) in [
+        ("RULES", &rules, "toml"),
+        ("CATALOG", &catalog, "toml"),
+        ("ADVISORIES", &advisories, "md"),
+    ] {
         writeln!(out, "pub static {name}: &[(&str, &str)] = &[").unwrap();
-        for f in list(dir) {
+        for f in list(dir, ext) {
             println!("cargo:rerun-if-changed={}", f.display());
             let rel = f
                 .strip_prefix(root)

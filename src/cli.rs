@@ -71,6 +71,10 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// A RustSec advisory-db checkout: match `Cargo.lock` against every advisory in it (in addition to
+    /// the curated set built in). Read locally, never fetched.
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

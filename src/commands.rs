@@ -41,7 +41,7 @@ fn fail_policy(errors: &[PolicyError], format: Format, no_color: bool) -> i32 {
             let _ = report::human::render_policy_errors(&mut err, errors);
             let _ = writeln!(
                 err,
-                "portcullis: {} error(s) in rule or catalog files",
+                "portcullis: {} error(s) in rule, catalog or advisory files",
                 errors.len()
             );
         }
@@ -78,10 +78,15 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
 }
 
 pub fn check(args: &CheckArgs) -> i32 {
-    let policy = match engine::load_policy(&args.policy.rules) {
+    let mut policy = match engine::load_policy(&args.policy.rules) {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, args.format, args.no_color),
     };
+    if let Some(db) = &args.advisory_db {
+        if let Err(errors) = policy.add_advisory_db(db) {
+            return fail_policy(&errors, args.format, args.no_color);
+        }
+    }
     if let Err(code) = check_ids(&args.select, &policy, "--select")
         .and_then(|_| check_ids(&args.ignore, &policy, "--ignore"))
     {

@@ -175,8 +175,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
                 .expect("owner is a package")
                 .toml_files
                 .push(file.clone());
-        } else if file.file_name().is_some_and(|n| n == "Cargo.toml") {
-            // Workspace manifests are kept with the first package below them, if any.
+        } else if file
+            .file_name()
+            .is_some_and(|n| n == "Cargo.toml" || n == "Cargo.lock")
+        {
+            // Workspace manifests and lock files are kept with the first package below them, if any.
             let dir = file.parent().unwrap_or(file);
             if let Some(pkg) = packages.values_mut().find(|p| p.root.starts_with(dir)) {
                 pkg.toml_files.push(file.clone());
@@ -249,11 +252,12 @@ fn walk(
             tomls.insert(path);
         } else if name.ends_with(".rs") {
             rust.insert(path);
-        } else if name.ends_with(".toml")
-            && !TOOL_TOMLS.contains(&name.as_str())
-            && !path
-                .components()
-                .any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config")
+        } else if name == "cargo.lock"
+            || (name.ends_with(".toml")
+                && !TOOL_TOMLS.contains(&name.as_str())
+                && !path
+                    .components()
+                    .any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config"))
         {
             tomls.insert(path);
         }

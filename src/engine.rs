@@ -22,6 +22,33 @@ pub const PARSE_ERROR: &str = "parse-error";
 pub struct Policy {
     pub catalog: Catalog,
     pub rules: RuleSet,
+    /// Advisories matched against `Cargo.lock`: the curated set, plus any `--advisory-db`.
+    pub advisories: Vec<crate::advisories::Advisory>,
+}
+
+impl Policy {
+    /// Adds every advisory of a RustSec advisory-db checkout.
+    pub fn add_advisory_db(&mut self, dir: &Path) -> Result<usize, Vec<PolicyError>> {
+        let list = crate::advisories::load_dir(dir)?;
+        let n = list.len();
+        // The database's copy of an advisory replaces the curated one.
+        let ids: std::collections::HashSet<&str> = list.iter().map(|a| a.id.as_str()).collect();
+        self.advisories.retain(|a| !ids.contains(a.id.as_str()));
+        self.advisories.extend(list);
+        Ok(n)
+    }
+}
+
+fn bundled_advisories(errors: &mut Vec<PolicyError>) -> Vec<crate::advisories::Advisory> {
+    let mut out = vec![];
+    for (name, text) in embedded::ADVISORIES {
+        match crate::advisories::parse(name, &Arc::from(*text), "bundled") {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    out
 }
 
 /// Loads the built-in pack and catalog plus every extra rule directory (`DIR/*.toml` rules,
@@ -85,8 +112,13 @@ pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
             return Err(errors);
         }
     };
+    let advisories = bundled_advisories(&mut errors);
     match RuleSet::load(&rule_src, &catalog) {
-        Ok(rules) if errors.is_empty() => Ok(Policy { catalog, rules }),
+        Ok(rules) if errors.is_empty() => Ok(Policy {
+            catalog,
+            rules,
+            advisories,
+        }),
         Ok(_) => Err(errors),
         Err(mut e) => {
             errors.append(&mut e);
@@ -199,7 +231,7 @@ pub fn analyze_sources(
     let inputs = sources
         .iter()
         .map(|(name, text)| {
-            let kind = if name.ends_with(".toml") {
+            let kind = if name.ends_with(".toml") || name.ends_with("Cargo.lock") {
                 FileKind::Toml
             } else {
                 FileKind::Rust
@@ -320,6 +352,7 @@ fn run(
     let mut per_pkg_units: Vec<Vec<Unit>> = (0..packages.len()).map(|_| vec![]).collect();
     let mut per_pkg_config: Vec<Vec<model::ConfigEntry>> =
         (0..packages.len()).map(|_| vec![]).collect();
+    let mut advisory_matches: Vec<model::AdvisoryMatch> = vec![];
     for (i, p) in parsed.into_iter().enumerate() {
         let (pkg, target, module, kind) = &meta[i];
         match p {
@@ -344,8 +377,21 @@ fn run(
                 ))
             }
             None if *kind == FileKind::Toml && texts[i].is_some() => {
-                match model::config_entries(&packages[*pkg].name, i as u32, &files[i]) {
-                    Ok(entries) => per_pkg_config[*pkg].extend(entries),
+                let is_lock = files[i].path.file_name().is_some_and(|n| n == "Cargo.lock");
+                let parsed = if is_lock {
+                    model::advisory_matches(
+                        &packages[*pkg].name,
+                        i as u32,
+                        &files[i],
+                        &policy.advisories,
+                    )
+                    .map(|m| advisory_matches.extend(m))
+                } else {
+                    model::config_entries(&packages[*pkg].name, i as u32, &files[i])
+                        .map(|entries| per_pkg_config[*pkg].extend(entries))
+                };
+                match parsed {
+                    Ok(()) => {}
                     Err((range, msg)) => {
                         // Keep the label on the line where the error starts.
                         let text = &files[i].text;
@@ -399,6 +445,7 @@ fn run(
     for m in models {
         model.extend(m);
     }
+    model.advisories = advisory_matches;
     findings.retain(|f| enabled_id(policy, enabled, &f.rule));
     findings.extend(policy.rules.evaluate(&model, enabled));
     let sups: Vec<Vec<crate::suppress::Suppression>> = files

@@ -24,6 +24,7 @@
 //! assert_eq!(finding.loc.span.line, 5);
 //! ```
 
+pub mod advisories;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

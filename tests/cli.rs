@@ -694,3 +694,88 @@ impl TryFrom<FormData> for NewSubscriber {
         "{doc}"
     );
 }
+
+const LOCKED_H2: &str = r#"version = 3
+
+[[package]]
+name = "h2"
+version = "0.4.5"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "scratch"
+version = "0.1.0"
+"#;
+
+fn advisory_db(advisory: &str) -> tempfile::TempDir {
+    let db = tempfile::tempdir().unwrap();
+    let dir = db.path().join("crates/h2");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("RUSTSEC-2099-0001.md"), advisory).unwrap();
+    std::fs::write(db.path().join("README.md"), "# An advisory database\n").unwrap();
+    db
+}
+
+const H2_ADVISORY: &str = r#"```toml
+[advisory]
+id = "RUSTSEC-2099-0001"
+package = "h2"
+date = "2099-01-01"
+
+[versions]
+patched = [">= 0.4.6"]
+```
+
+# A made-up flaw in h2
+"#;
+
+#[test]
+fn an_advisory_database_adds_its_advisories() {
+    let pkg = package(&[("Cargo.lock", LOCKED_H2), ("src/main.rs", "fn main() {}\n")]);
+    let path = pkg.path().to_str().unwrap();
+    // The curated set knows nothing against h2 0.4.5.
+    let out = run(&["check", path, "--select", "vulnerable-dependency"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let db = advisory_db(H2_ADVISORY);
+    let out = run(&[
+        "check",
+        path,
+        "--select",
+        "vulnerable-dependency",
+        "--advisory-db",
+        db.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    let f = &doc["findings"][0];
+    assert_eq!(f["line"], 5);
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("`h2 0.4.5` is affected by RUSTSEC-2099-0001"),
+        "{f}"
+    );
+    assert!(f["help"].as_str().unwrap().contains(">= 0.4.6"), "{f}");
+}
+
+#[test]
+fn a_broken_advisory_is_a_located_error() {
+    let pkg = package(&[("Cargo.lock", LOCKED_H2), ("src/main.rs", "fn main() {}\n")]);
+    let db = advisory_db(&H2_ADVISORY.replace(">= 0.4.6", ">= 0.4.x6"));
+    let out = run(&[
+        "check",
+        pkg.path().to_str().unwrap(),
+        "--advisory-db",
+        db.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("invalid version requirement"), "{err}");
+    assert!(err.contains("RUSTSEC-2099-0001.md:8:13"), "{err}");
+    let out = run(&["check", ".", "--advisory-db", "no/such/db"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"));
+}

@@ -12,6 +12,7 @@ mod config;
 mod eval;
 mod flow;
 mod inputs;
+mod lockfile;
 mod poem;
 mod program;
 mod rocket;
@@ -21,6 +22,7 @@ mod warp;
 
 pub use build::build_package;
 pub use config::config_entries;
+pub use lockfile::advisory_matches;
 pub use program::{Program, Unit};
 
 use crate::source::Loc;
@@ -262,6 +264,29 @@ pub struct Model {
     pub calls: Vec<Call>,
     pub config: Vec<ConfigEntry>,
     pub auth_checks: Vec<AuthCheck>,
+    pub advisories: Vec<AdvisoryMatch>,
+}
+
+/// A package pinned in `Cargo.lock` at a version an advisory affects.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdvisoryMatch {
+    /// The analysed package whose lock file this is.
+    pub package: String,
+    #[serde(rename = "crate")]
+    pub krate: String,
+    pub version: String,
+    pub id: String,
+    pub title: String,
+    /// `vulnerability`, or the advisory's informational kind (`unsound`, `unmaintained`, `notice`).
+    pub kind: String,
+    pub url: String,
+    pub aliases: Vec<String>,
+    /// The patched version requirements, joined.
+    pub patched: String,
+    pub date: String,
+    /// `bundled`, or the advisory database it came from.
+    pub origin: String,
+    pub loc: Loc,
 }
 
 /// An authentication check written in the crate: an extractor, guard, middleware or validator function
@@ -304,5 +329,6 @@ impl Model {
         self.calls.extend(other.calls);
         self.config.extend(other.config);
         self.auth_checks.extend(other.auth_checks);
+        self.advisories.extend(other.advisories);
     }
 }

@@ -225,6 +225,7 @@ impl RuleSet {
                 "call" => to_json_list(&model.calls),
                 "config" => to_json_list(&model.config),
                 "auth_check" => to_json_list(&model.auth_checks),
+                "advisory" => to_json_list(&model.advisories),
                 _ => vec![],
             };
             entities.insert(t, list);

@@ -36,6 +36,7 @@ pub const TARGETS: &[&str] = &[
     "call",
     "config",
     "auth_check",
+    "advisory",
 ];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
@@ -209,6 +210,20 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("records", Scalar),
             ("evidence", evidence()),
             ("audit", evidence()),
+        ]),
+        "advisory" => obj(vec![
+            ("package", Scalar),
+            ("crate", Scalar),
+            ("version", Scalar),
+            ("id", Scalar),
+            ("title", Scalar),
+            ("kind", Scalar),
+            ("url", Scalar),
+            ("aliases", list(Scalar)),
+            ("patched", Scalar),
+            ("date", Scalar),
+            ("origin", Scalar),
+            ("loc", Loc),
         ]),
         _ => return None,
     })
