@@ -96,6 +96,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     b.flows = super::flow::Flows::compute(prog, &an, &b.input_params);
     b.add_calls();
     b.add_types();
+    b.add_functions();
     b.model.auth_checks = super::auth_checks::collect(&an, &b.handlers_seen);
     b.model.config = config;
     b.model
@@ -659,6 +660,29 @@ impl Builder<'_, '_> {
         });
     }
 
+    fn add_functions(&mut self) {
+        for id in self.prog.all_fns() {
+            let f = self.prog.func(id);
+            if f.is_closure {
+                continue;
+            }
+            let traced = f
+                .attrs
+                .iter()
+                .find(|a| a.path.rsplit("::").next() == Some("instrument"))
+                .map(|a| traced_params(f, &a.tokens))
+                .unwrap_or_default();
+            self.model.functions.push(Function {
+                package: self.prog.package.clone(),
+                name: self.prog.fn_display(id),
+                is_async: f.is_async,
+                attrs: f.attrs.iter().map(|a| a.path.clone()).collect(),
+                traced_params: traced,
+                loc: Loc::new(self.prog.unit(id.unit).file, f.span),
+            });
+        }
+    }
+
     fn add_types(&mut self) {
         for unit in self.prog.units {
             for t in &unit.facts.types {
@@ -776,6 +800,30 @@ impl Builder<'_, '_> {
             }
         }
     }
+}
+
+/// The parameters `#[instrument(..)]` records: all but `self` and those it skips (`skip(a, b)`,
+/// `skip_all`).
+fn traced_params(f: &crate::facts::FnDef, tokens: &str) -> Vec<String> {
+    if tokens.contains("skip_all") {
+        return vec![];
+    }
+    let skipped: Vec<&str> = tokens
+        .find("skip(")
+        .map(|i| {
+            let rest = &tokens[i + 5..];
+            rest[..rest.find(')').unwrap_or(rest.len())]
+                .split(',')
+                .map(str::trim)
+                .collect()
+        })
+        .unwrap_or_default();
+    f.params
+        .iter()
+        .flat_map(|p| p.pat.bindings.iter())
+        .filter(|b| *b != "self" && !skipped.contains(&b.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// The `let` that binds the value of the call at `span`: its binding and declared type.

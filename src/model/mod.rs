@@ -222,6 +222,19 @@ pub struct Handler {
     pub cache_control: Option<String>,
 }
 
+/// A function of the crate (closures excluded).
+#[derive(Debug, Clone, Serialize)]
+pub struct Function {
+    pub package: String,
+    pub name: String,
+    pub is_async: bool,
+    /// Attribute paths as written (`tracing::instrument`, `get`).
+    pub attrs: Vec<String>,
+    /// Parameters whose values `#[instrument]` records in its span (all but `skip(..)`ed ones).
+    pub traced_params: Vec<String>,
+    pub loc: Loc,
+}
+
 /// A struct, enum or alias defined in the crate.
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeInfo {
@@ -265,6 +278,7 @@ pub struct Model {
     pub config: Vec<ConfigEntry>,
     pub auth_checks: Vec<AuthCheck>,
     pub advisories: Vec<AdvisoryMatch>,
+    pub functions: Vec<Function>,
 }
 
 /// A package pinned in `Cargo.lock` at a version an advisory affects.
@@ -330,5 +344,6 @@ impl Model {
         self.config.extend(other.config);
         self.auth_checks.extend(other.auth_checks);
         self.advisories.extend(other.advisories);
+        self.functions.extend(other.functions);
     }
 }

@@ -226,6 +226,7 @@ impl RuleSet {
                 "config" => to_json_list(&model.config),
                 "auth_check" => to_json_list(&model.auth_checks),
                 "advisory" => to_json_list(&model.advisories),
+                "function" => to_json_list(&model.functions),
                 _ => vec![],
             };
             entities.insert(t, list);

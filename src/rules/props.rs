@@ -37,6 +37,7 @@ pub const TARGETS: &[&str] = &[
     "config",
     "auth_check",
     "advisory",
+    "function",
 ];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
@@ -223,6 +224,14 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("patched", Scalar),
             ("date", Scalar),
             ("origin", Scalar),
+            ("loc", Loc),
+        ]),
+        "function" => obj(vec![
+            ("package", Scalar),
+            ("name", Scalar),
+            ("is_async", Scalar),
+            ("attrs", list(Scalar)),
+            ("traced_params", list(Scalar)),
             ("loc", Loc),
         ]),
         _ => return None,
