@@ -735,6 +735,8 @@ impl Builder<'_, '_> {
             let ctx = self.prog.ctx_of(id);
             let file = self.prog.unit(id.unit).file;
             let fname = self.prog.fn_display(id);
+            let stmts = statements(&f.body);
+            let unit_text = &self.prog.unit(id.unit).text;
             for c in &f.calls {
                 let loc = Loc::new(file, c.span);
                 if seen.insert(loc, ()).is_some() {
@@ -755,6 +757,32 @@ impl Builder<'_, '_> {
                     .get(&(id.unit, c.span.start, c.span.end))
                     .cloned()
                     .unwrap_or_default();
+                let (statement, then_called) = match innermost(&stmts, c.span) {
+                    Some((span, binding)) => (
+                        shorten(
+                            unit_text
+                                .get(span.start as usize..span.end as usize)
+                                .unwrap_or(""),
+                        ),
+                        binding
+                            .map(|b| {
+                                f.calls
+                                    .iter()
+                                    .filter(|m| {
+                                        m.kind == CallKind::Method
+                                            && m.span.start > span.end
+                                            && m.recv.as_deref().is_some_and(|r| {
+                                                r.trim_start_matches('&').trim_start_matches("mut ")
+                                                    == b
+                                            })
+                                    })
+                                    .map(|m| m.name.clone())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    None => (String::new(), vec![]),
+                };
                 let arg_flow =
                     |i: usize| super::flow::label_names(flow.args.get(i).copied().unwrap_or(0));
                 self.model.calls.push(Call {
@@ -795,11 +823,69 @@ impl Builder<'_, '_> {
                     function: fname.clone(),
                     is_async_fn: f.is_async,
                     in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),
+                    statement,
+                    then_called,
                     loc,
                 });
             }
         }
     }
+}
+
+/// Every statement of a body, nested blocks included: its span and, for `let x = …`, the binding.
+fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>)> {
+    use crate::facts::{Expr, Stmt};
+    let mut out = vec![];
+    let mut stack = vec![b];
+    while let Some(b) = stack.pop() {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let {
+                    pat, span, init, ..
+                } => {
+                    out.push((*span, pat.bindings.first().map(String::as_str)));
+                    if let Some(Expr::Block { block, .. }) = init {
+                        stack.push(block);
+                    }
+                }
+                Stmt::Expr { expr, .. } => {
+                    out.push((expr.span(), None));
+                    match expr {
+                        Expr::Block { block, .. } | Expr::Loop { body: block, .. } => {
+                            stack.push(block)
+                        }
+                        Expr::If { then, .. } => stack.push(then),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The smallest statement containing `span`.
+fn innermost<'s>(
+    stmts: &[(crate::source::Span, Option<&'s str>)],
+    span: crate::source::Span,
+) -> Option<(crate::source::Span, Option<&'s str>)> {
+    stmts
+        .iter()
+        .filter(|(s, _)| s.start <= span.start && span.end <= s.end)
+        .min_by_key(|(s, _)| s.end - s.start)
+        .copied()
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 400;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The parameters `#[instrument(..)]` records: all but `self` and those it skips (`skip(a, b)`,

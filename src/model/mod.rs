@@ -187,6 +187,10 @@ pub struct Call {
     pub is_async_fn: bool,
     /// The call is in a route handler (or a closure inside one).
     pub in_handler: bool,
+    /// The source of the statement the call is in (shortened), e.g. a whole builder chain.
+    pub statement: String,
+    /// When that statement is `let x = …`: the methods later called on `x` in the same function.
+    pub then_called: Vec<String>,
     pub loc: Loc,
 }
 

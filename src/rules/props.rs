@@ -193,6 +193,8 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("function", Scalar),
             ("is_async_fn", Scalar),
             ("in_handler", Scalar),
+            ("statement", Scalar),
+            ("then_called", list(Scalar)),
             ("loc", Loc),
         ]),
         "config" => obj(vec![
