@@ -174,7 +174,11 @@ struct Input {
 }
 
 /// Analyses discovered packages with the given policy.
-pub fn analyze(disc: &Discovery, policy: &Policy, enabled: &dyn Fn(&Rule) -> bool) -> Outcome {
+pub fn analyze(
+    disc: &Discovery,
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+) -> Outcome {
     let mut inputs = vec![];
     for (pi, pkg) in disc.packages.iter().enumerate() {
         for rf in &pkg.rust_files {
@@ -219,7 +223,7 @@ pub fn analyze_sources(
     package: &str,
     sources: &[(&str, &str)],
     policy: &Policy,
-    enabled: &dyn Fn(&Rule) -> bool,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
 ) -> Outcome {
     let pkg = Package {
         name: package.to_string(),
@@ -261,7 +265,7 @@ fn run(
     inputs: Vec<Input>,
     packages: &[Package],
     policy: &Policy,
-    enabled: &dyn Fn(&Rule) -> bool,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
 ) -> Outcome {
     let mut files: Vec<SourceFile> = Vec::with_capacity(inputs.len());
     let mut findings: Vec<Finding> = vec![];
@@ -467,7 +471,7 @@ fn run(
     }
 }
 
-fn enabled_id(policy: &Policy, enabled: &dyn Fn(&Rule) -> bool, id: &str) -> bool {
+fn enabled_id(policy: &Policy, enabled: &(dyn Fn(&Rule) -> bool + Sync), id: &str) -> bool {
     match policy.rules.get(id) {
         Some(r) => enabled(r),
         None => {

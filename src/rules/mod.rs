@@ -11,6 +11,7 @@ use crate::model::Model;
 use crate::policy_error::{did_you_mean, PolicyError};
 use crate::source::Loc;
 use condition::{lookup_path, Cond};
+use rayon::prelude::*;
 use schema::{RawExample, RawRule};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -206,7 +207,11 @@ impl RuleSet {
 
     /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:
     /// by the first of the rule's cases that matches it.
-    pub fn evaluate(&self, model: &Model, enabled: &dyn Fn(&Rule) -> bool) -> Vec<Finding> {
+    pub fn evaluate(
+        &self,
+        model: &Model,
+        enabled: &(dyn Fn(&Rule) -> bool + Sync),
+    ) -> Vec<Finding> {
         let mut entities: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
         let needed: std::collections::BTreeSet<&str> = self
             .rules
@@ -214,52 +219,62 @@ impl RuleSet {
             .filter(|r| enabled(r))
             .flat_map(|r| r.cases.iter().map(|c| c.target.as_str()))
             .collect();
-        for t in needed {
-            let list = match t {
-                "route" => to_json_list(&model.routes),
-                "input" => to_json_list(&model.inputs),
-                "handler" => to_json_list(&model.handlers),
-                "type" => to_json_list(&model.types),
-                "listener" => to_json_list(&model.listeners),
-                "app" => to_json_list(&model.apps),
-                "call" => to_json_list(&model.calls),
-                "config" => to_json_list(&model.config),
-                "auth_check" => to_json_list(&model.auth_checks),
-                "advisory" => to_json_list(&model.advisories),
-                "function" => to_json_list(&model.functions),
-                _ => vec![],
-            };
-            entities.insert(t, list);
-        }
-        let mut findings = vec![];
-        for rule in self.rules.iter().filter(|r| enabled(r)) {
-            let mut reported: std::collections::HashSet<(String, usize)> =
-                std::collections::HashSet::new();
-            for case in &rule.cases {
-                let list = entities
-                    .get(case.target.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                for (i, e) in list.iter().enumerate() {
-                    if reported.contains(&(case.target.clone(), i)) {
-                        continue;
-                    }
-                    if case.cond.as_ref().is_none_or(|c| c.eval(e)) {
-                        reported.insert((case.target.clone(), i));
-                        if let Some(f) = finding(rule, case, e) {
-                            findings.push(f);
+        // Targets convert to JSON once, in parallel; rules then run in parallel over the shared lists
+        // (the engine sorts findings afterwards, so the order here does not matter).
+        let lists: Vec<(&str, Vec<Json>)> = needed
+            .into_par_iter()
+            .map(|t| {
+                let list = match t {
+                    "route" => to_json_list(&model.routes),
+                    "input" => to_json_list(&model.inputs),
+                    "handler" => to_json_list(&model.handlers),
+                    "type" => to_json_list(&model.types),
+                    "listener" => to_json_list(&model.listeners),
+                    "app" => to_json_list(&model.apps),
+                    "call" => to_json_list(&model.calls),
+                    "config" => to_json_list(&model.config),
+                    "auth_check" => to_json_list(&model.auth_checks),
+                    "advisory" => to_json_list(&model.advisories),
+                    "function" => to_json_list(&model.functions),
+                    _ => vec![],
+                };
+                (t, list)
+            })
+            .collect();
+        entities.extend(lists);
+        self.rules
+            .par_iter()
+            .filter(|r| enabled(r))
+            .flat_map_iter(|rule| {
+                let mut findings = vec![];
+                let mut reported: std::collections::HashSet<(&str, usize)> =
+                    std::collections::HashSet::new();
+                for case in &rule.cases {
+                    let list = entities
+                        .get(case.target.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    for (i, e) in list.iter().enumerate() {
+                        if reported.contains(&(case.target.as_str(), i)) {
+                            continue;
+                        }
+                        if case.cond.as_ref().is_none_or(|c| c.eval(e)) {
+                            reported.insert((case.target.as_str(), i));
+                            if let Some(f) = finding(rule, case, e) {
+                                findings.push(f);
+                            }
                         }
                     }
                 }
-            }
-        }
-        findings
+                findings
+            })
+            .collect()
     }
 }
 
-fn to_json_list<T: Serialize>(items: &[T]) -> Vec<Json> {
+fn to_json_list<T: Serialize + Sync>(items: &[T]) -> Vec<Json> {
     items
-        .iter()
+        .par_iter()
         .map(|i| serde_json::to_value(i).unwrap_or(Json::Null))
         .collect()
 }

@@ -154,21 +154,35 @@ impl<'p, 'a> Flows<'p, 'a> {
             .filter(|id| !prog.func(*id).is_closure)
             .collect();
         let mut results: HashMap<FnId, FnResult> = HashMap::new();
-        // Return summaries depend on callees' summaries: iterate to a fixed point (bounded).
-        for _ in 0..MAX_ROUNDS {
-            let mut changed = false;
-            results.clear();
-            for &id in &fns {
+        // Return summaries depend on callees' summaries: iterate to a fixed point (bounded), analysing
+        // again only the callers of functions whose summary changed.
+        let mut dirty: Vec<FnId> = fns.clone();
+        let mut callers: HashMap<FnId, Vec<FnId>> = HashMap::new();
+        for round in 0..MAX_ROUNDS {
+            let mut changed = vec![];
+            for &id in &dirty {
                 let r = fl.analyse(id);
+                if round == 0 {
+                    for (callee, _) in &r.edges {
+                        callers.entry(*callee).or_default().push(id);
+                    }
+                }
                 if fl.summaries.get(&id).copied().unwrap_or_default() != r.ret {
                     fl.summaries.insert(id, r.ret);
-                    changed = true;
+                    changed.push(id);
                 }
                 results.insert(id, r);
             }
-            if !changed {
+            let mut next: Vec<FnId> = changed
+                .iter()
+                .flat_map(|c| callers.get(c).into_iter().flatten().copied())
+                .collect();
+            next.sort_by_key(|f| (f.unit, f.idx));
+            next.dedup();
+            if next.is_empty() {
                 break;
             }
+            dirty = next;
         }
         // What callers pass fills the callees' parameters.
         let mut entry: HashMap<FnId, Vec<u8>> = HashMap::new();
