@@ -30,6 +30,23 @@ pub enum Format {
     Json,
 }
 
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Diagnostics with source snippets (codespan).
+    Human,
+    /// One JSON document.
+    Json,
+    /// One JSON finding per line.
+    Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// GitHub Actions annotations.
+    Github,
+    /// rustc's JSON diagnostics, one per line (rust-analyzer `check.overrideCommand`).
+    RustcJson,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -49,8 +66,14 @@ pub struct CheckArgs {
     /// Files or directories to analyse (files are analysed within their package).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Print the number of findings per rule instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// SARIF `automationDetails.id`: distinguishes several analyses of one repository in code scanning.
+    #[arg(long, value_name = "CATEGORY")]
+    pub sarif_category: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Only these rules (comma-separated ids).

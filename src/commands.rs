@@ -1,6 +1,6 @@
 //! What each subcommand does; `main` only maps the result to an exit code.
 
-use crate::cli::{CheckArgs, ExplainArgs, FailOn, Format, RulesArgs};
+use crate::cli::{CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, RulesArgs};
 use crate::engine::{self, Policy};
 use crate::policy_error::{did_you_mean, PolicyError};
 use crate::report;
@@ -30,13 +30,13 @@ fn stderr(no_color: bool) -> StandardStream {
 }
 
 /// Prints policy errors in the requested format and returns the usage/config exit code.
-fn fail_policy(errors: &[PolicyError], format: Format, no_color: bool) -> i32 {
-    match format {
-        Format::Json => {
+fn fail_policy(errors: &[PolicyError], json: bool, no_color: bool) -> i32 {
+    match json {
+        true => {
             let doc = report::json::document(&[], &[], errors, 0, 0);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        Format::Human => {
+        false => {
             let mut err = stderr(no_color);
             let _ = report::human::render_policy_errors(&mut err, errors);
             let _ = writeln!(
@@ -47,6 +47,11 @@ fn fail_policy(errors: &[PolicyError], format: Format, no_color: bool) -> i32 {
         }
     }
     EXIT_USAGE
+}
+
+/// Formats read by programs get policy errors as a JSON document; the others on stderr.
+fn json_errors(f: CheckFormat) -> bool {
+    matches!(f, CheckFormat::Json | CheckFormat::Jsonl)
 }
 
 fn usage_error(msg: &str, help: Option<String>) -> i32 {
@@ -80,11 +85,11 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
 pub fn check(args: &CheckArgs) -> i32 {
     let mut policy = match engine::load_policy(&args.policy.rules) {
         Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, args.format, args.no_color),
+        Err(errors) => return fail_policy(&errors, json_errors(args.format), args.no_color),
     };
     if let Some(db) = &args.advisory_db {
         if let Err(errors) = policy.add_advisory_db(db) {
-            return fail_policy(&errors, args.format, args.no_color);
+            return fail_policy(&errors, json_errors(args.format), args.no_color);
         }
     }
     if let Err(code) = check_ids(&args.select, &policy, "--select")
@@ -119,34 +124,71 @@ pub fn check(args: &CheckArgs) -> i32 {
         FailOn::Warning => Severity::Warning,
         FailOn::Note => Severity::Note,
     };
-    match args.format {
-        Format::Json => {
-            let doc = report::json::document(
-                &outcome.findings,
-                &outcome.files,
-                &[],
-                outcome.packages,
-                outcome.suppressed,
-            );
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    let c = report::counts(&outcome.findings);
+    let summary = format!(
+        "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s), {} suppressed in {:.2}s",
+        outcome.files.len(),
+        outcome.packages,
+        c.errors,
+        c.warnings,
+        c.notes,
+        outcome.suppressed,
+        started.elapsed().as_secs_f64()
+    );
+    if args.statistics {
+        print_statistics(&outcome.findings, args.format, &policy);
+    } else {
+        match args.format {
+            CheckFormat::Json => {
+                let doc = report::json::document(
+                    &outcome.findings,
+                    &outcome.files,
+                    &[],
+                    outcome.packages,
+                    outcome.suppressed,
+                );
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            CheckFormat::Jsonl => {
+                for f in &outcome.findings {
+                    println!("{}", report::json::finding_json(f, &outcome.files));
+                }
+            }
+            CheckFormat::Sarif => {
+                let opts = report::sarif::SarifOptions {
+                    category: args.sarif_category.as_deref(),
+                    cwd: std::env::current_dir().unwrap_or_default(),
+                };
+                let fps = crate::fingerprint::fingerprints(&outcome.findings, &outcome.files);
+                let doc = report::sarif::document(
+                    &outcome.findings,
+                    &outcome.files,
+                    &policy.rules.rules,
+                    &fps,
+                    &opts,
+                );
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            CheckFormat::Github => {
+                print!(
+                    "{}",
+                    report::github::render(&outcome.findings, &outcome.files)
+                );
+            }
+            CheckFormat::RustcJson => {
+                print!(
+                    "{}",
+                    report::rustc::render(&outcome.findings, &outcome.files)
+                );
+            }
+            CheckFormat::Human => {
+                let mut out = stdout(args.no_color);
+                let _ = report::human::render_findings(&mut out, &outcome.findings, &outcome.files);
+            }
         }
-        Format::Human => {
-            let mut out = stdout(args.no_color);
-            let _ = report::human::render_findings(&mut out, &outcome.findings, &outcome.files);
-            let c = report::counts(&outcome.findings);
-            let mut err = stderr(args.no_color);
-            let _ = writeln!(
-                err,
-                "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s), {} suppressed in {:.2}s",
-                outcome.files.len(),
-                outcome.packages,
-                c.errors,
-                c.warnings,
-                c.notes,
-                outcome.suppressed,
-                started.elapsed().as_secs_f64()
-            );
-        }
+    }
+    if args.format == CheckFormat::Human {
+        let _ = writeln!(stderr(args.no_color), "{summary}");
     }
     let failing = outcome.findings.iter().any(|f| f.severity >= threshold);
     if failing && !args.exit_zero {
@@ -156,10 +198,36 @@ pub fn check(args: &CheckArgs) -> i32 {
     }
 }
 
+fn print_statistics(findings: &[crate::rules::Finding], format: CheckFormat, policy: &Policy) {
+    let stats = report::statistics(findings);
+    if json_errors(format) {
+        let list: Vec<serde_json::Value> = stats
+            .iter()
+            .map(|(rule, sev, n)| serde_json::json!({ "rule": rule, "severity": sev, "count": n }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return;
+    }
+    let width = stats.iter().map(|(r, _, _)| r.len()).max().unwrap_or(0);
+    for (rule, sev, n) in &stats {
+        let title = policy
+            .rules
+            .rules
+            .iter()
+            .find(|r| &r.id == rule)
+            .map(|r| r.title.as_str())
+            .unwrap_or("could not read or parse the file");
+        println!("{n:>5}  {rule:<width$}  {:<7}  {title}", sev.as_str());
+    }
+}
+
 pub fn rules(args: &RulesArgs) -> i32 {
     let policy = match engine::load_policy(&args.policy.rules) {
         Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, args.format, false),
+        Err(errors) => return fail_policy(&errors, args.format == Format::Json, false),
     };
     match args.format {
         Format::Json => {
@@ -204,7 +272,7 @@ pub fn rules(args: &RulesArgs) -> i32 {
 pub fn explain(args: &ExplainArgs) -> i32 {
     let policy = match engine::load_policy(&args.policy.rules) {
         Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, Format::Human, false),
+        Err(errors) => return fail_policy(&errors, false, false),
     };
     let Some(rule) = policy.rules.get(&args.rule) else {
         let ids = policy.rules.rules.iter().map(|r| r.id.as_str());

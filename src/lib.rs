@@ -31,6 +31,7 @@ pub mod commands;
 pub mod discover;
 pub mod engine;
 pub mod facts;
+pub mod fingerprint;
 pub mod model;
 pub mod policy_error;
 pub mod report;
