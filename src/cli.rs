@@ -22,6 +22,18 @@ pub enum Command {
     Rules(RulesArgs),
     /// Explain a rule: what it finds, why it matters, how to fix it, with examples.
     Explain(ExplainArgs),
+    /// Write a commented starter `portcullis.toml`.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write `portcullis.toml` in.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite an existing `portcullis.toml`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,15 +88,22 @@ pub struct CheckArgs {
     pub sarif_category: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Only these rules (comma-separated ids).
+    /// Only these rules (comma-separated ids or tags such as `cwe-89`); replaces the config's `select`.
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated ids).
+    /// Skip these rules (comma-separated ids or tags); added to the config's `ignore`.
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub ignore: Vec<String>,
-    /// The lowest severity that makes the run fail (exit 1).
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// The lowest severity that makes the run fail (exit 1) [default: the config's `fail-on`, else warning].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// The configuration file (default: the nearest portcullis.toml, .portcullis.toml or Cargo.toml with
+    /// `[workspace.metadata.portcullis]`/`[package.metadata.portcullis]`, walking up from the first path).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Apply the config's `exclude` to files named on the command line too (for pre-commit).
+    #[arg(long)]
+    pub force_exclude: bool,
     /// Exit 0 even when there are findings.
     #[arg(long)]
     pub exit_zero: bool,

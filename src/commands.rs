@@ -1,6 +1,7 @@
 //! What each subcommand does; `main` only maps the result to an exit code.
 
-use crate::cli::{CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, RulesArgs};
+use crate::cli::{CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, InitArgs, RulesArgs};
+use crate::config::{matches_rule, Config};
 use crate::engine::{self, Policy};
 use crate::policy_error::{did_you_mean, PolicyError};
 use crate::report;
@@ -63,16 +64,22 @@ fn usage_error(msg: &str, help: Option<String>) -> i32 {
     EXIT_USAGE
 }
 
+/// Rule selectors on the command line: rule ids or tags.
 fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
     let known: Vec<&str> = policy
         .rules
         .rules
         .iter()
         .map(|r| r.id.as_str())
-        .chain([engine::PARSE_ERROR])
+        .chain([engine::PARSE_ERROR, "all"])
         .collect();
     for id in ids {
-        if !known.contains(&id.as_str()) {
+        let is_tag = policy
+            .rules
+            .rules
+            .iter()
+            .any(|r| r.tags.iter().any(|t| t.eq_ignore_ascii_case(id)));
+        if !known.contains(&id.as_str()) && !is_tag {
             return Err(usage_error(
                 &format!("unknown rule `{id}` in {flag}"),
                 did_you_mean(id, known.iter().copied()),
@@ -82,14 +89,56 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
     Ok(())
 }
 
-pub fn check(args: &CheckArgs) -> i32 {
-    let mut policy = match engine::load_policy(&args.policy.rules) {
-        Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, json_errors(args.format), args.no_color),
+fn project_config(args: &CheckArgs) -> Result<Config, Vec<PolicyError>> {
+    let path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => {
+            let start = args.paths.first().cloned().unwrap_or_else(|| ".".into());
+            crate::config::find(&start)
+        }
     };
-    if let Some(db) = &args.advisory_db {
+    match path {
+        Some(p) => crate::config::load(&p),
+        None => Ok(Config::default()),
+    }
+}
+
+pub fn check(args: &CheckArgs) -> i32 {
+    let json_err = json_errors(args.format);
+    let cfg = match project_config(args) {
+        Ok(c) => c,
+        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
+    };
+    let mut dirs = args.policy.rules.clone();
+    dirs.extend(cfg.rules.iter().cloned());
+    let extra_catalog: Vec<(String, std::sync::Arc<str>)> = cfg
+        .catalog
+        .iter()
+        .map(|t| {
+            (
+                format!("{} [catalog]", cfg.display),
+                std::sync::Arc::from(t.as_str()),
+            )
+        })
+        .collect();
+    let mut policy = match engine::load_policy_with(&dirs, extra_catalog) {
+        Ok(p) => p,
+        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
+    };
+    let ids: Vec<&str> = policy.rules.rules.iter().map(|r| r.id.as_str()).collect();
+    let tags: Vec<String> = policy
+        .rules
+        .rules
+        .iter()
+        .flat_map(|r| r.tags.clone())
+        .collect();
+    let cfg_errors = cfg.check_rules(&ids, &tags);
+    if !cfg_errors.is_empty() {
+        return fail_policy(&cfg_errors, json_err, args.no_color);
+    }
+    if let Some(db) = args.advisory_db.as_ref().or(cfg.advisory_db.as_ref()) {
         if let Err(errors) = policy.add_advisory_db(db) {
-            return fail_policy(&errors, json_errors(args.format), args.no_color);
+            return fail_policy(&errors, json_err, args.no_color);
         }
     }
     if let Err(code) = check_ids(&args.select, &policy, "--select")
@@ -97,12 +146,40 @@ pub fn check(args: &CheckArgs) -> i32 {
     {
         return code;
     }
-    let disc = match crate::discover::discover(&args.paths) {
+    let mut disc = match crate::discover::discover(&args.paths) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };
+    if cfg.exclude.is_some() {
+        let named: Vec<std::path::PathBuf> = args
+            .paths
+            .iter()
+            .filter(|p| p.is_file())
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        let keep = |p: &std::path::Path| {
+            !cfg.excludes(p)
+                || (!args.force_exclude && p.canonicalize().is_ok_and(|c| named.contains(&c)))
+        };
+        for pkg in &mut disc.packages {
+            pkg.rust_files.retain(|f| keep(&f.path));
+            pkg.toml_files.retain(|f| keep(f));
+        }
+    }
+    let select: Vec<String> = if args.select.is_empty() {
+        cfg.select.iter().map(|s| s.value.clone()).collect()
+    } else {
+        args.select.clone()
+    };
+    let ignore: Vec<String> = args
+        .ignore
+        .iter()
+        .cloned()
+        .chain(cfg.ignore.iter().map(|s| s.value.clone()))
+        .collect();
     let enabled = |r: &Rule| {
-        (args.select.is_empty() || args.select.contains(&r.id)) && !args.ignore.contains(&r.id)
+        (select.is_empty() || select.iter().any(|s| matches_rule(s, &r.id, &r.tags)))
+            && !ignore.iter().any(|s| matches_rule(s, &r.id, &r.tags))
     };
     let started = std::time::Instant::now();
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20);
@@ -119,10 +196,13 @@ pub fn check(args: &CheckArgs) -> i32 {
             serde_json::to_string_pretty(&outcome.model).unwrap_or_default()
         );
     }
+    let mut outcome = outcome;
+    apply_config(&cfg, &policy, &mut outcome);
     let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Note => Severity::Note,
+        Some(FailOn::Error) => Severity::Error,
+        Some(FailOn::Warning) => Severity::Warning,
+        Some(FailOn::Note) => Severity::Note,
+        None => cfg.fail_on.unwrap_or(Severity::Warning),
     };
     let c = report::counts(&outcome.findings);
     let summary = format!(
@@ -195,6 +275,51 @@ pub fn check(args: &CheckArgs) -> i32 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
+    }
+}
+
+/// Per-file ignores and severity overrides from the project configuration.
+fn apply_config(cfg: &Config, policy: &Policy, outcome: &mut engine::Outcome) {
+    if cfg.per_file_ignores.is_empty() && cfg.severity.is_empty() {
+        return;
+    }
+    let tags_of = |id: &str| -> Vec<String> {
+        policy
+            .rules
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default()
+    };
+    let files = &outcome.files;
+    let before = outcome.findings.len();
+    outcome.findings.retain(|f| {
+        let path = &files[f.loc.file as usize].path;
+        !cfg.ignores_in_file(path, &f.rule, &tags_of(&f.rule))
+    });
+    outcome.suppressed += before - outcome.findings.len();
+    for f in &mut outcome.findings {
+        if let Some((_, s)) = cfg.severity.iter().find(|(r, _)| r.value == f.rule) {
+            f.severity = *s;
+        }
+    }
+}
+
+pub fn init(args: &InitArgs) -> i32 {
+    let path = args.dir.join("portcullis.toml");
+    if path.exists() && !args.force {
+        return usage_error(
+            &format!("`{}` already exists", path.display()),
+            Some("pass --force to overwrite it".into()),
+        );
+    }
+    match std::fs::write(&path, crate::config::STARTER) {
+        Ok(()) => {
+            println!("wrote {}", path.display());
+            EXIT_CLEAN
+        }
+        Err(e) => usage_error(&format!("cannot write `{}`: {e}", path.display()), None),
     }
 }
 

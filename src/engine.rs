@@ -54,10 +54,19 @@ fn bundled_advisories(errors: &mut Vec<PolicyError>) -> Vec<crate::advisories::A
 /// Loads the built-in pack and catalog plus every extra rule directory (`DIR/*.toml` rules,
 /// `DIR/catalog/*.toml` catalog extensions). All errors are returned together.
 pub fn load_policy(extra_dirs: &[PathBuf]) -> Result<Policy, Vec<PolicyError>> {
+    load_policy_with(extra_dirs, vec![])
+}
+
+/// `load_policy` plus catalog sources that are not files of a rule directory (project configuration).
+pub fn load_policy_with(
+    extra_dirs: &[PathBuf],
+    extra_catalog: Vec<(String, Arc<str>)>,
+) -> Result<Policy, Vec<PolicyError>> {
     let mut catalog_src: Vec<(String, Arc<str>)> = embedded::CATALOG
         .iter()
         .map(|(n, t)| (n.to_string(), Arc::from(*t)))
         .collect();
+    catalog_src.extend(extra_catalog);
     let mut rule_src: Vec<RuleSource> = embedded::RULES
         .iter()
         .map(|(n, t)| RuleSource {

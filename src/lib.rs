@@ -28,6 +28,7 @@ pub mod advisories;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod facts;

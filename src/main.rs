@@ -8,6 +8,7 @@ fn main() {
         Command::Check(args) => commands::check(args),
         Command::Rules(args) => commands::rules(args),
         Command::Explain(args) => commands::explain(args),
+        Command::Init(args) => commands::init(args),
     };
     std::process::exit(code);
 }
