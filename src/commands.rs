@@ -125,6 +125,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json_err, args.no_color),
     };
+    policy.require_suppression_reason = cfg.require_suppression_reason;
     let ids: Vec<&str> = policy.rules.rules.iter().map(|r| r.id.as_str()).collect();
     let tags: Vec<String> = policy
         .rules

@@ -24,6 +24,8 @@ pub struct Policy {
     pub rules: RuleSet,
     /// Advisories matched against `Cargo.lock`: the curated set, plus any `--advisory-db`.
     pub advisories: Vec<crate::advisories::Advisory>,
+    /// Suppression comments must give a reason (project configuration).
+    pub require_suppression_reason: bool,
 }
 
 impl Policy {
@@ -127,6 +129,7 @@ pub fn load_policy_with(
             catalog,
             rules,
             advisories,
+            require_suppression_reason: false,
         }),
         Ok(_) => Err(errors),
         Err(mut e) => {
@@ -460,16 +463,37 @@ fn run(
     }
     model.advisories = advisory_matches;
     findings.retain(|f| enabled_id(policy, enabled, &f.rule));
-    findings.extend(policy.rules.evaluate(&model, enabled));
+    // Rules about suppressions run once the other findings are known.
+    let about_suppressions =
+        |r: &Rule| r.cases.iter().all(|c| c.target == "suppression") && !r.cases.is_empty();
+    findings.extend(
+        policy
+            .rules
+            .evaluate(&model, &|r: &Rule| enabled(r) && !about_suppressions(r)),
+    );
     let sups: Vec<Vec<crate::suppress::Suppression>> = files
         .iter()
         .map(|f| crate::suppress::scan(&f.text, f.kind))
         .collect();
+    let mut used: Vec<Vec<bool>> = sups.iter().map(|s| vec![false; s.len()]).collect();
     let before = findings.len();
     findings.retain(|f| {
-        !crate::suppress::is_suppressed(&sups[f.loc.file as usize], f.loc.span.line, &f.rule)
+        let file = f.loc.file as usize;
+        match crate::suppress::suppressing(&sups[file], f.loc.span.line, &f.rule) {
+            Some(j) => {
+                used[file][j] = true;
+                false
+            }
+            None => true,
+        }
     });
     let suppressed = before - findings.len();
+    model.suppressions = suppression_entities(&files, &sups, &used, policy, enabled);
+    findings.extend(
+        policy
+            .rules
+            .evaluate(&model, &|r: &Rule| enabled(r) && about_suppressions(r)),
+    );
     sort_findings(&mut findings, &files);
     Outcome {
         files,
@@ -478,6 +502,43 @@ fn run(
         suppressed,
         model,
     }
+}
+
+fn suppression_entities(
+    files: &[SourceFile],
+    sups: &[Vec<crate::suppress::Suppression>],
+    used: &[Vec<bool>],
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+) -> Vec<model::SuppressionInfo> {
+    let mut out = vec![];
+    for (i, list) in sups.iter().enumerate() {
+        for (j, s) in list.iter().enumerate() {
+            let unknown: Vec<String> = s
+                .rules
+                .iter()
+                .filter(|r| policy.rules.get(r).is_none() && r.as_str() != PARSE_ERROR)
+                .cloned()
+                .collect();
+            // Unused only means something when every rule it names ran.
+            let checked = unknown.is_empty()
+                && !s.rules.is_empty()
+                && s.rules.iter().all(|r| enabled_id(policy, enabled, r));
+            out.push(model::SuppressionInfo {
+                file: files[i].display.clone(),
+                rules: s.rules.clone(),
+                rule_count: s.rules.len(),
+                reason: s.reason.clone(),
+                file_level: s.applies_to == 0,
+                used: used[i][j],
+                checked,
+                unknown_rules: unknown,
+                reason_required: policy.require_suppression_reason,
+                loc: Loc::new(i as u32, files[i].span_of_bytes(s.bytes.start, s.bytes.end)),
+            });
+        }
+    }
+    out
 }
 
 fn enabled_id(policy: &Policy, enabled: &(dyn Fn(&Rule) -> bool + Sync), id: &str) -> bool {

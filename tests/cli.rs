@@ -779,3 +779,56 @@ fn a_broken_advisory_is_a_located_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("does not exist"));
 }
+
+#[test]
+fn stale_misspelt_and_unexplained_suppressions_are_reported() {
+    let src = PLAINTEXT_SERVICE
+        .replace(
+            "    let listener",
+            "    // portcullis: ignore[plaintext-listener]\n    let listener",
+        )
+        .replace(
+            "async fn echo",
+            "// portcullis: ignore[unvalidated-input] the echo is for load-balancer checks\nasync fn echo",
+        )
+        + "\nfn unused() {\n    // portcullis: ignore[tls-verification-disabled] old client\n}\n";
+    let pkg = package(&[("src/main.rs", &src)]);
+    let dir = pkg.path().to_str().unwrap();
+    let doc = json(&run(&[
+        "check",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "unused-suppression,plaintext-listener,unvalidated-input,tls-verification-disabled",
+    ]));
+    let lines = finding_lines(&doc, &format!("{dir}/"));
+    assert_eq!(lines, vec!["unused-suppression src/main.rs:18"], "{doc}");
+    // A suppression of a rule that did not run is not called unused.
+    let doc = json(&run(&[
+        "check",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "unused-suppression,plaintext-listener,unvalidated-input",
+    ]));
+    assert!(finding_lines(&doc, "").is_empty(), "{doc}");
+    // The configuration can require reasons.
+    std::fs::write(
+        pkg.path().join("portcullis.toml"),
+        "require-suppression-reason = true\n",
+    )
+    .unwrap();
+    let doc = json(&run(&[
+        "check",
+        dir,
+        "--format",
+        "json",
+        "--select",
+        "unused-suppression,plaintext-listener,unvalidated-input",
+    ]));
+    let f = &doc["findings"][0];
+    assert_eq!(f["line"], 12, "{doc}");
+    assert!(f["message"].as_str().unwrap().contains("gives no reason"));
+}

@@ -283,6 +283,25 @@ pub struct Model {
     pub auth_checks: Vec<AuthCheck>,
     pub advisories: Vec<AdvisoryMatch>,
     pub functions: Vec<Function>,
+    /// Suppression comments, once findings are known (filled by the engine).
+    pub suppressions: Vec<SuppressionInfo>,
+}
+
+/// A `// portcullis: ignore[..]` comment and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressionInfo {
+    pub file: String,
+    pub rules: Vec<String>,
+    pub rule_count: usize,
+    pub reason: String,
+    pub file_level: bool,
+    /// It hid at least one finding.
+    pub used: bool,
+    /// Every rule it names is known and ran, so `used` is meaningful.
+    pub checked: bool,
+    pub unknown_rules: Vec<String>,
+    pub reason_required: bool,
+    pub loc: Loc,
 }
 
 /// A package pinned in `Cargo.lock` at a version an advisory affects.

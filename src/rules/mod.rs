@@ -236,6 +236,7 @@ impl RuleSet {
                     "auth_check" => to_json_list(&model.auth_checks),
                     "advisory" => to_json_list(&model.advisories),
                     "function" => to_json_list(&model.functions),
+                    "suppression" => to_json_list(&model.suppressions),
                     _ => vec![],
                 };
                 (t, list)

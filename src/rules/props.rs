@@ -38,6 +38,7 @@ pub const TARGETS: &[&str] = &[
     "auth_check",
     "advisory",
     "function",
+    "suppression",
 ];
 
 pub fn target_shape(target: &str) -> Option<Shape> {
@@ -234,6 +235,18 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("is_async", Scalar),
             ("attrs", list(Scalar)),
             ("traced_params", list(Scalar)),
+            ("loc", Loc),
+        ]),
+        "suppression" => obj(vec![
+            ("file", Scalar),
+            ("rules", list(Scalar)),
+            ("rule_count", Scalar),
+            ("reason", Scalar),
+            ("file_level", Scalar),
+            ("used", Scalar),
+            ("checked", Scalar),
+            ("unknown_rules", list(Scalar)),
+            ("reason_required", Scalar),
             ("loc", Loc),
         ]),
         _ => return None,
