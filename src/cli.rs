@@ -104,6 +104,12 @@ pub struct CheckArgs {
     /// Apply the config's `exclude` to files named on the command line too (for pre-commit).
     #[arg(long)]
     pub force_exclude: bool,
+    /// Record the current findings in FILE (then exit 0).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Hide the findings recorded in FILE: report only new ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Exit 0 even when there are findings.
     #[arg(long)]
     pub exit_zero: bool,

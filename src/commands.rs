@@ -34,7 +34,7 @@ fn stderr(no_color: bool) -> StandardStream {
 fn fail_policy(errors: &[PolicyError], json: bool, no_color: bool) -> i32 {
     match json {
         true => {
-            let doc = report::json::document(&[], &[], errors, 0, 0);
+            let doc = report::json::document(&[], &[], errors, 0, 0, 0);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         false => {
@@ -199,6 +199,25 @@ pub fn check(args: &CheckArgs) -> i32 {
     }
     let mut outcome = outcome;
     apply_config(&cfg, &policy, &mut outcome);
+    if let Some(path) = &args.write_baseline {
+        return match crate::baseline::write(path, &outcome.findings, &outcome.files) {
+            Ok(()) => {
+                eprintln!(
+                    "portcullis: recorded {} finding(s) in {}",
+                    outcome.findings.len(),
+                    path.display()
+                );
+                EXIT_CLEAN
+            }
+            Err(e) => usage_error(&e, None),
+        };
+    }
+    if let Some(path) = &args.baseline {
+        match crate::baseline::apply(path, &mut outcome.findings, &outcome.files) {
+            Ok(n) => outcome.baselined = n,
+            Err(e) => return usage_error(&e, Some("write one with --write-baseline FILE".into())),
+        }
+    }
     let threshold = match args.fail_on {
         Some(FailOn::Error) => Severity::Error,
         Some(FailOn::Warning) => Severity::Warning,
@@ -207,13 +226,18 @@ pub fn check(args: &CheckArgs) -> i32 {
     };
     let c = report::counts(&outcome.findings);
     let summary = format!(
-        "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s), {} suppressed in {:.2}s",
+        "portcullis: {} file(s) in {} package(s): {} error(s), {} warning(s), {} note(s), {} suppressed{} in {:.2}s",
         outcome.files.len(),
         outcome.packages,
         c.errors,
         c.warnings,
         c.notes,
         outcome.suppressed,
+        if args.baseline.is_some() {
+            format!(", {} in the baseline", outcome.baselined)
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     if args.statistics {
@@ -227,6 +251,7 @@ pub fn check(args: &CheckArgs) -> i32 {
                     &[],
                     outcome.packages,
                     outcome.suppressed,
+                    outcome.baselined,
                 );
                 println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             }

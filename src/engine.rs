@@ -166,6 +166,8 @@ pub struct Outcome {
     pub packages: usize,
     /// Findings hidden by suppression comments.
     pub suppressed: usize,
+    /// Findings hidden because the baseline records them.
+    pub baselined: usize,
     pub model: Model,
 }
 
@@ -500,6 +502,7 @@ fn run(
         findings,
         packages: packages.len(),
         suppressed,
+        baselined: 0,
         model,
     }
 }

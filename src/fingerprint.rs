@@ -35,13 +35,23 @@ fn code_at(f: &Finding, files: &[SourceFile]) -> String {
     out
 }
 
-/// One fingerprint per finding, in the same order.
+/// One fingerprint per finding, in the same order; files are named as displayed.
 pub fn fingerprints(findings: &[Finding], files: &[SourceFile]) -> Vec<String> {
+    fingerprints_with(findings, files, &|f: &SourceFile| f.display.clone())
+}
+
+/// Fingerprints with files named by `name` (e.g. relative to a baseline file, so that it does not
+/// depend on the working directory).
+pub fn fingerprints_with(
+    findings: &[Finding],
+    files: &[SourceFile],
+    name: &dyn Fn(&SourceFile) -> String,
+) -> Vec<String> {
     let mut seen: HashMap<(String, String, u64), usize> = HashMap::new();
     findings
         .iter()
         .map(|f| {
-            let file = files[f.loc.file as usize].display.clone();
+            let file = name(&files[f.loc.file as usize]);
             let code = fnv(code_at(f, files).as_bytes());
             let n = seen
                 .entry((f.rule.clone(), file.clone(), code))

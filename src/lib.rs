@@ -25,6 +25,7 @@
 //! ```
 
 pub mod advisories;
+pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

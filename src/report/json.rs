@@ -59,6 +59,7 @@ pub fn document(
     errors: &[PolicyError],
     packages: usize,
     suppressed: usize,
+    baselined: usize,
 ) -> Value {
     let c = counts(findings);
     json!({
@@ -74,6 +75,7 @@ pub fn document(
             "warnings": c.warnings,
             "notes": c.notes,
             "suppressed": suppressed,
+            "baselined": baselined,
         }
     })
 }
