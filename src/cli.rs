@@ -24,6 +24,23 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write a commented starter `portcullis.toml`.
     Init(InitArgs),
+    /// List every route with its handler and what protects it: authentication, rate limit, cache
+    /// policy, input validation, body limit, TLS.
+    Routes(RoutesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    /// Files or directories to analyse.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// The configuration file (default: found by walking up from the first path).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,8 @@
 //! What each subcommand does; `main` only maps the result to an exit code.
 
-use crate::cli::{CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, InitArgs, RulesArgs};
+use crate::cli::{
+    CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, InitArgs, RoutesArgs, RulesArgs,
+};
 use crate::config::{matches_rule, Config};
 use crate::engine::{self, Policy};
 use crate::policy_error::{did_you_mean, PolicyError};
@@ -90,10 +92,17 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
 }
 
 fn project_config(args: &CheckArgs) -> Result<Config, Vec<PolicyError>> {
-    let path = match &args.config {
+    config_for(&args.paths, args.config.as_ref())
+}
+
+fn config_for(
+    paths: &[std::path::PathBuf],
+    explicit: Option<&std::path::PathBuf>,
+) -> Result<Config, Vec<PolicyError>> {
+    let path = match explicit {
         Some(p) => Some(p.clone()),
         None => {
-            let start = args.paths.first().cloned().unwrap_or_else(|| ".".into());
+            let start = paths.first().cloned().unwrap_or_else(|| ".".into());
             crate::config::find(&start)
         }
     };
@@ -330,6 +339,49 @@ fn apply_config(cfg: &Config, policy: &Policy, outcome: &mut engine::Outcome) {
             f.severity = *s;
         }
     }
+}
+
+pub fn routes(args: &RoutesArgs) -> i32 {
+    let json = args.format == Format::Json;
+    let cfg = match config_for(&args.paths, args.config.as_ref()) {
+        Ok(c) => c,
+        Err(errors) => return fail_policy(&errors, json, false),
+    };
+    let mut dirs = args.policy.rules.clone();
+    dirs.extend(cfg.rules.iter().cloned());
+    let extra: Vec<(String, std::sync::Arc<str>)> = cfg
+        .catalog
+        .iter()
+        .map(|t| {
+            (
+                format!("{} [catalog]", cfg.display),
+                std::sync::Arc::from(t.as_str()),
+            )
+        })
+        .collect();
+    let policy = match engine::load_policy_with(&dirs, extra) {
+        Ok(p) => p,
+        Err(errors) => return fail_policy(&errors, json, false),
+    };
+    let disc = match crate::discover::discover(&args.paths) {
+        Ok(d) => d,
+        Err(e) => return usage_error(&e.0, None),
+    };
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20).build();
+    let outcome = match pool {
+        Ok(pool) => pool.install(|| engine::analyze(&disc, &policy, &|_: &Rule| false)),
+        Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),
+    };
+    let rows = report::routes::rows(&outcome.model, &outcome.files);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report::routes::table(&rows));
+    }
+    EXIT_CLEAN
 }
 
 pub fn init(args: &InitArgs) -> i32 {

@@ -9,6 +9,7 @@ fn main() {
         Command::Rules(args) => commands::rules(args),
         Command::Explain(args) => commands::explain(args),
         Command::Init(args) => commands::init(args),
+        Command::Routes(args) => commands::routes(args),
     };
     std::process::exit(code);
 }
