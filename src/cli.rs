@@ -127,6 +127,10 @@ pub struct CheckArgs {
     /// Hide the findings recorded in FILE: report only new ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Report only findings on lines changed since this git revision (`git diff REV`, plus untracked
+    /// files); the whole project is still analysed.
+    #[arg(long, value_name = "REV")]
+    pub diff_base: Option<String>,
     /// Exit 0 even when there are findings.
     #[arg(long)]
     pub exit_zero: bool,

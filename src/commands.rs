@@ -221,6 +221,32 @@ pub fn check(args: &CheckArgs) -> i32 {
             Err(e) => usage_error(&e, None),
         };
     }
+    if let Some(rev) = &args.diff_base {
+        // The repository of the scanned tree, not of wherever portcullis was started.
+        let first = args.paths.first().cloned().unwrap_or_else(|| ".".into());
+        let dir = if first.is_dir() {
+            first
+        } else {
+            first
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_else(|| ".".into())
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            dir
+        };
+        match crate::diff::Changes::since(rev, &dir) {
+            Ok(changes) => {
+                let files = &outcome.files;
+                outcome
+                    .findings
+                    .retain(|f| changes.touches(&files[f.loc.file as usize].path, f.loc.span.line));
+            }
+            Err(e) => return usage_error(&e, None),
+        }
+    }
     if let Some(path) = &args.baseline {
         match crate::baseline::apply(path, &mut outcome.findings, &outcome.files) {
             Ok(n) => outcome.baselined = n,

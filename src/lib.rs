@@ -30,6 +30,7 @@ pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod facts;
