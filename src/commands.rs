@@ -112,15 +112,14 @@ fn config_for(
     }
 }
 
-pub fn check(args: &CheckArgs) -> i32 {
-    let json_err = json_errors(args.format);
-    let cfg = match project_config(args) {
-        Ok(c) => c,
-        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
-    };
-    let mut dirs = args.policy.rules.clone();
+/// The built-in policy plus the rule directories and catalog shorthands of the command line and config.
+fn project_policy(
+    cfg: &Config,
+    cli_dirs: &[std::path::PathBuf],
+) -> Result<Policy, Vec<PolicyError>> {
+    let mut dirs = cli_dirs.to_vec();
     dirs.extend(cfg.rules.iter().cloned());
-    let extra_catalog: Vec<(String, std::sync::Arc<str>)> = cfg
+    let extra: Vec<(String, std::sync::Arc<str>)> = cfg
         .catalog
         .iter()
         .map(|t| {
@@ -130,7 +129,16 @@ pub fn check(args: &CheckArgs) -> i32 {
             )
         })
         .collect();
-    let mut policy = match engine::load_policy_with(&dirs, extra_catalog) {
+    engine::load_policy_with(&dirs, extra)
+}
+
+pub fn check(args: &CheckArgs) -> i32 {
+    let json_err = json_errors(args.format);
+    let cfg = match project_config(args) {
+        Ok(c) => c,
+        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
+    };
+    let mut policy = match project_policy(&cfg, &args.policy.rules) {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json_err, args.no_color),
     };
@@ -373,19 +381,7 @@ pub fn routes(args: &RoutesArgs) -> i32 {
         Ok(c) => c,
         Err(errors) => return fail_policy(&errors, json, false),
     };
-    let mut dirs = args.policy.rules.clone();
-    dirs.extend(cfg.rules.iter().cloned());
-    let extra: Vec<(String, std::sync::Arc<str>)> = cfg
-        .catalog
-        .iter()
-        .map(|t| {
-            (
-                format!("{} [catalog]", cfg.display),
-                std::sync::Arc::from(t.as_str()),
-            )
-        })
-        .collect();
-    let policy = match engine::load_policy_with(&dirs, extra) {
+    let policy = match project_policy(&cfg, &args.policy.rules) {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json, false),
     };

@@ -164,6 +164,21 @@ impl Cx<'_> {
         }
     }
 
+    fn regexes(&mut self, list: &[Spanned]) {
+        for s in list {
+            if let Err(e) = regex::Regex::new(&s.value) {
+                self.err(s.range.clone(), "invalid regular expression").help = Some(
+                    e.to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                );
+            }
+        }
+    }
+
     fn globs(&mut self, key: &str, list: &[Spanned]) -> Option<GlobSet> {
         let mut b = GlobSetBuilder::new();
         for g in list {
@@ -401,33 +416,11 @@ fn catalog_text(cx: &mut Cx, t: &dyn toml_edit::TableLike) -> Option<String> {
                 ));
             }
             "public-paths" => {
-                for s in &list {
-                    if let Err(e) = regex::Regex::new(&s.value) {
-                        cx.err(s.range.clone(), "invalid regular expression").help = Some(
-                            e.to_string()
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                                .trim()
-                                .to_string(),
-                        );
-                    }
-                }
+                cx.regexes(&list);
                 paths.push_str(&format!("public-state-change = [{pats}]\n"));
             }
             "credential-paths" => {
-                for s in &list {
-                    if let Err(e) = regex::Regex::new(&s.value) {
-                        cx.err(s.range.clone(), "invalid regular expression").help = Some(
-                            e.to_string()
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                                .trim()
-                                .to_string(),
-                        );
-                    }
-                }
+                cx.regexes(&list);
                 paths.push_str(&format!("credential-endpoints = [{pats}]\n"));
             }
             _ => {}

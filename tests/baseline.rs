@@ -3,24 +3,9 @@
 mod common;
 use common::*;
 
-const SERVICE: &str = r#"
-use axum::{routing::post, Json, Router};
-
-async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
-    Json(v)
-}
-
-#[tokio::main]
-async fn main() {
-    let app = Router::new().route("/echo", post(echo));
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
-    axum::serve(listener, app).await.unwrap();
-}
-"#;
-
 #[test]
 fn a_baseline_hides_recorded_findings_even_when_lines_move() {
-    let pkg = package(&[("src/main.rs", SERVICE)]);
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let dir = pkg.path().to_str().unwrap();
     let baseline = pkg.path().join("portcullis-baseline.json");
     let b = baseline.to_str().unwrap();
@@ -35,7 +20,7 @@ fn a_baseline_hides_recorded_findings_even_when_lines_move() {
     assert_eq!(doc["findings"][0]["file"], "src/main.rs");
 
     // Unrelated edits move every line down; nothing new is reported.
-    let moved = format!("//! The echo service.\n\nuse std::time::Duration;\n{SERVICE}\nfn _unused(_: Duration) {{}}\n");
+    let moved = format!("//! The echo service.\n\nuse std::time::Duration;\n{PLAINTEXT_SERVICE}\nfn _unused(_: Duration) {{}}\n");
     std::fs::write(pkg.path().join("src/main.rs"), &moved).unwrap();
     let out = run(&["check", dir, "--format", "json", "--baseline", b]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -79,7 +64,7 @@ fn a_baseline_hides_recorded_findings_even_when_lines_move() {
 
 #[test]
 fn a_missing_or_foreign_baseline_is_a_usage_error() {
-    let pkg = package(&[("src/main.rs", SERVICE)]);
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let dir = pkg.path().to_str().unwrap();
     let out = run(&["check", dir, "--baseline", "no/such/baseline.json"]);
     assert_eq!(out.status.code(), Some(2));

@@ -26,21 +26,6 @@ async fn main() {
 }
 "#;
 
-const PLAINTEXT_SERVICE: &str = r#"
-use axum::{routing::post, Json, Router};
-
-async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
-    Json(v)
-}
-
-#[tokio::main]
-async fn main() {
-    let app = Router::new().route("/echo", post(echo));
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
-    axum::serve(listener, app).await.unwrap();
-}
-"#;
-
 #[test]
 fn a_clean_service_exits_zero() {
     let pkg = package(&[("src/main.rs", CLEAN_SERVICE)]);

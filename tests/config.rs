@@ -4,21 +4,6 @@
 mod common;
 use common::*;
 
-const SERVICE: &str = r#"
-use axum::{routing::post, Json, Router};
-
-async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
-    Json(v)
-}
-
-#[tokio::main]
-async fn main() {
-    let app = Router::new().route("/echo", post(echo));
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
-    axum::serve(listener, app).await.unwrap();
-}
-"#;
-
 fn rules_of(doc: &serde_json::Value) -> Vec<String> {
     doc["findings"]
         .as_array()
@@ -43,7 +28,7 @@ fn check(pkg: &tempfile::TempDir, extra: &[&str]) -> std::process::Output {
 #[test]
 fn selection_severity_and_fail_on_come_from_the_config() {
     let pkg = package(&[
-        ("src/main.rs", SERVICE),
+        ("src/main.rs", PLAINTEXT_SERVICE),
         (
             "portcullis.toml",
             "select = [\"cwe-319\", \"unvalidated-input\"]\nfail-on = \"error\"\n[severity]\nunvalidated-input = \"note\"\n",
@@ -73,7 +58,7 @@ fn selection_severity_and_fail_on_come_from_the_config() {
 
 #[test]
 fn cargo_metadata_tables_are_configuration_too() {
-    let pkg = package(&[("src/main.rs", SERVICE)]);
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let manifest = pkg.path().join("Cargo.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text.push_str("\n[package.metadata.portcullis]\nignore = [\"missing-request-logging\", \"OWASP-API4:2023\"]\n");
@@ -91,7 +76,7 @@ fn cargo_metadata_tables_are_configuration_too() {
 #[test]
 fn per_file_ignores_and_excludes_apply_to_paths() {
     let pkg = package(&[
-        ("src/main.rs", SERVICE),
+        ("src/main.rs", PLAINTEXT_SERVICE),
         ("src/generated/client.rs", "pub fn c() -> reqwest::Client { reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap() }\n"),
         ("src/dev.rs", "pub fn d() -> reqwest::Client { reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap() }\n"),
         (
@@ -127,7 +112,7 @@ fn per_file_ignores_and_excludes_apply_to_paths() {
 
 #[test]
 fn catalog_extensions_teach_the_projects_auth_and_public_paths() {
-    let src = SERVICE.replace(
+    let src = PLAINTEXT_SERVICE.replace(
         "Router::new().route(\"/echo\", post(echo))",
         "Router::new().route(\"/echo\", post(echo)).route(\"/integrations/stripe\", post(echo)).layer(RequireUser::new())",
     );
@@ -160,7 +145,7 @@ fn catalog_extensions_teach_the_projects_auth_and_public_paths() {
 #[test]
 fn a_broken_config_reports_every_error_located_and_exits_two() {
     let pkg = package(&[
-        ("src/main.rs", SERVICE),
+        ("src/main.rs", PLAINTEXT_SERVICE),
         (
             "portcullis.toml",
             "selct = [\"plaintext-listener\"]\nignore = \"missing-rate-limit\"\n[severity]\nplaintext-listner = \"note\"\n",
@@ -206,7 +191,7 @@ fn a_broken_config_reports_every_error_located_and_exits_two() {
 
 #[test]
 fn init_writes_a_valid_commented_config_once() {
-    let pkg = package(&[("src/main.rs", SERVICE)]);
+    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let dir = pkg.path().to_str().unwrap();
     let out = run(&["init", dir]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

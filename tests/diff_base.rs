@@ -3,22 +3,8 @@
 
 mod common;
 use common::*;
-use std::process::Command;
-
 fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args([
-            "-c",
-            "user.email=ci@example.invalid",
-            "-c",
-            "user.name=CI",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
+    let ok = git_in(dir).args(args).output().expect("git runs");
     assert!(
         ok.status.success(),
         "git {args:?}: {}",

@@ -23,17 +23,8 @@ fn pre_commit() -> Option<Vec<String>> {
 }
 
 fn git(dir: &Path, args: &[&str], path_env: &str, home: &Path) -> Output {
-    Command::new("git")
-        .args([
-            "-c",
-            "user.email=ci@example.invalid",
-            "-c",
-            "user.name=CI",
-            "-c",
-            "commit.gpgsign=false",
-        ])
+    git_in(dir)
         .args(args)
-        .current_dir(dir)
         .env("PATH", path_env)
         .env("PRE_COMMIT_HOME", home)
         .env("NO_COLOR", "1")

@@ -69,3 +69,35 @@ pub fn finding_lines(doc: &serde_json::Value, strip: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A small axum service with several findings: an unvalidated JSON body, an unauthenticated POST, a
+/// plaintext listener, no rate limit, no request logging.
+pub const PLAINTEXT_SERVICE: &str = r#"
+use axum::{routing::post, Json, Router};
+
+async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
+    Json(v)
+}
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new().route("/echo", post(echo));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+"#;
+
+/// `git` in `dir` with a fixed identity and no signing, as tests need it on any machine.
+pub fn git_in(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "-c",
+        "user.email=ci@example.invalid",
+        "-c",
+        "user.name=CI",
+        "-c",
+        "commit.gpgsign=false",
+    ])
+    .current_dir(dir);
+    cmd
+}

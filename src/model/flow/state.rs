@@ -452,16 +452,12 @@ impl FnState<'_, '_, '_> {
         };
         let ts = self.exprs(args);
         self.record(span, Taint::NONE, ts.clone());
-        let site = crate::facts::CallSite {
-            kind: CallKind::Call,
-            name: segs.last().cloned().unwrap_or_default(),
-            path: segs.clone(),
-            generics: vec![],
-            args: vec![],
-            recv: None,
-            checked: false,
+        let site = synthetic_site(
+            CallKind::Call,
+            segs.last().cloned().unwrap_or_default(),
+            segs.clone(),
             span,
-        };
+        );
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let mut t = if let Some(callee) = self.fl.an.callee(&self.ctx, &site) {
@@ -535,16 +531,7 @@ impl FnState<'_, '_, '_> {
         } else if PROPAGATE.contains(&name) {
             r
         } else {
-            let site = crate::facts::CallSite {
-                kind: CallKind::Method,
-                name: name.to_string(),
-                path: vec![],
-                generics: vec![],
-                args: vec![],
-                recv: None,
-                checked: false,
-                span,
-            };
+            let site = synthetic_site(CallKind::Method, name.to_string(), vec![], span);
             match self.fl.an.callee(&self.ctx, &site) {
                 Some(callee) if self.fl.prog.func(callee).params.len() == args.len() + 1 => {
                     let mut all = vec![r];
@@ -625,16 +612,12 @@ impl FnState<'_, '_, '_> {
         if segs.last()?.chars().next()?.is_uppercase() {
             return None;
         }
-        let site = crate::facts::CallSite {
-            kind: CallKind::Call,
-            name: segs.last().cloned().unwrap_or_default(),
-            path: segs.clone(),
-            generics: vec![],
-            args: vec![],
-            recv: None,
-            checked: false,
-            span: e.span(),
-        };
+        let site = synthetic_site(
+            CallKind::Call,
+            segs.last().cloned().unwrap_or_default(),
+            segs.clone(),
+            e.span(),
+        );
         Some(self.fl.an.call_names(&self.ctx, &site))
     }
 
@@ -647,16 +630,12 @@ impl FnState<'_, '_, '_> {
                 Expr::Call { func, args, .. } => match func.as_ref() {
                     Expr::Path { segs, .. } => {
                         let mut n = vec![segs.join("::")];
-                        let site = crate::facts::CallSite {
-                            kind: CallKind::Call,
-                            name: segs.last().cloned().unwrap_or_default(),
-                            path: segs.clone(),
-                            generics: vec![],
-                            args: vec![],
-                            recv: None,
-                            checked: false,
-                            span: x.span(),
-                        };
+                        let site = synthetic_site(
+                            CallKind::Call,
+                            segs.last().cloned().unwrap_or_default(),
+                            segs.clone(),
+                            x.span(),
+                        );
                         n.extend(self.fl.an.call_names(&self.ctx, &site));
                         (n, args.iter().collect())
                     }
@@ -702,6 +681,25 @@ impl FnState<'_, '_, '_> {
             };
             pats.iter().any(|p| p.is_match(&n))
         })
+    }
+}
+
+/// A call site made up for catalog and callee lookups of an expression.
+fn synthetic_site(
+    kind: CallKind,
+    name: String,
+    path: Vec<String>,
+    span: Span,
+) -> crate::facts::CallSite {
+    crate::facts::CallSite {
+        kind,
+        name,
+        path,
+        generics: vec![],
+        args: vec![],
+        recv: None,
+        checked: false,
+        span,
     }
 }
 
