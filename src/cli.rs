@@ -127,6 +127,9 @@ pub struct CheckArgs {
     /// Hide the findings recorded in FILE: report only new ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Files larger than this many bytes are reported, not analysed [default: 8388608, 8 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
     /// Report only findings on lines changed since this git revision (`git diff REV`, plus untracked
     /// files); the whole project is still analysed.
     #[arg(long, value_name = "REV")]

@@ -14,6 +14,8 @@ use std::io::{IsTerminal, Write};
 pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// Some file or package could not be analysed because of a bug in portcullis (`internal-error`).
+pub const EXIT_INTERNAL: i32 = 3;
 
 /// Colour only for a terminal, and never when asked not to (`--no-color`, `NO_COLOR`).
 fn color(no_color: bool, is_terminal: bool) -> ColorChoice {
@@ -73,7 +75,7 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
         .rules
         .iter()
         .map(|r| r.id.as_str())
-        .chain([engine::PARSE_ERROR, "all"])
+        .chain([engine::PARSE_ERROR, engine::INTERNAL_ERROR, "all"])
         .collect();
     for id in ids {
         let is_tag = policy
@@ -143,6 +145,9 @@ pub fn check(args: &CheckArgs) -> i32 {
         Err(errors) => return fail_policy(&errors, json_err, args.no_color),
     };
     policy.require_suppression_reason = cfg.require_suppression_reason;
+    if let Some(n) = args.max_file_size.or(cfg.max_file_size) {
+        policy.max_file_size = n;
+    }
     let ids: Vec<&str> = policy.rules.rules.iter().map(|r| r.id.as_str()).collect();
     let tags: Vec<String> = policy
         .rules
@@ -200,7 +205,7 @@ pub fn check(args: &CheckArgs) -> i32 {
             && !ignore.iter().any(|s| matches_rule(s, &r.id, &r.tags))
     };
     let started = std::time::Instant::now();
-    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20);
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(256 << 20);
     if let Some(n) = args.threads {
         pool = pool.num_threads(n.max(1));
     }
@@ -339,6 +344,13 @@ pub fn check(args: &CheckArgs) -> i32 {
     if args.format == CheckFormat::Human {
         let _ = writeln!(stderr(args.no_color), "{summary}");
     }
+    if outcome
+        .findings
+        .iter()
+        .any(|f| f.rule == engine::INTERNAL_ERROR)
+    {
+        return EXIT_INTERNAL;
+    }
     let failing = outcome.findings.iter().any(|f| f.severity >= threshold);
     if failing && !args.exit_zero {
         EXIT_FINDINGS
@@ -389,7 +401,9 @@ pub fn routes(args: &RoutesArgs) -> i32 {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };
-    let pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20).build();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(256 << 20)
+        .build();
     let outcome = match pool {
         Ok(pool) => pool.install(|| engine::analyze(&disc, &policy, &|_: &Rule| false)),
         Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),

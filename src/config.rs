@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "rules",
     "advisory-db",
     "require-suppression-reason",
+    "max-file-size",
     "severity",
     "per-file-ignores",
     "catalog",
@@ -45,6 +46,7 @@ pub struct Config {
     pub rules: Vec<PathBuf>,
     pub advisory_db: Option<PathBuf>,
     pub require_suppression_reason: bool,
+    pub max_file_size: Option<u64>,
     pub severity: Vec<(Spanned, Severity)>,
     pub per_file_ignores: Vec<(GlobSet, Vec<Spanned>)>,
     /// Catalog entries generated from `[catalog]`, as a catalog file's text.
@@ -288,6 +290,15 @@ pub fn parse(
                     );
                 }
             },
+            "max-file-size" => match item.as_integer().filter(|n| *n > 0) {
+                Some(n) => cfg.max_file_size = Some(n as u64),
+                None => {
+                    cx.err(
+                        item.span(),
+                        "`max-file-size` must be a positive number of bytes",
+                    );
+                }
+            },
             "require-suppression-reason" => match item.as_bool() {
                 Some(b) => cfg.require_suppression_reason = b,
                 None => {
@@ -520,6 +531,9 @@ pub const STARTER: &str = r#"# portcullis configuration. Every key is optional; 
 
 # A local RustSec advisory-db checkout for vulnerable-dependency.
 # advisory-db = "../advisory-db"
+
+# Files larger than this (bytes) are reported as too large instead of analysed (default 8 MiB).
+# max-file-size = 8388608
 
 # Require a reason in every `// portcullis: ignore[rule] reason` comment.
 # require-suppression-reason = true

@@ -26,6 +26,21 @@ pub struct Policy {
     pub advisories: Vec<crate::advisories::Advisory>,
     /// Suppression comments must give a reason (project configuration).
     pub require_suppression_reason: bool,
+    /// Larger files are reported, not read (`--max-file-size`, `max-file-size`).
+    pub max_file_size: u64,
+}
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 << 20;
+
+/// Reads a file unless it is larger than the limit (checked before reading, so memory stays bounded).
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > limit {
+        return Err(format!(
+            "file is {len} bytes, more than the {limit}-byte limit; not analysed (raise it with --max-file-size or `max-file-size`)"
+        ));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
 }
 
 impl Policy {
@@ -130,6 +145,7 @@ pub fn load_policy_with(
             rules,
             advisories,
             require_suppression_reason: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         }),
         Ok(_) => Err(errors),
         Err(mut e) => {
@@ -173,7 +189,47 @@ pub struct Outcome {
 
 enum Parsed {
     Facts(FileFacts),
-    Failed { message: String, span: Span },
+    Failed {
+        message: String,
+        span: Span,
+    },
+    /// Analysing the file panicked: a bug in portcullis, reported for this file only.
+    Panicked {
+        message: String,
+    },
+}
+
+/// The rule id of analysis failures inside portcullis (a caught panic).
+pub const INTERNAL_ERROR: &str = "internal-error";
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Tests make portcullis fail on purpose in the files whose path contains this variable's value, to check
+/// that one failure does not stop the others.
+fn injected_panic(display: &str) {
+    if let Some(v) = std::env::var_os("PORTCULLIS_INJECT_PANIC") {
+        if !v.is_empty() && display.contains(v.to_string_lossy().as_ref()) {
+            panic!("injected failure for {display}");
+        }
+    }
+}
+
+fn internal_error(file: u32, message: String) -> Finding {
+    Finding {
+        rule: INTERNAL_ERROR.into(),
+        severity: Severity::Error,
+        message,
+        label: String::new(),
+        package: None,
+        help: "this is a bug in portcullis: please report it with the file; every other file was analysed".into(),
+        loc: Loc::new(file, Span { line: 1, col: 1, end_line: 1, end_col: 1, start: 0, end: 0 }),
+        labels: vec![],
+    }
 }
 
 /// One input file before analysis: where it is, what it is, and its bytes (or why it could not be read).
@@ -212,7 +268,7 @@ pub fn analyze(
         .into_par_iter()
         .map(|(package, path, kind, target, module)| Input {
             display: display_path(&path),
-            bytes: std::fs::read(&path).map_err(|e| e.to_string()),
+            bytes: read_limited(&path, policy.max_file_size),
             path,
             kind,
             package,
@@ -338,14 +394,22 @@ fn run(
     let parsed: Vec<Option<Parsed>> = texts
         .par_iter()
         .zip(meta.par_iter())
-        .map(|(text, (_, _, module, kind))| {
+        .zip(files.par_iter())
+        .map(|((text, (_, _, module, kind)), file)| {
             let text = text.as_ref()?;
             if *kind != FileKind::Rust {
                 return None;
             }
-            Some(match facts::extract(text, module.clone()) {
-                Ok(f) => Parsed::Facts(f),
-                Err(e) => {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                injected_panic(&file.display);
+                facts::extract(text, module.clone())
+            }));
+            Some(match result {
+                Err(p) => Parsed::Panicked {
+                    message: panic_message(p.as_ref()),
+                },
+                Ok(Ok(f)) => Parsed::Facts(f),
+                Ok(Err(e)) => {
                     let starts = crate::source::line_starts(text);
                     let off = starts.get(e.line.saturating_sub(1)).copied().unwrap_or(0);
                     let line_text = &text[off..];
@@ -381,6 +445,10 @@ fn run(
                 facts: f,
                 text: Arc::from(files[i].text.as_str()),
             }),
+            Some(Parsed::Panicked { message }) => findings.push(internal_error(
+                i as u32,
+                format!("internal error while analysing this file: {message}"),
+            )),
             Some(Parsed::Failed { message, span }) => {
                 // proc-macro2's lexer error says nothing useful; say what it means.
                 let message = if message == "cannot parse string into token stream" {
@@ -455,8 +523,29 @@ fn run(
         .zip(per_pkg_config.into_par_iter())
         .enumerate()
         .map(|(i, (units, config))| {
-            let prog = Program::new(&packages[i].name, units);
-            model::build_package(&prog, &policy.catalog, config)
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let prog = Program::new(&packages[i].name, units);
+                model::build_package(&prog, &policy.catalog, config)
+            }))
+            .map_err(|p| (i, panic_message(p.as_ref())))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|r| match r {
+            Ok(m) => m,
+            Err((i, message)) => {
+                // The package's model is lost; its parse and configuration findings remain.
+                if let Some(first) = per_pkg_first_file(&meta, i) {
+                    findings.push(internal_error(
+                        first,
+                        format!(
+                            "internal error while building the model of package `{}`: {message}",
+                            packages[i].name
+                        ),
+                    ));
+                }
+                Model::default()
+            }
         })
         .collect();
     let mut model = Model::default();
@@ -505,6 +594,10 @@ fn run(
         baselined: 0,
         model,
     }
+}
+
+fn per_pkg_first_file(meta: &[(usize, String, Vec<String>, FileKind)], pkg: usize) -> Option<u32> {
+    meta.iter().position(|m| m.0 == pkg).map(|i| i as u32)
 }
 
 fn suppression_entities(

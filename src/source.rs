@@ -119,21 +119,44 @@ fn offset_of(text: &str, starts: &[usize], line: usize, col0: usize) -> usize {
 pub struct Spanner<'a> {
     pub text: &'a str,
     starts: Vec<usize>,
+    /// Per line: ASCII only, so a column is a byte offset (long generated lines stay linear).
+    ascii: Vec<bool>,
 }
 
 impl<'a> Spanner<'a> {
     pub fn new(text: &'a str) -> Self {
+        let starts = line_starts(text);
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[s..end].is_ascii()
+            })
+            .collect();
         Spanner {
             text,
-            starts: line_starts(text),
+            starts,
+            ascii,
+        }
+    }
+
+    fn offset(&self, line: usize, col0: usize) -> usize {
+        match self.ascii.get(line.saturating_sub(1)) {
+            Some(true) => {
+                let start = self.starts[line - 1];
+                let end = self.starts.get(line).copied().unwrap_or(self.text.len());
+                (start + col0).min(end)
+            }
+            _ => offset_of(self.text, &self.starts, line, col0),
         }
     }
 
     pub fn span(&self, s: proc_macro2::Span) -> Span {
         let a = s.start();
         let b = s.end();
-        let start = offset_of(self.text, &self.starts, a.line, a.column);
-        let end = offset_of(self.text, &self.starts, b.line, b.column).max(start);
+        let start = self.offset(a.line, a.column);
+        let end = self.offset(b.line, b.column).max(start);
         Span {
             line: a.line as u32,
             col: a.column as u32 + 1,

@@ -20,6 +20,13 @@ const MAX_DEPTH: usize = 160;
 
 /// Parses `text` and extracts its facts. `module` is the file's module path within its crate.
 pub fn extract(text: &str, module: Vec<String>) -> Result<FileFacts, ParseFailure> {
+    if let Some((line, col0, message)) = super::guard::too_deep(text) {
+        return Err(ParseFailure {
+            message,
+            line,
+            col0,
+        });
+    }
     let file = syn::parse_file(text).map_err(|e| {
         let start = e.span().start();
         let failure = ParseFailure {

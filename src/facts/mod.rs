@@ -3,6 +3,7 @@
 //! across files without ever touching syn again.
 
 mod calls;
+mod guard;
 mod lower;
 mod types;
 

@@ -1,0 +1,358 @@
+//! Hostile input, built on the fly: pathological sources, hostile trees, hostile rules, a failure inside
+//! portcullis, and proof that a scan changes nothing and runs nothing of the scanned project.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const BAD_CLIENT: &str = "pub fn c() -> reqwest::Client {\n    reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()\n}\n";
+
+fn findings(out: &std::process::Output) -> Vec<(String, String)> {
+    json(out)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let name = file.rsplit('/').next().unwrap().to_string();
+            (f["rule"].as_str().unwrap().to_string(), name)
+        })
+        .collect()
+}
+
+fn check_json(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["check", dir.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn pathologically_nested_sources_are_refused_and_the_rest_is_analysed() {
+    let n = 100_000;
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        (
+            "src/parens.rs",
+            &format!(
+                "fn f() {{ let x = {}1{}; }}\n",
+                "(".repeat(n),
+                ")".repeat(n)
+            ),
+        ),
+        (
+            "src/bangs.rs",
+            &format!("fn f() -> bool {{ {}true }}\n", "!".repeat(n)),
+        ),
+        (
+            "src/types.rs",
+            &format!("type T = {}u8{};\n", "Vec<".repeat(n), ">".repeat(n)),
+        ),
+        (
+            "src/blocks.rs",
+            &format!("fn f() {}{}\n", "{".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "src/sums.rs",
+            &format!("fn f() -> u64 {{ 1{} }}\n", "+1".repeat(n)),
+        ),
+        (
+            "src/short_sums.rs",
+            &format!("fn g() -> u64 {{ 1{} }}\n", "+1".repeat(1000)),
+        ),
+    ]);
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let got = findings(&out);
+    for f in ["parens.rs", "bangs.rs", "types.rs", "blocks.rs", "sums.rs"] {
+        assert!(
+            got.contains(&("parse-error".into(), f.into())),
+            "{f}: {got:?}"
+        );
+    }
+    assert!(
+        got.contains(&("tls-verification-disabled".into(), "lib.rs".into())),
+        "{got:?}"
+    );
+    // Ordinary long expressions are analysed.
+    assert!(!got.iter().any(|(_, f)| f == "short_sums.rs"), "{got:?}");
+}
+
+#[test]
+fn huge_files_respect_the_size_limit_and_long_lines_are_fine() {
+    // Generated code: a large data table and its accessor.
+    let big = format!(
+        "pub static TABLE: &str = \"{}\";\npub fn table() -> &'static str {{ TABLE }}\n",
+        "0123456789abcdef".repeat(600_000)
+    );
+    assert!(big.len() > 8 << 20);
+    let long_line = format!("pub const DATA: &[u8] = &[{}];\n", "7, ".repeat(300_000));
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        ("src/generated.rs", &big),
+        ("src/table.rs", &long_line),
+    ]);
+    let out = check_json(pkg.path(), &[]);
+    let doc = json(&out);
+    let too_big = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"].as_str().unwrap().ends_with("generated.rs"))
+        .expect("the large file is reported");
+    assert_eq!(too_big["rule"], "parse-error");
+    assert!(
+        too_big["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-file-size"),
+        "{too_big}"
+    );
+    assert!(findings(&out).contains(&("tls-verification-disabled".into(), "lib.rs".into())));
+    assert!(!findings(&out).iter().any(|(_, f)| f == "table.rs"));
+    // Raised limit: analysed.
+    let out = check_json(pkg.path(), &["--max-file-size", "100000000"]);
+    assert!(
+        !findings(&out).iter().any(|(_, f)| f == "generated.rs"),
+        "{:?}",
+        findings(&out)
+    );
+}
+
+#[test]
+fn binary_and_non_utf8_files_are_reported_per_file() {
+    let pkg = package(&[("src/lib.rs", BAD_CLIENT)]);
+    std::fs::write(pkg.path().join("src/latin1.rs"), b"// caf\xe9\nfn x() {}\n").unwrap();
+    let mut binary = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    binary.extend((0..4096u32).map(|i| (i * 31 % 251) as u8));
+    std::fs::write(pkg.path().join("src/blob.rs"), &binary).unwrap();
+    std::fs::write(pkg.path().join("src/nul.rs"), "fn a() {}\0\0\0fn b() {}\n").unwrap();
+    let out = check_json(pkg.path(), &[]);
+    let got = findings(&out);
+    for f in ["latin1.rs", "blob.rs", "nul.rs"] {
+        assert!(
+            got.contains(&("parse-error".into(), f.into())),
+            "{f}: {got:?}"
+        );
+    }
+    assert!(got.contains(&("tls-verification-disabled".into(), "lib.rs".into())));
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_trees_symlinks_odd_names_and_missing_paths() {
+    use std::os::unix::ffi::OsStrExt;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.rs"), BAD_CLIENT).unwrap();
+    let pkg = package(&[("src/lib.rs", "pub fn ok() {}\n")]);
+    // A loop and a link out of the tree: neither is followed.
+    std::os::unix::fs::symlink(pkg.path(), pkg.path().join("src/loop")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.rs"),
+        pkg.path().join("src/linked.rs"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), pkg.path().join("src/outside")).unwrap();
+    // A file name that is not UTF-8.
+    let odd = pkg
+        .path()
+        .join("src")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.rs"));
+    std::fs::write(&odd, BAD_CLIENT).unwrap();
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    let files: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("src/caf\u{fffd}.rs"), "{files:?}");
+
+    // Unreadable files and directories (meaningless as root, who can read anything).
+    use std::os::unix::fs::PermissionsExt;
+    let locked = pkg.path().join("src/locked.rs");
+    std::fs::write(&locked, "fn x() {}\n").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let locked_dir = pkg.path().join("src/private");
+    std::fs::create_dir(&locked_dir).unwrap();
+    std::fs::write(locked_dir.join("a.rs"), "fn y() {}\n").unwrap();
+    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let readable_anyway = std::fs::read(&locked).is_ok();
+    let out = check_json(pkg.path(), &[]);
+    let got = findings(&out);
+    if !readable_anyway {
+        assert!(
+            got.contains(&("parse-error".into(), "locked.rs".into())),
+            "{got:?}"
+        );
+    }
+    assert!(
+        got.iter().any(|(r, _)| r == "tls-verification-disabled"),
+        "{got:?}"
+    );
+    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // An empty directory is clean; a path that does not exist is a usage error.
+    let empty = tempfile::tempdir().unwrap();
+    let out = check_json(empty.path(), &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["summary"]["files"], 0);
+    let out = run(&["check", "definitely/not/here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read `definitely/not/here`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_failure_inside_portcullis_is_contained_to_its_file() {
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        ("src/cursed.rs", "pub fn c() {}\n"),
+    ]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["check", pkg.path().to_str().unwrap(), "--format", "json"])
+        .env("PORTCULLIS_INJECT_PANIC", "cursed.rs")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let got = findings(&out);
+    assert!(
+        got.contains(&("internal-error".into(), "cursed.rs".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("tls-verification-disabled".into(), "lib.rs".into())),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn hostile_rules_are_located_errors_never_hangs_or_panics() {
+    let pkg = package(&[("src/lib.rs", BAD_CLIENT)]);
+    let rules = tempfile::tempdir().unwrap();
+    // Catastrophic backtracking in other engines; linear here, on a long argument text.
+    std::fs::write(
+        rules.path().join("slow.toml"),
+        r#"id = "slow-regex"
+title = "t"
+severity = "warning"
+category = "x"
+tags = ["CWE-1333"]
+description = "d"
+message = "m"
+help = "h"
+[[match]]
+target = "call"
+when = { prop = "statement", matches = "^(a+)+$" }
+[[example]]
+bad = "fn f() { g(\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"); }"
+good = "fn f() {}"
+"#,
+    )
+    .unwrap();
+    let long = format!(
+        "pub fn f() {{ let s = \"{}!\"; g(s); }}\n",
+        "a".repeat(50_000)
+    );
+    std::fs::write(pkg.path().join("src/long.rs"), long).unwrap();
+    let out = run(&[
+        "check",
+        pkg.path().to_str().unwrap(),
+        "--rules",
+        rules.path().to_str().unwrap(),
+        "--select",
+        "slow-regex",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&out)
+    );
+    // Duplicate ids, invalid TOML and unknown placeholders: all reported at once, exit 2.
+    std::fs::write(
+        rules.path().join("dup.toml"),
+        std::fs::read_to_string(rules.path().join("slow.toml")).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(rules.path().join("broken.toml"), "id = \"x\"\ntitle = [\n").unwrap();
+    std::fs::write(
+        rules.path().join("placeholder.toml"),
+        std::fs::read_to_string(rules.path().join("slow.toml"))
+            .unwrap()
+            .replace("slow-regex", "other")
+            .replace("message = \"m\"", "message = \"{nope}\""),
+    )
+    .unwrap();
+    let out = run(&[
+        "check",
+        pkg.path().to_str().unwrap(),
+        "--rules",
+        rules.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("broken.toml:"), "{err}");
+    assert!(err.contains("slow-regex"), "{err}");
+    assert!(err.contains("unknown placeholder `{nope}`"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn tree_hash(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let e = e.unwrap();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let meta = std::fs::symlink_metadata(e.path()).unwrap();
+        let content = if meta.is_file() {
+            std::fs::read(e.path()).unwrap()
+        } else {
+            vec![]
+        };
+        out.insert(format!("{rel} {:?}", meta.file_type()), content);
+    }
+    out
+}
+
+#[test]
+fn a_scan_changes_nothing_in_the_tree() {
+    let fixtures = repo().join("fixtures");
+    let before = tree_hash(&fixtures);
+    for format in ["human", "json", "jsonl", "sarif", "github", "rustc-json"] {
+        run(&["check", "fixtures", "--format", format]);
+    }
+    run(&["routes", "fixtures"]);
+    run(&["check", "fixtures", "--statistics"]);
+    assert!(
+        before == tree_hash(&fixtures),
+        "scanning changed the fixtures"
+    );
+}
+
+#[test]
+fn build_scripts_and_proc_macros_are_never_run() {
+    let marker = tempfile::tempdir().unwrap();
+    let m = marker.path().join("ran");
+    let build = format!(
+        "fn main() {{ std::fs::write({:?}, \"build.rs ran\").unwrap(); }}\n",
+        m.display().to_string()
+    );
+    let pkg = package(&[
+        ("build.rs", &build),
+        ("src/lib.rs", &format!("#[my_macro::evil]\npub fn f() {{}}\ninclude!(concat!(env!(\"OUT_DIR\"), \"/gen.rs\"));\n{BAD_CLIENT}")),
+    ]);
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!m.exists(), "the build script ran");
+    assert!(!pkg.path().join("target").exists(), "cargo ran");
+}
