@@ -142,10 +142,12 @@ impl<'a> Spanner<'a> {
     }
 
     fn offset(&self, line: usize, col0: usize) -> usize {
-        match self.ascii.get(line.saturating_sub(1)) {
+        // Line 0 is what proc-macro2 reports when it tracks no locations (as under `cfg(fuzzing)`).
+        let idx = line.saturating_sub(1);
+        match self.ascii.get(idx) {
             Some(true) => {
-                let start = self.starts[line - 1];
-                let end = self.starts.get(line).copied().unwrap_or(self.text.len());
+                let start = self.starts[idx];
+                let end = self.starts.get(idx + 1).copied().unwrap_or(self.text.len());
                 (start + col0).min(end)
             }
             _ => offset_of(self.text, &self.starts, line, col0),
@@ -216,6 +218,15 @@ mod tests {
         let off = file.offset_of(2, 9);
         assert_eq!(&text[off..off + 2], "ü");
         assert_eq!(file.line_col(off), (2, 10));
+    }
+
+    #[test]
+    fn offsets_of_unknown_or_out_of_range_positions_do_not_panic() {
+        let sp = Spanner::new("ab\ncd\n");
+        assert_eq!(sp.offset(0, 1), 1);
+        assert_eq!(sp.offset(2, 1), 4);
+        assert_eq!(sp.offset(2, 99), 6);
+        assert_eq!(sp.offset(9, 0), 6);
     }
 
     #[test]
