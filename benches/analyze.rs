@@ -78,7 +78,7 @@ fn main() {
     let mut routes = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let disc = discover(&[root.to_path_buf()]).unwrap();
+        let disc = discover(&[root.to_path_buf()], Default::default()).unwrap();
         let out = analyze(&disc, &policy, &|_| true);
         best = best.min(t.elapsed().as_secs_f64());
         findings = out.findings.len();

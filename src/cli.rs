@@ -41,6 +41,9 @@ pub struct RoutesArgs {
     /// The configuration file (default: found by walking up from the first path).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Follow symbolic links met while walking the tree (see `check --follow-symlinks`).
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +130,10 @@ pub struct CheckArgs {
     /// Hide the findings recorded in FILE: report only new ones.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Follow symbolic links met while walking the tree, even out of it [default: the config's
+    /// `follow-symlinks`, else off]. Paths named on the command line are always followed.
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Files larger than this many bytes are reported, not analysed [default: 8388608, 8 MiB].
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,

@@ -169,7 +169,10 @@ pub fn check(args: &CheckArgs) -> i32 {
     {
         return code;
     }
-    let mut disc = match crate::discover::discover(&args.paths) {
+    let walk = crate::discover::WalkOptions {
+        follow_symlinks: args.follow_symlinks || cfg.follow_symlinks,
+    };
+    let mut disc = match crate::discover::discover(&args.paths, walk) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };
@@ -397,7 +400,10 @@ pub fn routes(args: &RoutesArgs) -> i32 {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json, false),
     };
-    let disc = match crate::discover::discover(&args.paths) {
+    let walk = crate::discover::WalkOptions {
+        follow_symlinks: args.follow_symlinks || cfg.follow_symlinks,
+    };
+    let disc = match crate::discover::discover(&args.paths, walk) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };

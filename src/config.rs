@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "advisory-db",
     "require-suppression-reason",
     "max-file-size",
+    "follow-symlinks",
     "severity",
     "per-file-ignores",
     "catalog",
@@ -47,6 +48,7 @@ pub struct Config {
     pub advisory_db: Option<PathBuf>,
     pub require_suppression_reason: bool,
     pub max_file_size: Option<u64>,
+    pub follow_symlinks: bool,
     pub severity: Vec<(Spanned, Severity)>,
     pub per_file_ignores: Vec<(GlobSet, Vec<Spanned>)>,
     /// Catalog entries generated from `[catalog]`, as a catalog file's text.
@@ -299,6 +301,12 @@ pub fn parse(
                     );
                 }
             },
+            "follow-symlinks" => match item.as_bool() {
+                Some(b) => cfg.follow_symlinks = b,
+                None => {
+                    cx.err(item.span(), "`follow-symlinks` must be true or false");
+                }
+            },
             "require-suppression-reason" => match item.as_bool() {
                 Some(b) => cfg.require_suppression_reason = b,
                 None => {
@@ -534,6 +542,9 @@ pub const STARTER: &str = r#"# portcullis configuration. Every key is optional; 
 
 # Files larger than this (bytes) are reported as too large instead of analysed (default 8 MiB).
 # max-file-size = 8388608
+
+# Follow symbolic links met while walking the tree (off: a link can point out of the checkout).
+# follow-symlinks = false
 
 # Require a reason in every `// portcullis: ignore[rule] reason` comment.
 # require-suppression-reason = true

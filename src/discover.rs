@@ -31,6 +31,16 @@ pub struct Discovery {
     /// When files are named on the command line, their packages are analysed whole but only findings
     /// in these files (or below these directories) are reported.
     pub report_only: Option<Vec<PathBuf>>,
+    /// Files and directories the walk could not read, with the reason: reported, never silently lost.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// How the tree is walked.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WalkOptions {
+    /// Follow symbolic links met while walking (paths named on the command line are always followed).
+    /// Off by default: a link can point out of the checked-out tree, and a pull request can add one.
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug)]
@@ -63,7 +73,7 @@ const TOOL_TOMLS: &[&str] = &[
     ".portcullis.toml",
 ];
 
-pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
+pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, DiscoverError> {
     let mut roots: BTreeSet<PathBuf> = BTreeSet::new();
     let mut explicit: BTreeSet<PathBuf> = BTreeSet::new();
     let mut dirs: Vec<PathBuf> = vec![];
@@ -106,8 +116,18 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     let mut manifests: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     let mut rust: BTreeSet<PathBuf> = BTreeSet::new();
     let mut tomls: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut unreadable: BTreeMap<PathBuf, String> = BTreeMap::new();
+    // With links followed, a file reached twice (a link to a directory of the tree) is analysed once.
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     for root in &roots {
-        walk(root, &mut manifests, &mut rust, &mut tomls);
+        let found = Found {
+            manifests: &mut manifests,
+            rust: &mut rust,
+            tomls: &mut tomls,
+            unreadable: &mut unreadable,
+            seen: &mut seen,
+        };
+        walk(root, options, found);
     }
 
     // Every file belongs to the deepest package root above it.
@@ -213,18 +233,22 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery, DiscoverError> {
     Ok(Discovery {
         packages: all,
         report_only,
+        unreadable: unreadable.into_iter().collect(),
     })
 }
 
-fn walk(
-    root: &Path,
-    manifests: &mut BTreeMap<PathBuf, Option<String>>,
-    rust: &mut BTreeSet<PathBuf>,
-    tomls: &mut BTreeSet<PathBuf>,
-) {
+struct Found<'a> {
+    manifests: &'a mut BTreeMap<PathBuf, Option<String>>,
+    rust: &'a mut BTreeSet<PathBuf>,
+    tomls: &'a mut BTreeSet<PathBuf>,
+    unreadable: &'a mut BTreeMap<PathBuf, String>,
+    seen: &'a mut BTreeSet<PathBuf>,
+}
+
+fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
     let ignores = Ignores::default();
     let walker = WalkDir::new(root)
-        .follow_links(false)
+        .follow_links(options.follow_symlinks)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
@@ -237,21 +261,33 @@ fn walk(
             }
             !ignores.is_ignored(e.path(), e.file_type().is_dir())
         });
-    for entry in walker.filter_map(Result::ok) {
-        if !entry.file_type().is_file() {
-            continue;
+    let mut files: Vec<PathBuf> = vec![];
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(what) = walk_problem(&e) {
+                    let path = e.path().unwrap_or(root).to_path_buf();
+                    found.unreadable.insert(path, what);
+                }
+            }
         }
-        let path = entry.into_path();
+    }
+    if options.follow_symlinks {
+        files = unique_files(files, found.seen);
+    }
+    for path in files {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         if name == "cargo.toml" {
             let dir = path.parent().unwrap_or(&path).to_path_buf();
-            manifests.insert(dir, package_name(&path));
-            tomls.insert(path);
+            found.manifests.insert(dir, package_name(&path));
+            found.tomls.insert(path);
         } else if name.ends_with(".rs") {
-            rust.insert(path);
+            found.rust.insert(path);
         } else if name == "cargo.lock"
             || (name.ends_with(".toml")
                 && !TOOL_TOMLS.contains(&name.as_str())
@@ -259,9 +295,62 @@ fn walk(
                     .components()
                     .any(|c| c.as_os_str() == ".cargo" || c.as_os_str() == ".config"))
         {
-            tomls.insert(path);
+            found.tomls.insert(path);
         }
     }
+}
+
+/// One path per real file: where links make a file reachable twice, the path that is its real location
+/// wins (its module path is the true one), else the first in walk order.
+fn unique_files(files: Vec<PathBuf>, seen: &mut BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let mut by_real: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut order: Vec<PathBuf> = vec![];
+    for path in files {
+        let real = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if seen.contains(&real) {
+            continue;
+        }
+        match by_real.get_mut(&real) {
+            Some(kept) => {
+                if path == real {
+                    *kept = path;
+                }
+            }
+            None => {
+                order.push(real.clone());
+                by_real.insert(real, path);
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|real| {
+            let path = by_real.remove(&real).expect("every real path was recorded");
+            seen.insert(real);
+            path
+        })
+        .collect()
+}
+
+/// What to tell the user about an entry the walk could not enter, or `None` when there is nothing to
+/// say: a link loop (its target is walked anyway) or a dangling link (nothing to analyse).
+fn walk_problem(e: &walkdir::Error) -> Option<String> {
+    if e.loop_ancestor().is_some() {
+        return None;
+    }
+    let io = e.io_error()?;
+    if io.kind() == std::io::ErrorKind::NotFound {
+        return None;
+    }
+    let is_dir = e
+        .path()
+        .and_then(|p| std::fs::symlink_metadata(p).ok())
+        .is_some_and(|m| m.is_dir());
+    Some(if is_dir {
+        format!("cannot read directory: {io}; the files below it were not analysed")
+    } else {
+        format!("cannot read: {io}")
+    })
 }
 
 /// `.gitignore` files apply to their directory and below; the deepest match wins.

@@ -34,13 +34,14 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 << 20;
 
 /// Reads a file unless it is larger than the limit (checked before reading, so memory stays bounded).
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let unreadable = |e: std::io::Error| format!("cannot read file: {e}");
+    let len = std::fs::metadata(path).map_err(unreadable)?.len();
     if len > limit {
         return Err(format!(
             "file is {len} bytes, more than the {limit}-byte limit; not analysed (raise it with --max-file-size or `max-file-size`)"
         ));
     }
-    std::fs::read(path).map_err(|e| e.to_string())
+    std::fs::read(path).map_err(unreadable)
 }
 
 impl Policy {
@@ -264,7 +265,7 @@ pub fn analyze(
             inputs.push((pi, t.clone(), FileKind::Toml, String::new(), vec![]));
         }
     }
-    let inputs: Vec<Input> = inputs
+    let mut inputs: Vec<Input> = inputs
         .into_par_iter()
         .map(|(package, path, kind, target, module)| Input {
             display: display_path(&path),
@@ -276,6 +277,25 @@ pub fn analyze(
             module,
         })
         .collect();
+    // What the walk could not enter is reported where it is, with the package that holds it.
+    for (path, why) in &disc.unreadable {
+        let package = disc
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| path.starts_with(&p.root))
+            .max_by_key(|(_, p)| p.root.as_os_str().len())
+            .map_or(0, |(i, _)| i);
+        inputs.push(Input {
+            display: display_path(path),
+            bytes: Err(why.clone()),
+            path: path.clone(),
+            kind: FileKind::Toml,
+            package,
+            target: String::new(),
+            module: vec![],
+        });
+    }
     let mut outcome = run(inputs, &disc.packages, policy, enabled);
     if let Some(allowed) = &disc.report_only {
         let files = &outcome.files;
@@ -357,10 +377,7 @@ fn run(
                     )
                 }
             },
-            Err(e) => (
-                None,
-                Some((format!("cannot read file: {e}"), String::new(), 0)),
-            ),
+            Err(e) => (None, Some((e.clone(), String::new(), 0))),
         };
         let file_id = files.len() as u32;
         match (text, problem) {
@@ -661,13 +678,24 @@ fn enabled_id(policy: &Policy, enabled: &(dyn Fn(&Rule) -> bool + Sync), id: &st
 }
 
 fn parse_error(file: u32, span: Span, message: String) -> Finding {
+    let fix = if message.starts_with("cannot read") {
+        "make it readable by the user running portcullis, or exclude it"
+    } else if message.contains("-byte limit") {
+        "exclude generated files, or raise the limit"
+    } else if message.contains("not valid UTF-8") {
+        "save the file as UTF-8, as rustc requires"
+    } else {
+        "fix the syntax error"
+    };
     Finding {
         rule: PARSE_ERROR.into(),
         severity: Severity::Error,
         message,
         label: String::new(),
         package: None,
-        help: "fix the syntax error; the other files were still analysed, but facts from this file are missing".into(),
+        help: format!(
+            "{fix}; the other files were still analysed, but facts from this file are missing"
+        ),
         loc: Loc::new(file, span),
         labels: vec![],
     }

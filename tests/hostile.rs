@@ -171,30 +171,6 @@ fn hostile_trees_symlinks_odd_names_and_missing_paths() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].ends_with("src/caf\u{fffd}.rs"), "{files:?}");
 
-    // Unreadable files and directories (meaningless as root, who can read anything).
-    use std::os::unix::fs::PermissionsExt;
-    let locked = pkg.path().join("src/locked.rs");
-    std::fs::write(&locked, "fn x() {}\n").unwrap();
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let locked_dir = pkg.path().join("src/private");
-    std::fs::create_dir(&locked_dir).unwrap();
-    std::fs::write(locked_dir.join("a.rs"), "fn y() {}\n").unwrap();
-    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let readable_anyway = std::fs::read(&locked).is_ok();
-    let out = check_json(pkg.path(), &[]);
-    let got = findings(&out);
-    if !readable_anyway {
-        assert!(
-            got.contains(&("parse-error".into(), "locked.rs".into())),
-            "{got:?}"
-        );
-    }
-    assert!(
-        got.iter().any(|(r, _)| r == "tls-verification-disabled"),
-        "{got:?}"
-    );
-    std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-
     // An empty directory is clean; a path that does not exist is a usage error.
     let empty = tempfile::tempdir().unwrap();
     let out = check_json(empty.path(), &[]);
@@ -206,6 +182,150 @@ fn hostile_trees_symlinks_odd_names_and_missing_paths() {
         stderr(&out).contains("cannot read `definitely/not/here`"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_only_when_asked_and_each_file_is_analysed_once() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.rs"), BAD_CLIENT).unwrap();
+    let pkg = package(&[
+        ("src/lib.rs", "pub fn ok() {}\n"),
+        ("src/inner.rs", BAD_CLIENT),
+    ]);
+    let link = |target: &Path, name: &str| {
+        std::os::unix::fs::symlink(target, pkg.path().join("src").join(name)).unwrap()
+    };
+    link(pkg.path(), "loop");
+    link(outside.path(), "outside");
+    link(Path::new("/definitely/not/here"), "dangling.rs");
+    // Sorted first, so walked first: the real location must still win.
+    link(&pkg.path().join("src/inner.rs"), "alias.rs");
+    let messages = |out: &std::process::Output| -> Vec<String> {
+        json(out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let got = messages(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("`inner::c`"), "{got:?}");
+
+    // Followed: the tree outside is analysed, the loop ends, the dangling link is nothing, and the file
+    // reachable twice is analysed once, under its real module path.
+    let out = check_json(pkg.path(), &["--follow-symlinks"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut got = messages(&out);
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].contains("`inner::c`"), "{got:?}");
+    assert!(got[1].contains("`outside::secret::c`"), "{got:?}");
+    assert_eq!(json(&out)["summary"]["files"], 4, "{}", stdout(&out));
+
+    // The same from the project configuration.
+    std::fs::write(
+        pkg.path().join("portcullis.toml"),
+        "follow-symlinks = true\n",
+    )
+    .unwrap();
+    let from_config = check_json(pkg.path(), &[]);
+    assert_eq!(messages(&from_config).len(), 2, "{}", stdout(&from_config));
+    std::fs::write(
+        pkg.path().join("portcullis.toml"),
+        "follow-symlinks = \"yes\"\n",
+    )
+    .unwrap();
+    let bad = check_json(pkg.path(), &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    // With `--format json`, configuration errors are JSON on stdout too.
+    assert!(
+        stdout(&bad).contains("`follow-symlinks` must be true or false"),
+        "{}",
+        stdout(&bad)
+    );
+}
+
+/// Runs portcullis as an unprivileged user, since root reads anything: directly when not root, through
+/// `setpriv` as `nobody` when root; `None` when neither is possible.
+#[cfg(unix)]
+fn run_unprivileged(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
+    let uid = std::process::Command::new("id").arg("-u").output().ok()?;
+    let root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(env!("CARGO_BIN_EXE_portcullis"));
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    };
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()
+        .filter(|o| !(root && o.status.code() == Some(127)))
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_files_and_directories_are_reported_not_lost() {
+    use std::os::unix::fs::PermissionsExt;
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        ("src/private/a.rs", "fn y() {}\n"),
+    ]);
+    std::fs::write(pkg.path().join("src/locked.rs"), "fn x() {}\n").unwrap();
+    let mode = |p: &str, m: u32| {
+        std::fs::set_permissions(pkg.path().join(p), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // The scratch directory is private to its creator; the unprivileged user must be able to enter it.
+    std::fs::set_permissions(pkg.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    mode("src/locked.rs", 0o000);
+    mode("src/private", 0o000);
+    let out = run_unprivileged(pkg.path(), &["check", ".", "--format", "json"]);
+    mode("src/private", 0o755);
+    let Some(out) = out else {
+        eprintln!("skipped: no way to run as an unprivileged user here");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    let got: Vec<(String, String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["file"].as_str().unwrap().into(),
+                f["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let rules: Vec<(&str, &str)> = got
+        .iter()
+        .map(|(r, f, _)| (r.as_str(), f.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("tls-verification-disabled", "src/lib.rs"),
+            ("parse-error", "src/locked.rs"),
+            ("parse-error", "src/private"),
+        ],
+        "{got:?}"
+    );
+    assert!(got[1].2.starts_with("cannot read file: "), "{got:?}");
+    assert!(
+        got[2].2.starts_with("cannot read directory: ") && got[2].2.contains("not analysed"),
+        "{got:?}"
     );
 }
 
