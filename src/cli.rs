@@ -162,6 +162,10 @@ pub struct RulesArgs {
     pub format: Format,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// The configuration file whose `rules` directories and `[catalog]` are added (default: found by
+    /// walking up from the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -170,4 +174,8 @@ pub struct ExplainArgs {
     pub rule: String,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// The configuration file whose `rules` directories are added (default: found by walking up from
+    /// the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -470,9 +470,12 @@ fn print_statistics(findings: &[crate::rules::Finding], format: CheckFormat, pol
 }
 
 pub fn rules(args: &RulesArgs) -> i32 {
-    let policy = match engine::load_policy(&args.policy.rules) {
+    let json = args.format == Format::Json;
+    let policy = match config_for(&[], args.config.as_ref())
+        .and_then(|cfg| project_policy(&cfg, &args.policy.rules))
+    {
         Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, args.format == Format::Json, false),
+        Err(errors) => return fail_policy(&errors, json, false),
     };
     match args.format {
         Format::Json => {
@@ -515,7 +518,9 @@ pub fn rules(args: &RulesArgs) -> i32 {
 }
 
 pub fn explain(args: &ExplainArgs) -> i32 {
-    let policy = match engine::load_policy(&args.policy.rules) {
+    let policy = match config_for(&[], args.config.as_ref())
+        .and_then(|cfg| project_policy(&cfg, &args.policy.rules))
+    {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, false, false),
     };

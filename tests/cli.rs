@@ -192,6 +192,30 @@ when = { all = [{ prop = "name", equals = "danger_accept_invalid_certs" }, { pro
     );
     let listed = stdout(&run(&["rules", "--rules", dir]));
     assert!(listed.contains("no-invalid-certs"));
+
+    // `rules` and `explain` see the rule directories of the project configuration, as `check` does.
+    assert!(!stdout(&run_in(pkg.path(), &["rules"])).contains("no-invalid-certs"));
+    std::fs::write(
+        pkg.path().join("portcullis.toml"),
+        format!("rules = [{dir:?}]\n"),
+    )
+    .unwrap();
+    assert!(stdout(&run_in(pkg.path(), &["rules"])).contains("no-invalid-certs"));
+    let explained = run_in(pkg.path(), &["explain", "no-invalid-certs"]);
+    assert_eq!(explained.status.code(), Some(0), "{}", stderr(&explained));
+    assert!(stdout(&explained).contains("lets anyone in the middle read the traffic"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = pkg.path().join("portcullis.toml");
+    let explained = run_in(
+        elsewhere.path(),
+        &[
+            "explain",
+            "no-invalid-certs",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(explained.status.code(), Some(0), "{}", stderr(&explained));
 }
 
 #[test]
