@@ -283,7 +283,7 @@ impl LoadCx<'_> {
     }
 }
 
-fn lookup<'v>(v: &'v Json, path: &[String]) -> Option<&'v Json> {
+pub(super) fn lookup<'v>(v: &'v Json, path: &[String]) -> Option<&'v Json> {
     let mut cur = v;
     for seg in path {
         cur = match cur {
@@ -297,6 +297,16 @@ fn lookup<'v>(v: &'v Json, path: &[String]) -> Option<&'v Json> {
 
 pub fn lookup_path<'v>(v: &'v Json, path: &str) -> Option<&'v Json> {
     lookup(v, &split(path))
+}
+
+impl Op {
+    /// The test of a `prop` condition on the value found at its path (`None`: no such property).
+    pub(super) fn test_value(&self, val: Option<&Json>) -> bool {
+        match self {
+            Op::Exists(want) => val.is_some_and(|x| !x.is_null()) == *want,
+            _ => val.is_some_and(|x| self.test(x)),
+        }
+    }
 }
 
 fn loose_eq(a: &Json, b: &Json) -> bool {
@@ -314,13 +324,7 @@ impl Cond {
             Cond::All(cs) => cs.iter().all(|c| c.eval(v)),
             Cond::Any(cs) => cs.iter().any(|c| c.eval(v)),
             Cond::Not(c) => !c.eval(v),
-            Cond::Prop { path, op } => {
-                let val = lookup(v, path);
-                match op {
-                    Op::Exists(want) => val.is_some_and(|x| !x.is_null()) == *want,
-                    _ => val.is_some_and(|x| op.test(x)),
-                }
-            }
+            Cond::Prop { path, op } => op.test_value(lookup(v, path)),
             Cond::Quant { kind, path, cond } => {
                 let items = lookup(v, path)
                     .and_then(Json::as_array)

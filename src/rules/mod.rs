@@ -2,6 +2,7 @@
 //! once, then evaluated against the service model.
 
 pub mod condition;
+mod index;
 pub mod props;
 pub mod schema;
 pub mod template;
@@ -243,24 +244,49 @@ impl RuleSet {
             })
             .collect();
         entities.extend(lists);
-        self.rules
-            .par_iter()
-            .filter(|r| enabled(r))
+        let enabled_rules: Vec<&Rule> = self.rules.iter().filter(|r| enabled(r)).collect();
+        // Entities grouped by each property that some case requires, built once and shared.
+        let keys: std::collections::BTreeSet<(&str, &[String])> = enabled_rules
+            .iter()
+            .flat_map(|r| &r.cases)
+            .flat_map(|c| {
+                c.cond
+                    .iter()
+                    .flat_map(index::required_props)
+                    .map(move |(path, _)| (c.target.as_str(), path))
+            })
+            .collect();
+        let groups: std::collections::HashMap<(&str, &[String]), index::Groups> = keys
+            .into_par_iter()
+            .filter_map(|(target, path)| {
+                let list = entities.get(target)?;
+                Some(((target, path), index::Groups::new(list, path)?))
+            })
+            .collect();
+        enabled_rules
+            .into_par_iter()
             .flat_map_iter(|rule| {
                 let mut findings = vec![];
                 let mut reported: std::collections::HashSet<(&str, usize)> =
                     std::collections::HashSet::new();
                 for case in &rule.cases {
-                    let list = entities
-                        .get(case.target.as_str())
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]);
-                    for (i, e) in list.iter().enumerate() {
-                        if reported.contains(&(case.target.as_str(), i)) {
+                    let target = case.target.as_str();
+                    let list = entities.get(target).map(Vec::as_slice).unwrap_or(&[]);
+                    let chosen = case
+                        .cond
+                        .as_ref()
+                        .and_then(|c| index::candidates(c, |path| groups.get(&(target, path))));
+                    let ids: Box<dyn Iterator<Item = usize>> = match chosen {
+                        Some(ids) => Box::new(ids.into_iter().map(|i| i as usize)),
+                        None => Box::new(0..list.len()),
+                    };
+                    for i in ids {
+                        let e = &list[i];
+                        if reported.contains(&(target, i)) {
                             continue;
                         }
                         if case.cond.as_ref().is_none_or(|c| c.eval(e)) {
-                            reported.insert((case.target.as_str(), i));
+                            reported.insert((target, i));
                             if let Some(f) = finding(rule, case, e) {
                                 findings.push(f);
                             }
