@@ -147,6 +147,11 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
         }
     }
     let named: Vec<PathBuf> = narrowed.iter().chain(&explicit).cloned().collect();
+    // Test, bench and example targets that the manifest places elsewhere (`[[test]] path = ...`).
+    let declared: BTreeMap<PathBuf, Vec<PathBuf>> = packages
+        .keys()
+        .map(|root| (root.clone(), declared_non_service(root)))
+        .collect();
     let pkg_roots: BTreeSet<PathBuf> = packages.keys().cloned().collect();
     let owner = |file: &Path| -> Option<PathBuf> {
         file.ancestors()
@@ -159,6 +164,10 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
         match owner(file) {
             Some(root) => {
                 let pkg = packages.get_mut(&root).expect("owner is a package");
+                let elsewhere = &declared[&root];
+                if elsewhere.iter().any(|d| file.starts_with(d)) {
+                    continue;
+                }
                 if let Some(rf) = classify_rust(&pkg.root, file, &named) {
                     pkg.rust_files.push(rf);
                 }
@@ -400,6 +409,42 @@ fn package_name(manifest: &Path) -> Option<String> {
     let value: toml::Value = toml::from_str(&text).ok()?;
     let name = value.get("package")?.get("name")?.as_str()?;
     Some(name.to_string())
+}
+
+/// The files and module directories of the `[[test]]`, `[[bench]]` and `[[example]]` targets a manifest
+/// declares with a `path`: `src/tests/mod.rs` is the directory `src/tests`, `it/api.rs` the file and
+/// its module directory `it/api`.
+fn declared_non_service(root: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
+        return vec![];
+    };
+    let Ok(value) = toml::from_str::<toml::Value>(&text) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for kind in ["test", "bench", "example"] {
+        let targets = value.get(kind).and_then(toml::Value::as_array);
+        for t in targets.into_iter().flatten() {
+            let Some(path) = t.get("path").and_then(toml::Value::as_str) else {
+                continue;
+            };
+            let file = root.join(path);
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
+            match stem.as_deref() {
+                Some("mod" | "main" | "lib") => {
+                    out.extend(file.parent().map(Path::to_path_buf));
+                }
+                Some(stem) => {
+                    out.push(file.with_file_name(stem));
+                    out.push(file);
+                }
+                None => {}
+            }
+        }
+    }
+    // A target at the package root (`path = "main.rs"`) would swallow the package: not a test tree.
+    out.retain(|p| p != root);
+    out
 }
 
 /// The directory of the nearest `Cargo.toml` at or above `path`, package or workspace.

@@ -41,6 +41,39 @@ fn a_clean_service_exits_zero() {
 }
 
 #[test]
+fn test_bench_and_example_code_is_not_the_service() {
+    // The conventional directories, and targets the manifest puts elsewhere.
+    let bad = "fn c() -> reqwest::Client {\n    reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()\n}\n";
+    let pkg = package(&[
+        ("src/main.rs", CLEAN_SERVICE),
+        ("tests/api.rs", bad),
+        ("benches/load.rs", bad),
+        ("examples/demo.rs", bad),
+        ("src/tests/mod.rs", "mod signup;\n"),
+        ("src/tests/signup.rs", bad),
+        ("perf/throughput.rs", bad),
+        ("perf/throughput/helpers.rs", bad),
+        ("perf/other.rs", bad),
+    ]);
+    let manifest = pkg.path().join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "\n[[test]]\nname = \"integration\"\npath = \"src/tests/mod.rs\"\n\n[[bench]]\nname = \"throughput\"\npath = \"perf/throughput.rs\"\nharness = false\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let out = run_in(pkg.path(), &["check", ".", "--format", "json"]);
+    let doc = json(&out);
+    let files: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    // Only the loose file that no target claims is analysed as service code.
+    assert_eq!(files, ["perf/other.rs"], "{doc}");
+}
+
+#[test]
 fn findings_exit_one_unless_below_fail_on_or_exit_zero() {
     let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     assert_eq!(run_in(pkg.path(), &["check"]).status.code(), Some(1));
