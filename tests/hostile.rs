@@ -161,13 +161,7 @@ fn hostile_trees_symlinks_odd_names_and_missing_paths() {
     std::fs::write(&odd, BAD_CLIENT).unwrap();
     let out = check_json(pkg.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let doc = json(&out);
-    let files: Vec<&str> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["file"].as_str().unwrap())
-        .collect();
+    let files = finding_field(&json(&out), "file");
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].ends_with("src/caf\u{fffd}.rs"), "{files:?}");
 
@@ -202,14 +196,7 @@ fn symlinks_are_followed_only_when_asked_and_each_file_is_analysed_once() {
     link(Path::new("/definitely/not/here"), "dangling.rs");
     // Sorted first, so walked first: the real location must still win.
     link(&pkg.path().join("src/inner.rs"), "alias.rs");
-    let messages = |out: &std::process::Output| -> Vec<String> {
-        json(out)["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["message"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let messages = |out: &std::process::Output| finding_field(&json(out), "message");
 
     let out = check_json(pkg.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -297,35 +284,30 @@ fn unreadable_files_and_directories_are_reported_not_lost() {
     };
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
-    let got: Vec<(String, String, String)> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().unwrap().into(),
-                f["file"].as_str().unwrap().into(),
-                f["message"].as_str().unwrap().into(),
-            )
-        })
+    let found: Vec<(String, String)> = finding_field(&doc, "rule")
+        .into_iter()
+        .zip(finding_field(&doc, "file"))
         .collect();
-    let rules: Vec<(&str, &str)> = got
+    let found: Vec<(&str, &str)> = found
         .iter()
-        .map(|(r, f, _)| (r.as_str(), f.as_str()))
+        .map(|(r, f)| (r.as_str(), f.as_str()))
         .collect();
     assert_eq!(
-        rules,
+        found,
         [
             ("tls-verification-disabled", "src/lib.rs"),
             ("parse-error", "src/locked.rs"),
             ("parse-error", "src/private"),
         ],
-        "{got:?}"
     );
-    assert!(got[1].2.starts_with("cannot read file: "), "{got:?}");
+    let messages = finding_field(&doc, "message");
     assert!(
-        got[2].2.starts_with("cannot read directory: ") && got[2].2.contains("not analysed"),
-        "{got:?}"
+        messages[1].starts_with("cannot read file: "),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].starts_with("cannot read directory: ") && messages[2].contains("not analysed"),
+        "{messages:?}"
     );
 }
 

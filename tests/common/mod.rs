@@ -56,6 +56,16 @@ pub fn package(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// One field (`file`, `rule`, `message`) of every finding, in output order.
+pub fn finding_field(doc: &serde_json::Value, key: &str) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[key].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// `rule file:line` for every finding, with `file` relative to `strip`.
 pub fn finding_lines(doc: &serde_json::Value, strip: &str) -> Vec<String> {
     doc["findings"]
