@@ -196,6 +196,10 @@ fn symlinks_are_followed_only_when_asked_and_each_file_is_analysed_once() {
     link(Path::new("/definitely/not/here"), "dangling.rs");
     // Sorted first, so walked first: the real location must still win.
     link(&pkg.path().join("src/inner.rs"), "alias.rs");
+    // Reading either would never end: only regular files are read, even through a followed link.
+    link(Path::new("/dev/zero"), "zero.rs");
+    let fifo = std::ffi::CString::new(pkg.path().join("src/pipe.rs").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     let messages = |out: &std::process::Output| finding_field(&json(out), "message");
 
     let out = check_json(pkg.path(), &[]);
