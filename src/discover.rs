@@ -442,8 +442,9 @@ fn declared_non_service(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    // A target at the package root (`path = "main.rs"`) would swallow the package: not a test tree.
-    out.retain(|p| p != root);
+    // A target whose root file sits in the package root or `src/` would swallow the service: those
+    // directories are never test trees.
+    out.retain(|p| p != root && *p != root.join("src"));
     out
 }
 

@@ -32,14 +32,29 @@ pub struct Policy {
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 << 20;
 
+/// Why a file's bytes are missing, and what the user can do about it.
+struct Unread {
+    message: String,
+    fix: &'static str,
+}
+
+const FIX_UNREADABLE: &str = "make it readable by the user running portcullis, or exclude it";
+const FIX_SYNTAX: &str = "fix the syntax error";
+
 /// Reads a file unless it is larger than the limit (checked before reading, so memory stays bounded).
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let unreadable = |e: std::io::Error| format!("cannot read file: {e}");
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Unread> {
+    let unreadable = |e: std::io::Error| Unread {
+        message: format!("cannot read file: {e}"),
+        fix: FIX_UNREADABLE,
+    };
     let len = std::fs::metadata(path).map_err(unreadable)?.len();
     if len > limit {
-        return Err(format!(
-            "file is {len} bytes, more than the {limit}-byte limit; not analysed (raise it with --max-file-size or `max-file-size`)"
-        ));
+        return Err(Unread {
+            message: format!(
+                "file is {len} bytes, more than the {limit}-byte limit; not analysed (raise it with --max-file-size or `max-file-size`)"
+            ),
+            fix: "exclude generated files, or raise the limit",
+        });
     }
     std::fs::read(path).map_err(unreadable)
 }
@@ -241,7 +256,7 @@ struct Input {
     package: usize,
     target: String,
     module: Vec<String>,
-    bytes: Result<Vec<u8>, String>,
+    bytes: Result<Vec<u8>, Unread>,
 }
 
 /// Analyses discovered packages with the given policy.
@@ -288,7 +303,10 @@ pub fn analyze(
             .map_or(0, |(i, _)| i);
         inputs.push(Input {
             display: display_path(path),
-            bytes: Err(why.clone()),
+            bytes: Err(Unread {
+                message: why.clone(),
+                fix: FIX_UNREADABLE,
+            }),
             path: path.clone(),
             kind: FileKind::Toml,
             package,
@@ -371,13 +389,14 @@ fn run(
                         None,
                         Some((
                             format!("file is not valid UTF-8 (invalid byte at offset {valid})"),
+                            "save the file as UTF-8, as rustc requires",
                             String::from_utf8_lossy(b).into_owned(),
                             valid,
                         )),
                     )
                 }
             },
-            Err(e) => (None, Some((e.clone(), String::new(), 0))),
+            Err(e) => (None, Some((e.message.clone(), e.fix, String::new(), 0))),
         };
         let file_id = files.len() as u32;
         match (text, problem) {
@@ -390,12 +409,12 @@ fn run(
                 ));
                 texts.push(Some(t));
             }
-            (None, Some((msg, lossy, offset))) => {
+            (None, Some((msg, fix, lossy, offset))) => {
                 let sf = SourceFile::new(inp.path.clone(), inp.display.clone(), inp.kind, lossy);
                 let span = sf.span_of_bytes(offset.min(sf.text.len()), offset.min(sf.text.len()));
                 files.push(sf);
                 texts.push(None);
-                findings.push(parse_error(file_id, span, msg));
+                findings.push(parse_error(file_id, span, msg, fix));
             }
             (None, None) => unreachable!("no text and no problem"),
         }
@@ -477,6 +496,7 @@ fn run(
                     i as u32,
                     span,
                     format!("could not parse Rust source: {message}"),
+                    FIX_SYNTAX,
                 ))
             }
             None if *kind == FileKind::Toml && texts[i].is_some() => {
@@ -510,6 +530,7 @@ fn run(
                             i as u32,
                             span,
                             format!("could not parse TOML: {}", msg.trim()),
+                            FIX_SYNTAX,
                         ));
                     }
                 }
@@ -677,16 +698,7 @@ fn enabled_id(policy: &Policy, enabled: &(dyn Fn(&Rule) -> bool + Sync), id: &st
     }
 }
 
-fn parse_error(file: u32, span: Span, message: String) -> Finding {
-    let fix = if message.starts_with("cannot read") {
-        "make it readable by the user running portcullis, or exclude it"
-    } else if message.contains("-byte limit") {
-        "exclude generated files, or raise the limit"
-    } else if message.contains("not valid UTF-8") {
-        "save the file as UTF-8, as rustc requires"
-    } else {
-        "fix the syntax error"
-    };
+fn parse_error(file: u32, span: Span, message: String, fix: &str) -> Finding {
     Finding {
         rule: PARSE_ERROR.into(),
         severity: Severity::Error,

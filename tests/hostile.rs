@@ -313,6 +313,8 @@ fn unreadable_files_and_directories_are_reported_not_lost() {
         messages[2].starts_with("cannot read directory: ") && messages[2].contains("not analysed"),
         "{messages:?}"
     );
+    let help = finding_field(&doc, "help");
+    assert!(help[2].starts_with("make it readable"), "{help:?}");
 }
 
 #[test]
