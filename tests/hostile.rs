@@ -79,6 +79,29 @@ fn pathologically_nested_sources_are_refused_and_the_rest_is_analysed() {
 }
 
 #[test]
+fn constants_that_refer_to_each_other_do_not_recurse_forever() {
+    // Constant initialisers are evaluated where they are used; a cycle (directly, or through a foreign
+    // constant of the same name: `Modifier::DIM` in `const DIM`) used to recurse until the stack overflowed.
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        (
+            "src/main.rs",
+            "use ratatui::style::{Modifier, Style};\n\
+             const DIM: Style = Style::new().add_modifier(Modifier::DIM);\n\
+             const A: Style = B.add_modifier(Modifier::BOLD);\nconst B: Style = A;\n\
+             fn main() { let x = (DIM, A); run(x); }\n",
+        ),
+    ]);
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        findings(&out).contains(&("tls-verification-disabled".into(), "lib.rs".into())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn huge_files_respect_the_size_limit_and_long_lines_are_fine() {
     // Generated code: a large data table and its accessor.
     let big = format!(

@@ -88,6 +88,9 @@ pub struct Evaluator<'p, 'a> {
     pub config: &'p [ConfigEntry],
     memo: HashMap<FnId, Value>,
     stack: Vec<FnId>,
+    /// Constants being evaluated: `const A: X = B; const B: X = A;` (or a name that resolves back to the
+    /// constant itself) would otherwise recurse until the stack overflows.
+    const_stack: Vec<(u32, Span)>,
     pub serves: Vec<ServeEvent>,
     serve_locs: HashSet<(Loc, Option<Loc>)>,
     pub called_by_other: HashSet<FnId>,
@@ -105,6 +108,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             config,
             memo: HashMap::new(),
             stack: vec![],
+            const_stack: vec![],
             serves: vec![],
             serve_locs: HashSet::new(),
             called_by_other: HashSet::new(),
@@ -456,6 +460,10 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             return v;
         }
         if let Some((unit, c)) = self.prog.resolve_const(&f.ctx, segs) {
+            let key = (unit, c.span);
+            if self.const_stack.contains(&key) || self.const_stack.len() >= MAX_CALL_DEPTH {
+                return Value::Unknown;
+            }
             let mut cf = Frame {
                 ctx: Ctx {
                     unit,
@@ -466,7 +474,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 returned: None,
                 branch_depth: 0,
             };
+            self.const_stack.push(key);
             let v = self.eval(&mut cf, &c.value);
+            self.const_stack.pop();
             let cloc = Loc::new(self.prog.unit(unit).file, c.span);
             return match v {
                 Value::Str(s) => Value::str(
