@@ -3,7 +3,7 @@
 use crate::cli::{
     CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, InitArgs, RoutesArgs, RulesArgs,
 };
-use crate::config::{matches_rule, Config};
+use crate::config::{matches_rule, selects, Config, TIER_SELECTORS};
 use crate::engine::{self, Policy};
 use crate::policy_error::{did_you_mean, PolicyError};
 use crate::report;
@@ -76,6 +76,7 @@ fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
         .iter()
         .map(|r| r.id.as_str())
         .chain([engine::PARSE_ERROR, engine::INTERNAL_ERROR, "all"])
+        .chain(TIER_SELECTORS)
         .collect();
     for id in ids {
         let is_tag = policy
@@ -204,7 +205,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         .chain(cfg.ignore.iter().map(|s| s.value.clone()))
         .collect();
     let enabled = |r: &Rule| {
-        (select.is_empty() || select.iter().any(|s| matches_rule(s, &r.id, &r.tags)))
+        selects(&select, &r.id, &r.tags, r.tier)
             && !ignore.iter().any(|s| matches_rule(s, &r.id, &r.tags))
     };
     let started = std::time::Instant::now();
@@ -492,6 +493,7 @@ pub fn rules(args: &RulesArgs) -> i32 {
                         "tags": r.tags,
                         "security_severity": r.security_severity,
                         "precision": r.precision,
+                        "tier": r.tier,
                         "source": r.source,
                     })
                 })
@@ -510,7 +512,13 @@ pub fn rules(args: &RulesArgs) -> i32 {
                 .max()
                 .unwrap_or(0);
             for r in &policy.rules.rules {
-                println!("{:<width$}  {:<7}  {}", r.id, r.severity.as_str(), r.title);
+                println!(
+                    "{:<width$}  {:<7}  {:<7}  {}",
+                    r.id,
+                    r.severity.as_str(),
+                    r.tier.as_str(),
+                    r.title
+                );
             }
         }
     }
@@ -541,6 +549,14 @@ fn print_explanation(out: &mut dyn WriteColor, r: &Rule) -> std::io::Result<()> 
     writeln!(out, "{}", r.title)?;
     writeln!(out)?;
     writeln!(out, "category: {}", r.category)?;
+    match r.tier {
+        crate::rules::Tier::Default => writeln!(out, "tier: default (runs unless ignored)")?,
+        crate::rules::Tier::Audit => writeln!(
+            out,
+            "tier: audit (runs only when selected: `--select {}` or `--select audit`)",
+            r.id
+        )?,
+    }
     if !r.tags.is_empty() {
         writeln!(out, "tags: {}", r.tags.join(", "))?;
     }

@@ -4,7 +4,7 @@
 //! once, located in the user's file.
 
 use crate::policy_error::{did_you_mean, PolicyError};
-use crate::rules::Severity;
+use crate::rules::{Severity, Tier};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -458,7 +458,10 @@ impl Config {
         let mut errors = vec![];
         let mut check = |s: &Spanned, tags_ok: bool| {
             let v = s.value.as_str();
-            let is_tag = tags_ok && known_tags.iter().any(|t| t.eq_ignore_ascii_case(v));
+            let is_tag = tags_ok
+                && (known_tags.iter().any(|t| t.eq_ignore_ascii_case(v))
+                    || v == "all"
+                    || TIER_SELECTORS.contains(&v));
             if !known_ids.contains(&v) && !is_tag && v != crate::engine::PARSE_ERROR {
                 let mut e = PolicyError::new(
                     &self.display,
@@ -508,6 +511,24 @@ impl Config {
 /// A selector (rule id, tag such as `cwe-89`, or `all`) matching a rule.
 pub fn matches_rule(selector: &str, id: &str, tags: &[String]) -> bool {
     selector == id || selector == "all" || tags.iter().any(|t| t.eq_ignore_ascii_case(selector))
+}
+
+/// Tier names are selectors too: `default` and `audit` select every rule of that tier.
+pub const TIER_SELECTORS: [&str; 2] = ["default", "audit"];
+
+/// Whether a rule runs under `select`. With no selection every default-tier rule runs. A selector picks
+/// the rules it names, but an audit-tier rule only when named by its id, by `audit` or by `all`: selecting
+/// a tag such as `cwe-89` must not switch on rules that are not precise enough to run by default.
+pub fn selects(select: &[String], id: &str, tags: &[String], tier: Tier) -> bool {
+    if select.is_empty() {
+        return tier == Tier::Default;
+    }
+    select.iter().any(|s| {
+        s == id
+            || s == "all"
+            || s == tier.as_str()
+            || (tier == Tier::Default && tags.iter().any(|t| t.eq_ignore_ascii_case(s)))
+    })
 }
 
 fn relative(path: &Path, base: &Path) -> PathBuf {

@@ -146,6 +146,24 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             );
         }
     }
+    // Packages that are not the service: test, example and fixture crates, vendored copies of other
+    // projects, cargo-fuzz crates, test-support crates. Judged below the deepest directory the user named
+    // (or walked) above it, so naming such a package, or a directory of them, still analyses it.
+    let support: BTreeSet<PathBuf> = packages
+        .iter()
+        .filter(|(root, pkg)| {
+            let base = roots
+                .iter()
+                .chain(&dirs)
+                .chain(&narrowed)
+                .filter(|r| root.starts_with(r))
+                .max_by_key(|r| r.components().count());
+            let rel = base.and_then(|w| root.strip_prefix(w).ok());
+            rel.is_some_and(|rel| !rel.as_os_str().is_empty())
+                && (rel.is_some_and(under_support_dir) || is_support_package(root, &pkg.name))
+        })
+        .map(|(root, _)| root.clone())
+        .collect();
     let named: Vec<PathBuf> = narrowed.iter().chain(&explicit).cloned().collect();
     // Test, bench and example targets that the manifest places elsewhere (`[[test]] path = ...`).
     let declared: BTreeMap<PathBuf, Vec<PathBuf>> = packages
@@ -162,6 +180,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     let mut loose: BTreeMap<PathBuf, Package> = BTreeMap::new();
     for file in &rust {
         match owner(file) {
+            Some(root) if support.contains(&root) => {}
             Some(root) => {
                 let pkg = packages.get_mut(&root).expect("owner is a package");
                 let elsewhere = &declared[&root];
@@ -178,6 +197,14 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                     .find(|r| file.starts_with(r))
                     .cloned()
                     .unwrap_or_default();
+                if file
+                    .strip_prefix(&root)
+                    .ok()
+                    .and_then(Path::parent)
+                    .is_some_and(under_support_dir)
+                {
+                    continue;
+                }
                 let pkg = loose.entry(root.clone()).or_insert_with(|| Package {
                     name: root
                         .file_name()
@@ -199,6 +226,9 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     }
     for file in &tomls {
         if let Some(root) = owner(file) {
+            if support.contains(&root) {
+                continue;
+            }
             packages
                 .get_mut(&root)
                 .expect("owner is a package")
@@ -210,7 +240,10 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
         {
             // Workspace manifests and lock files are kept with the first package below them, if any.
             let dir = file.parent().unwrap_or(file);
-            if let Some(pkg) = packages.values_mut().find(|p| p.root.starts_with(dir)) {
+            if let Some(pkg) = packages
+                .values_mut()
+                .find(|p| p.root.starts_with(dir) && !support.contains(&p.root))
+            {
                 pkg.toml_files.push(file.clone());
             }
         }
@@ -402,6 +435,53 @@ impl Ignores {
         }
         false
     }
+}
+
+/// Directories whose packages are not the service: tests and their fixtures, examples, benchmarks,
+/// vendored copies of other projects.
+const SUPPORT_DIRS: &[&str] = &[
+    "tests",
+    "test",
+    "testdata",
+    "test-data",
+    "fixtures",
+    "benches",
+    "examples",
+    "vendor",
+    "vendored",
+];
+
+fn under_support_dir(rel: &Path) -> bool {
+    rel.components()
+        .any(|c| SUPPORT_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()))
+}
+
+/// A cargo-fuzz crate (`[package.metadata] cargo-fuzz = true`) or a crate that only supports tests
+/// (`testkit`, `test-utils`, `*-tests`, `mock-server`).
+fn is_support_package(root: &Path, name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(['-', '_']).collect();
+    let test_word = |w: &&str| {
+        matches!(
+            *w,
+            "test" | "tests" | "testing" | "testkit" | "testutils" | "testsuite" | "mock" | "mocks"
+        )
+    };
+    if words.iter().any(test_word) {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
+        return false;
+    };
+    let Ok(value) = toml::from_str::<toml::Value>(&text) else {
+        return false;
+    };
+    value
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("cargo-fuzz"))
+        .and_then(toml::Value::as_bool)
+        == Some(true)
 }
 
 fn package_name(manifest: &Path) -> Option<String> {

@@ -689,6 +689,7 @@ fn enabled_id(policy: &Policy, enabled: &(dyn Fn(&Rule) -> bool + Sync), id: &st
                 description: String::new(),
                 security_severity: None,
                 precision: None,
+                tier: crate::rules::Tier::Default,
                 cases: vec![],
                 examples: vec![],
                 source: String::new(),

@@ -1,5 +1,6 @@
 //! The bundled fixture services give exactly the findings their `expected.txt` lists: every positive
-//! and no near miss.
+//! and no near miss. Fixtures run every rule (`--select all`), audit tier included, so a rule keeps its
+//! true findings whatever its tier; the default run is checked to be the default-tier part of it.
 
 mod common;
 use common::*;
@@ -33,7 +34,7 @@ fn fixtures_produce_exactly_the_expected_findings() {
     let mut failures = vec![];
     for name in &dirs {
         let path = format!("fixtures/{name}");
-        let out = run(&["check", &path, "--format", "json"]);
+        let out = run(&["check", &path, "--format", "json", "--select", "all"]);
         let doc = json(&out);
         let mut got = finding_lines(&doc, &format!("{path}/"));
         let mut want = expected(name);
@@ -60,6 +61,47 @@ fn fixtures_produce_exactly_the_expected_findings() {
         "fixture findings differ:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_default_run_is_the_default_tier_part_of_the_full_run() {
+    let policy = portcullis::engine::load_policy(&[]).unwrap();
+    let audit: Vec<&str> = policy
+        .rules
+        .rules
+        .iter()
+        .filter(|r| r.tier == portcullis::rules::Tier::Audit)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(!audit.is_empty(), "no audit-tier rule to check");
+    let mut seen_audit = false;
+    for name in fixture_dirs() {
+        let path = format!("fixtures/{name}");
+        let all = finding_lines(
+            &json(&run(&[
+                "check", &path, "--format", "json", "--select", "all",
+            ])),
+            &format!("{path}/"),
+        );
+        let default = finding_lines(
+            &json(&run(&["check", &path, "--format", "json"])),
+            &format!("{path}/"),
+        );
+        let is_audit = |l: &String| audit.iter().any(|a| l.starts_with(&format!("{a} ")));
+        seen_audit |= all.iter().any(is_audit);
+        let want: Vec<String> = all.iter().filter(|l| !is_audit(l)).cloned().collect();
+        assert_eq!(default, want, "{name}");
+        // `--select audit` runs the audit tier alone.
+        let only_audit = finding_lines(
+            &json(&run(&[
+                "check", &path, "--format", "json", "--select", "audit",
+            ])),
+            &format!("{path}/"),
+        );
+        let want: Vec<String> = all.iter().filter(|l| is_audit(l)).cloned().collect();
+        assert_eq!(only_audit, want, "{name}");
+    }
+    assert!(seen_audit, "no fixture has an audit-tier finding");
 }
 
 #[test]

@@ -68,11 +68,54 @@ fn is_test_only(attrs: &[syn::Attribute]) -> bool {
             return true;
         }
         if path.is_ident("cfg") {
-            let tokens = a.meta.to_token_stream().to_string();
-            return compact(&tokens) == "cfg(test)";
+            let tokens = compact(&a.meta.to_token_stream().to_string());
+            return tokens
+                .strip_prefix("cfg(")
+                .and_then(|t| t.strip_suffix(')'))
+                .is_some_and(cfg_is_test_only);
         }
         false
     })
+}
+
+/// Whether a `cfg` predicate only holds in test builds: `test`, `all(test, ..)`, or `any(test, feature =
+/// "..")` (test-support code that a feature also exposes to other crates' tests).
+fn cfg_is_test_only(pred: &str) -> bool {
+    if pred == "test" {
+        return true;
+    }
+    if let Some(args) = pred.strip_prefix("all(").and_then(|p| p.strip_suffix(')')) {
+        return split_top_level(args).iter().any(|a| cfg_is_test_only(a));
+    }
+    if let Some(args) = pred.strip_prefix("any(").and_then(|p| p.strip_suffix(')')) {
+        let args = split_top_level(args);
+        return args.iter().any(|a| cfg_is_test_only(a))
+            && args
+                .iter()
+                .all(|a| cfg_is_test_only(a) || a.starts_with("feature"));
+    }
+    false
+}
+
+/// Splits `a, b(c, d), e` at its top-level commas.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (vec![], 0i32, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = s[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
 }
 
 fn path_string(path: &syn::Path) -> String {
@@ -839,5 +882,32 @@ impl FloorBoundary for String {
             i -= 1;
         }
         i
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cfg_is_test_only;
+
+    #[test]
+    fn test_only_cfg_predicates() {
+        for p in [
+            "test",
+            "all(test,unix)",
+            "any(test,feature=\"testing\")",
+            "any(test,feature=\"mocks\",feature=\"x\")",
+            "all(unix,any(test,feature=\"t\"))",
+        ] {
+            assert!(cfg_is_test_only(p), "{p}");
+        }
+        for p in [
+            "not(test)",
+            "any(test,unix)",
+            "feature=\"test\"",
+            "unix",
+            "any(unix,windows)",
+        ] {
+            assert!(!cfg_is_test_only(p), "{p}");
+        }
     }
 }

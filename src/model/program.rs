@@ -303,6 +303,19 @@ impl<'a> Program<'a> {
         {
             return None;
         }
+        // A path from the crate root (`crate::archive::search`, or `archive::search` after `use
+        // crate::archive`) names exactly one module: a same-named function elsewhere (the handler
+        // `api::archive::search` calling it) is not meant.
+        if expanded.first().map(String::as_str) == Some("crate") {
+            let exact: Vec<FnId> = cands
+                .iter()
+                .copied()
+                .filter(|id| full(id) == qualifier)
+                .collect();
+            if !exact.is_empty() {
+                return pick(exact);
+            }
+        }
         let matching: Vec<FnId> = cands
             .iter()
             .copied()
@@ -351,6 +364,15 @@ impl<'a> Program<'a> {
     pub fn resolve_const(&self, ctx: &Ctx, segs: &[String]) -> Option<(u32, &'a ConstDef)> {
         let name = segs.last()?;
         let cands = self.consts_by_name.get(name.as_str())?;
+        if segs.len() > 1 {
+            // `Modifier::DIM` names another crate's constant unless its head is this crate's.
+            let expanded = self.expand(ctx, segs);
+            if expanded.first().map(String::as_str) != Some("crate")
+                && !self.is_local_head(ctx, &expanded)
+            {
+                return None;
+            }
+        }
         let best = cands
             .iter()
             .find(|(u, i)| {

@@ -111,6 +111,7 @@ fn rule_json(rule: &Rule) -> Value {
         .unwrap_or("")
         .replace('\n', " ");
     let mut properties = json!({ "tags": tags(rule) });
+    properties["tier"] = json!(rule.tier);
     if let Some(p) = &rule.precision {
         properties["precision"] = json!(p);
     }

@@ -72,10 +72,29 @@ pub struct Rule {
     pub description: String,
     pub security_severity: Option<f64>,
     pub precision: Option<String>,
+    pub tier: Tier,
     pub cases: Vec<Case>,
     pub examples: Vec<RawExample>,
     /// The file the rule was loaded from.
     pub source: String,
+}
+
+/// Which runs a rule takes part in. Rules whose findings are not yet precise enough to be trusted by
+/// default are `Audit`: they run only when a user asks for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Default,
+    Audit,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Default => "default",
+            Tier::Audit => "audit",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +413,18 @@ fn compile(
             );
         }
     }
+    let tier = match raw.tier.as_ref().map(|t| t.get_ref().as_str()) {
+        None | Some("default") => Tier::Default,
+        Some("audit") => Tier::Audit,
+        Some(other) => {
+            let span = raw.tier.as_ref().map(|t| t.span()).unwrap_or_default();
+            cx.errors.push(
+                cx.err(span, format!("unknown tier `{other}`"))
+                    .with_help("expected `default` or `audit`"),
+            );
+            Tier::Default
+        }
+    };
     if raw.cases.is_empty() {
         cx.errors
             .push(cx.err(raw.id.span(), "a rule needs at least one `[[match]]`"));
@@ -487,6 +518,7 @@ fn compile(
         description: raw.description,
         security_severity: raw.security_severity.map(|s| s.into_inner()),
         precision: raw.precision.map(|p| p.into_inner()),
+        tier,
         cases,
         examples: raw.examples,
         source: file.to_string(),

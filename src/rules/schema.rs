@@ -19,6 +19,8 @@ pub struct RawRule {
     pub security_severity: Option<Spanned<f64>>,
     /// very-high, high, medium, low
     pub precision: Option<Spanned<String>>,
+    /// `default` (runs unless deselected) or `audit` (runs only when selected by id, `audit` or `all`).
+    pub tier: Option<Spanned<String>>,
     #[serde(rename = "match")]
     pub cases: Vec<Spanned<RawCase>>,
     #[serde(default, rename = "example")]
