@@ -99,7 +99,94 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     b.add_functions();
     b.model.auth_checks = super::auth_checks::collect(&an, &b.handlers_seen);
     b.model.config = config;
+    let role = package_role(&b.model);
+    for c in &mut b.model.calls {
+        c.role = role;
+    }
     b.model
+}
+
+/// What the package is: `service` (it serves, or defines routes or handlers that a sibling serves),
+/// `cli` (a command-line program: clap, argh or structopt, and nothing served), or `library`.
+fn package_role(m: &Model) -> &'static str {
+    if !m.routes.is_empty() || !m.listeners.is_empty() || !m.handlers.is_empty() || !m.apps.is_empty()
+    {
+        return "service";
+    }
+    let cli_derive = m.types.iter().any(|t| {
+        t.derives.iter().any(|d| {
+            matches!(
+                d.rsplit("::").next().unwrap_or(d),
+                "Parser" | "Subcommand" | "FromArgs" | "StructOpt"
+            )
+        })
+    });
+    let cli_call = m.calls.iter().any(|c| {
+        ["clap::", "argh::", "structopt::"]
+            .iter()
+            .any(|p| c.resolved.starts_with(p))
+    });
+    if cli_derive || cli_call {
+        "cli"
+    } else {
+        "library"
+    }
+}
+
+/// A receiver that is a plain binding (`cookie`, `&mut cookie`), or "" for anything else.
+fn bare_binding(recv: &str) -> &str {
+    let r = recv.trim_start_matches('&').trim_start_matches("mut ").trim();
+    if r.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        r
+    } else {
+        ""
+    }
+}
+
+/// The arms of every `if` and `match` of a body whose condition is not a literal: code there runs only
+/// when a run-time value says so.
+fn branch_spans(body: &crate::facts::Block) -> Vec<std::ops::Range<u32>> {
+    use crate::facts::Expr;
+    let mut out = vec![];
+    body.walk(&mut |e| match e {
+        Expr::If { cond, span, .. } if !matches!(**cond, Expr::Lit { .. }) => {
+            out.push(cond.span().end..span.end);
+        }
+        Expr::Match {
+            scrutinee, span, ..
+        } if !matches!(**scrutinee, Expr::Lit { .. }) => {
+            out.push(scrutinee.span().end..span.end);
+        }
+        _ => {}
+    });
+    out
+}
+
+/// Calls that serve: where an async `main` stops starting up.
+const SERVE_CALLS: &[&str] = &[
+    "serve",
+    "run",
+    "launch",
+    "serve_connection",
+    "serve_connection_with_upgrades",
+    "bind_rustls",
+    "await_shutdown",
+];
+
+/// Where the start-up part of an async `main` ends: its first serve call, or the end of the body when
+/// it serves nothing itself.
+fn startup_end(f: &crate::facts::FnDef) -> Option<u32> {
+    if f.name != "main" || !f.is_async || f.is_closure {
+        return None;
+    }
+    Some(
+        f.calls
+            .iter()
+            .filter(|c| SERVE_CALLS.contains(&c.name.as_str()))
+            .map(|c| c.span.start)
+            .min()
+            .unwrap_or(u32::MAX),
+    )
 }
 
 struct Builder<'p, 'a> {
@@ -737,6 +824,8 @@ impl Builder<'_, '_> {
             let fname = self.prog.fn_display(id);
             let stmts = statements(&f.body);
             let unit_text = &self.prog.unit(id.unit).text;
+            let startup = startup_end(f);
+            let branches = branch_spans(&f.body);
             for c in &f.calls {
                 let loc = Loc::new(file, c.span);
                 if seen.insert(loc, ()).is_some() {
@@ -785,6 +874,19 @@ impl Builder<'_, '_> {
                 };
                 let arg_flow =
                     |i: usize| super::flow::label_names(flow.args.get(i).copied().unwrap_or(0));
+                let before_called: Vec<String> = match (c.kind, c.recv.as_deref().map(bare_binding)) {
+                    (CallKind::Method, Some(r)) if !r.is_empty() => f
+                        .calls
+                        .iter()
+                        .filter(|m| {
+                            m.kind == CallKind::Method
+                                && m.span.end <= c.span.start
+                                && m.recv.as_deref().map(bare_binding) == Some(r)
+                        })
+                        .map(|m| m.name.clone())
+                        .collect(),
+                    _ => vec![],
+                };
                 self.model.calls.push(Call {
                     package: self.prog.package.clone(),
                     kind: c.kind,
@@ -823,8 +925,14 @@ impl Builder<'_, '_> {
                     function: fname.clone(),
                     is_async_fn: f.is_async,
                     in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),
+                    startup: startup.is_some_and(|end| c.span.start < end),
+                    in_branch: branches
+                        .iter()
+                        .any(|b| b.start <= c.span.start && c.span.end <= b.end),
+                    role: "service",
                     statement,
                     then_called,
+                    before_called,
                     loc,
                 });
             }
@@ -834,7 +942,7 @@ impl Builder<'_, '_> {
 
 /// Every statement of a body, nested blocks included: its span and, for `let x = …`, the binding.
 fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>)> {
-    use crate::facts::{Expr, Stmt};
+    use crate::facts::Stmt;
     let mut out = vec![];
     let mut stack = vec![b];
     while let Some(b) = stack.pop() {
@@ -844,24 +952,39 @@ fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>
                     pat, span, init, ..
                 } => {
                     out.push((*span, pat.bindings.first().map(String::as_str)));
-                    if let Some(Expr::Block { block, .. }) = init {
-                        stack.push(block);
+                    if let Some(init) = init {
+                        nested_blocks(init, &mut stack);
                     }
                 }
                 Stmt::Expr { expr, .. } => {
                     out.push((expr.span(), None));
-                    match expr {
-                        Expr::Block { block, .. } | Expr::Loop { body: block, .. } => {
-                            stack.push(block)
-                        }
-                        Expr::If { then, .. } => stack.push(then),
-                        _ => {}
-                    }
+                    nested_blocks(expr, &mut stack);
                 }
             }
         }
     }
     out
+}
+
+/// The blocks directly inside a statement's expression: bodies of blocks and loops, both arms of an
+/// `if` (and its `else if` chain), every arm of a `match`.
+fn nested_blocks<'b>(expr: &'b crate::facts::Expr, stack: &mut Vec<&'b crate::facts::Block>) {
+    use crate::facts::Expr;
+    match expr {
+        Expr::Block { block, .. } | Expr::Loop { body: block, .. } => stack.push(block),
+        Expr::If { then, els, .. } => {
+            stack.push(then);
+            if let Some(e) = els {
+                nested_blocks(e, stack);
+            }
+        }
+        Expr::Match { arms, .. } => {
+            for a in arms {
+                nested_blocks(a, stack);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The smallest statement containing `span`.

@@ -234,6 +234,39 @@ impl Analyzer<'_, '_> {
         None
     }
 
+    /// Whether values of the type can only be built by a conversion that rejects bad input: a newtype or
+    /// enum of the crate deserialized through `#[serde(try_from = ..)]`, built by a `TryFrom`/`FromStr`
+    /// impl, or a Rocket `FromParam`/`FromFormField` guard of its own. Such a value is no longer raw
+    /// request input, whatever the extractor around it.
+    pub fn validates_itself(&self, ty: &TypeRef, ctx: &Ctx) -> bool {
+        let (t, _) = ty.strip_option();
+        let t = match self.classify_input(t, ctx) {
+            Some(c) if c.inner.name() != t.name() => c.inner,
+            _ => t.clone(),
+        };
+        let name = t.name();
+        let Some((_, def)) = self.prog.resolve_type(ctx, name) else {
+            return false;
+        };
+        if def.kind == TypeKind::Enum && def.fields.is_empty() {
+            return true;
+        }
+        if def.attrs.iter().any(|a| a.path == "serde" && a.tokens.contains("try_from")) {
+            return true;
+        }
+        self.prog.impls_of(name).any(|(_, imp)| {
+            imp.trait_path
+                .as_ref()
+                .and_then(|p| p.last())
+                .is_some_and(|tr| {
+                    matches!(
+                        tr.as_str(),
+                        "TryFrom" | "FromStr" | "FromParam" | "FromFormField" | "FromSegments"
+                    )
+                })
+        })
+    }
+
     /// The type's definition location, for a secondary label.
     pub fn type_loc(&self, ty: &TypeRef, ctx: &Ctx) -> Option<Loc> {
         let (t, _) = ty.strip_option();

@@ -187,10 +187,19 @@ pub struct Call {
     pub is_async_fn: bool,
     /// The call is in a route handler (or a closure inside one).
     pub in_handler: bool,
+    /// In an async `main`, before its first serve call: start-up code, where nothing else runs yet.
+    pub startup: bool,
+    /// Inside an `if` or `match` on a run-time value: the call happens only when that value says so.
+    pub in_branch: bool,
+    /// What the package is: `service`, `cli` or `library`.
+    pub role: &'static str,
     /// The source of the statement the call is in (shortened), e.g. a whole builder chain.
     pub statement: String,
     /// When that statement is `let x = …`: the methods later called on `x` in the same function.
     pub then_called: Vec<String>,
+    /// Methods called on the same binding earlier in the function (`cookie.set_secure(true)` before
+    /// `cookie.set_same_site(None)`).
+    pub before_called: Vec<String>,
     pub loc: Loc,
 }
 

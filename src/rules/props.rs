@@ -194,8 +194,12 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("function", Scalar),
             ("is_async_fn", Scalar),
             ("in_handler", Scalar),
+            ("startup", Scalar),
+            ("in_branch", Scalar),
+            ("role", Scalar),
             ("statement", Scalar),
             ("then_called", list(Scalar)),
+            ("before_called", list(Scalar)),
             ("loc", Loc),
         ]),
         "config" => obj(vec![

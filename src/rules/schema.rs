@@ -55,6 +55,8 @@ pub struct RawLabel {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawExample {
     pub name: Option<String>,
+    /// The title of the `good` snippet: what makes it right (the `name` describes the mistake).
+    pub good_name: Option<String>,
     /// What the snippets are, as a path in the package (default `src/main.rs`; `Cargo.toml` for manifests).
     pub file: Option<String>,
     pub bad: Option<String>,

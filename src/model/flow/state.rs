@@ -39,8 +39,16 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
             p.pat.bindings.first() == Some(name)
                 && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
         });
-        if typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i)) {
+        let self_validating = p
+            .ty
+            .as_ref()
+            .is_some_and(|ty| fl.an.validates_itself(ty, &st.ctx));
+        if (typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i))) && !self_validating {
             t = t.with(INPUT);
+        }
+        // A value of a self-validating type is no longer raw input, whatever the caller passed.
+        if self_validating {
+            t.cleared |= INPUT;
         }
         if p.ty.as_ref().is_some_and(is_scalar_type) {
             t = Taint::NONE;
