@@ -573,7 +573,11 @@ fn print_explanation(out: &mut dyn WriteColor, r: &Rule) -> std::io::Result<()> 
             writeln!(out, "{}", bad.trim_end())?;
         }
         if let Some(good) = &ex.good {
-            writeln!(out, "── good: {} ──", ex.good_name.as_deref().unwrap_or(&name))?;
+            writeln!(
+                out,
+                "── good: {} ──",
+                ex.good_name.as_deref().unwrap_or(&name)
+            )?;
             writeln!(out, "{}", good.trim_end())?;
         }
     }

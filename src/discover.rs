@@ -464,7 +464,15 @@ fn is_support_package(root: &Path, name: &str) -> bool {
     let test_word = |w: &&str| {
         matches!(
             *w,
-            "test" | "tests" | "testing" | "testkit" | "testutils" | "testsuite" | "mock" | "mocks"
+            "test"
+                | "tests"
+                | "tester"
+                | "testing"
+                | "testkit"
+                | "testutils"
+                | "testsuite"
+                | "mock"
+                | "mocks"
         )
     };
     if words.iter().any(test_word) {

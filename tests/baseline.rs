@@ -5,7 +5,10 @@ use common::*;
 
 #[test]
 fn a_baseline_hides_recorded_findings_even_when_lines_move() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
+    ]);
     let dir = pkg.path().to_str().unwrap();
     let baseline = pkg.path().join("portcullis-baseline.json");
     let b = baseline.to_str().unwrap();
@@ -64,7 +67,10 @@ fn a_baseline_hides_recorded_findings_even_when_lines_move() {
 
 #[test]
 fn a_missing_or_foreign_baseline_is_a_usage_error() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
+    ]);
     let dir = pkg.path().to_str().unwrap();
     let out = run(&["check", dir, "--baseline", "no/such/baseline.json"]);
     assert_eq!(out.status.code(), Some(2));

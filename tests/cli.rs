@@ -68,7 +68,10 @@ fn test_bench_and_example_code_is_not_the_service() {
 
 #[test]
 fn findings_exit_one_unless_below_fail_on_or_exit_zero() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
+    ]);
     assert_eq!(run_in(pkg.path(), &["check"]).status.code(), Some(1));
     assert_eq!(
         run_in(pkg.path(), &["check", "--exit-zero"]).status.code(),
@@ -100,7 +103,10 @@ fn findings_exit_one_unless_below_fail_on_or_exit_zero() {
 
 #[test]
 fn select_and_ignore_choose_rules() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
+    ]);
     let three = "plaintext-listener,missing-rate-limit,unvalidated-input";
     let rules_of = |doc: &serde_json::Value| -> Vec<String> {
         let mut r: Vec<String> = doc["findings"]
@@ -149,7 +155,10 @@ fn select_and_ignore_choose_rules() {
 
 #[test]
 fn unknown_rule_ids_and_paths_are_usage_errors() {
-    let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
+    let pkg = package(&[
+        ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
+    ]);
     let out = run_in(pkg.path(), &["check", "--select", "plaintext-listner"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -436,7 +445,7 @@ fn suppression_comments_hide_a_finding_with_its_reason() {
         "    let listener",
         "    // portcullis: ignore[plaintext-listener] TLS terminates at the load balancer\n    let listener",
     );
-    let pkg = package(&[("src/main.rs", &src)]);
+    let pkg = package(&[("src/main.rs", &src), ("portcullis.toml", EVERY_TIER)]);
     let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
     let rules: Vec<&str> = doc["findings"]
         .as_array()
@@ -485,6 +494,7 @@ fn rules_and_explain_describe_the_pack() {
 fn files_that_cannot_be_parsed_or_decoded_do_not_hide_other_findings() {
     let pkg = package(&[
         ("src/main.rs", PLAINTEXT_SERVICE),
+        ("portcullis.toml", EVERY_TIER),
         ("src/broken.rs", "fn x( {\n"),
     ]);
     std::fs::write(pkg.path().join("src/latin1.rs"), b"// caf\xe9\nfn y() {}\n").unwrap();
@@ -643,6 +653,8 @@ fn a_directory_inside_a_package_is_analysed_with_its_whole_package() {
         "fixtures/axum-shop/src/routes",
         "--format",
         "json",
+        "--select",
+        "all",
     ]));
     assert_eq!(
         finding_lines(&doc, "fixtures/axum-shop/"),

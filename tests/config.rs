@@ -35,20 +35,21 @@ fn selection_severity_and_fail_on_come_from_the_config() {
         ),
     ]);
     let out = check(&pkg, &[]);
-    // CWE-319 selects plaintext-listener (and plaintext-http-url); the warning became a note.
-    assert_eq!(
-        rules_of(&json(&out)),
-        vec!["unvalidated-input:note", "plaintext-listener:error"]
-    );
-    assert_eq!(out.status.code(), Some(1));
-    // The command line replaces `select` and overrides `fail-on`.
-    let out = check(&pkg, &["--select", "unvalidated-input"]);
+    // CWE-319 would select plaintext-listener, but it is an audit-tier rule: a tag selects only
+    // default-tier rules. The warning became a note, below `fail-on = "error"`.
     assert_eq!(rules_of(&json(&out)), vec!["unvalidated-input:note"]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "a note is below fail-on = error"
     );
+    // The command line replaces `select` and overrides `fail-on`; an audit rule named by its id runs.
+    let out = check(&pkg, &["--select", "unvalidated-input,plaintext-listener"]);
+    assert_eq!(
+        rules_of(&json(&out)),
+        vec!["unvalidated-input:note", "plaintext-listener:error"]
+    );
+    assert_eq!(out.status.code(), Some(1));
     let out = check(
         &pkg,
         &["--select", "unvalidated-input", "--fail-on", "note"],
@@ -61,7 +62,7 @@ fn cargo_metadata_tables_are_configuration_too() {
     let pkg = package(&[("src/main.rs", PLAINTEXT_SERVICE)]);
     let manifest = pkg.path().join("Cargo.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str("\n[package.metadata.portcullis]\nignore = [\"missing-request-logging\", \"OWASP-API4:2023\"]\n");
+    text.push_str("\n[package.metadata.portcullis]\nselect = [\"all\"]\nignore = [\"missing-request-logging\", \"OWASP-API4:2023\"]\n");
     std::fs::write(&manifest, text).unwrap();
     let doc = json(&check(&pkg, &[]));
     assert_eq!(

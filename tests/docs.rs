@@ -7,11 +7,13 @@ use portcullis::rules::props::{target_shape, Shape, TARGETS};
 
 fn rule_table() -> String {
     let policy = portcullis::engine::load_policy(&[]).unwrap();
-    let mut out = String::from("| Rule | Severity | Tags | What it finds |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| Rule | Tier | Severity | Tags | What it finds |\n|---|---|---|---|---|\n");
     for r in &policy.rules.rules {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} |\n",
             r.id,
+            r.tier.as_str(),
             r.severity.as_str(),
             r.tags.join(", "),
             r.title
@@ -78,4 +80,25 @@ fn readme_tables_are_generated_from_the_rules() {
         return;
     }
     assert!(text == want, "README rule table or property reference is stale; run `UPDATE_SNAPSHOTS=1 cargo test --test docs`");
+}
+
+#[test]
+fn every_good_example_has_its_own_title() {
+    // `explain` shows a good example under its own title: what makes it right, not the mistake's name.
+    let policy = portcullis::engine::load_policy(&[]).unwrap();
+    let missing: Vec<String> = policy
+        .rules
+        .rules
+        .iter()
+        .flat_map(|r| {
+            r.examples
+                .iter()
+                .filter(|e| e.good.is_some() && e.good_name.as_deref().is_none_or(str::is_empty))
+                .map(move |e| format!("{} / {}", r.id, e.name.as_deref().unwrap_or("?")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "good examples without `good-name`: {missing:#?}"
+    );
 }

@@ -8,7 +8,8 @@ use common::*;
 const FIXTURE: &str = "fixtures/actix-notes";
 
 fn output(format: &str, extra: &[&str]) -> String {
-    let mut args = vec!["check", FIXTURE, "--format", format];
+    // Every tier, so the formats are exercised on every kind of finding.
+    let mut args = vec!["check", FIXTURE, "--select", "all", "--format", format];
     args.extend_from_slice(extra);
     let out = run(&args);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -180,7 +181,9 @@ fn github_annotations_follow_the_workflow_command_syntax() {
 #[test]
 fn jsonl_has_one_finding_a_line_with_the_json_fields() {
     let lines = output("jsonl", &[]);
-    let doc = json(&run(&["check", FIXTURE, "--format", "json"]));
+    let doc = json(&run(&[
+        "check", FIXTURE, "--select", "all", "--format", "json",
+    ]));
     let findings = doc["findings"].as_array().unwrap();
     let parsed: Vec<serde_json::Value> = lines
         .lines()
@@ -192,7 +195,15 @@ fn jsonl_has_one_finding_a_line_with_the_json_fields() {
 
 #[test]
 fn statistics_count_findings_per_rule() {
-    let out = run(&["check", FIXTURE, "--statistics", "--format", "json"]);
+    let out = run(&[
+        "check",
+        FIXTURE,
+        "--select",
+        "all",
+        "--statistics",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let stats = json(&out);
     let total: u64 = stats
@@ -201,9 +212,11 @@ fn statistics_count_findings_per_rule() {
         .iter()
         .map(|s| s["count"].as_u64().unwrap())
         .sum();
-    let doc = json(&run(&["check", FIXTURE, "--format", "json"]));
+    let doc = json(&run(&[
+        "check", FIXTURE, "--select", "all", "--format", "json",
+    ]));
     assert_eq!(total as usize, doc["findings"].as_array().unwrap().len());
-    let human = stdout(&run(&["check", FIXTURE, "--statistics"]));
+    let human = stdout(&run(&["check", FIXTURE, "--select", "all", "--statistics"]));
     assert!(
         human
             .lines()

@@ -127,7 +127,7 @@ async fn main() -> shuttle_axum::ShuttleAxum {
     Ok(router.into())
 }
 "#;
-    let pkg = package(&[("src/main.rs", main)]);
+    let pkg = package(&[("src/main.rs", main), ("portcullis.toml", EVERY_TIER)]);
     let doc = json(&run_in(pkg.path(), &["check", "--format", "json"]));
     let mut lines = finding_lines(&doc, "");
     lines.sort();

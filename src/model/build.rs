@@ -109,7 +109,10 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
 /// What the package is: `service` (it serves, or defines routes or handlers that a sibling serves),
 /// `cli` (a command-line program: clap, argh or structopt, and nothing served), or `library`.
 fn package_role(m: &Model) -> &'static str {
-    if !m.routes.is_empty() || !m.listeners.is_empty() || !m.handlers.is_empty() || !m.apps.is_empty()
+    if !m.routes.is_empty()
+        || !m.listeners.is_empty()
+        || !m.handlers.is_empty()
+        || !m.apps.is_empty()
     {
         return "service";
     }
@@ -135,7 +138,10 @@ fn package_role(m: &Model) -> &'static str {
 
 /// A receiver that is a plain binding (`cookie`, `&mut cookie`), or "" for anything else.
 fn bare_binding(recv: &str) -> &str {
-    let r = recv.trim_start_matches('&').trim_start_matches("mut ").trim();
+    let r = recv
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
     if r.chars().all(|c| c.is_alphanumeric() || c == '_') {
         r
     } else {
@@ -874,7 +880,8 @@ impl Builder<'_, '_> {
                 };
                 let arg_flow =
                     |i: usize| super::flow::label_names(flow.args.get(i).copied().unwrap_or(0));
-                let before_called: Vec<String> = match (c.kind, c.recv.as_deref().map(bare_binding)) {
+                let before_called: Vec<String> = match (c.kind, c.recv.as_deref().map(bare_binding))
+                {
                     (CallKind::Method, Some(r)) if !r.is_empty() => f
                         .calls
                         .iter()

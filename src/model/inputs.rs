@@ -251,7 +251,11 @@ impl Analyzer<'_, '_> {
         if def.kind == TypeKind::Enum && def.fields.is_empty() {
             return true;
         }
-        if def.attrs.iter().any(|a| a.path == "serde" && a.tokens.contains("try_from")) {
+        if def
+            .attrs
+            .iter()
+            .any(|a| a.path == "serde" && a.tokens.contains("try_from"))
+        {
             return true;
         }
         self.prog.impls_of(name).any(|(_, imp)| {

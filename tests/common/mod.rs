@@ -97,6 +97,10 @@ async fn main() {
 }
 "#;
 
+/// A project configuration that runs every rule, audit tier included: most of the test service's findings
+/// come from audit-tier rules.
+pub const EVERY_TIER: &str = "select = [\"all\"]\n";
+
 /// `git` in `dir` with a fixed identity and no signing, as tests need it on any machine.
 pub fn git_in(dir: &Path) -> Command {
     let mut cmd = Command::new("git");

@@ -39,11 +39,12 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
             p.pat.bindings.first() == Some(name)
                 && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
         });
-        let self_validating = p
-            .ty
-            .as_ref()
-            .is_some_and(|ty| fl.an.validates_itself(ty, &st.ctx));
-        if (typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i))) && !self_validating {
+        let self_validating =
+            p.ty.as_ref()
+                .is_some_and(|ty| fl.an.validates_itself(ty, &st.ctx));
+        if (typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i)))
+            && !self_validating
+        {
             t = t.with(INPUT);
         }
         // A value of a self-validating type is no longer raw input, whatever the caller passed.
