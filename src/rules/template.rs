@@ -86,11 +86,21 @@ impl Template {
         for p in &self.0 {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Prop(path) => out.push_str(
-                    &lookup_path(target, path)
+                Piece::Prop(path) => {
+                    let value = lookup_path(target, path)
                         .map(render_value)
-                        .unwrap_or_default(),
-                ),
+                        .unwrap_or_default();
+                    // Code is shortened; prose (advisory titles, paths, names) is only kept on one line.
+                    let code = matches!(
+                        path.rsplit('.').next(),
+                        Some("text" | "receiver" | "statement")
+                    );
+                    out.push_str(&if code {
+                        one_line(&value)
+                    } else {
+                        value.split_whitespace().collect::<Vec<_>>().join(" ")
+                    });
+                }
             }
         }
         out
@@ -98,5 +108,60 @@ impl Template {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// The longest value a message quotes before it is shortened.
+const MAX_QUOTED: usize = 60;
+
+/// A value as a message quotes it: on one line, and shortened when long. `format!("SELECT … {x}")` keeps
+/// its head (`format!("SELECT id, name FROM users WHERE …")`) so the reader still sees what it is.
+pub fn one_line(value: &str) -> String {
+    let flat = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= MAX_QUOTED {
+        return flat;
+    }
+    let head: String = flat.chars().take(MAX_QUOTED - 1).collect();
+    // Cut at a word boundary where there is one near the end.
+    let cut = match head.rfind(' ') {
+        Some(i) if i > MAX_QUOTED / 2 => &head[..i],
+        _ => head.as_str(),
+    };
+    let mut out = format!("{cut} …");
+    // Close what the head opened, so `format!("select …` reads as `format!("select …")`.
+    if cut.matches('"').count() % 2 == 1 {
+        out.push('"');
+    }
+    let mut open = vec![];
+    let mut in_str = false;
+    for c in cut.chars() {
+        match c {
+            '"' => in_str = !in_str,
+            '(' if !in_str => open.push(')'),
+            '[' if !in_str => open.push(']'),
+            '{' if !in_str => open.push('}'),
+            ')' | ']' | '}' if !in_str => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    out.extend(open.into_iter().rev());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn quoted_values_are_one_short_line() {
+        assert_eq!(one_line("a\n    .b()"), "a .b()");
+        let long = "format!(\"SELECT id, name, email FROM users WHERE name = '{}' AND org = '{}'\", q.name, q.org)";
+        let short = one_line(long);
+        assert!(short.starts_with("format!(\"SELECT id, name"), "{short}");
+        assert!(short.ends_with("…\")"), "{short}");
+        assert!(short.chars().count() <= 64, "{short}");
+        assert!(!short.contains('\n'));
     }
 }
