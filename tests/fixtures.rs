@@ -283,3 +283,40 @@ fn findings_in_a_multi_framework_workspace_belong_to_their_package() {
     ]));
     assert!(frameworks.iter().any(|f| human.contains(f)), "{human}");
 }
+
+#[test]
+fn data_flow_findings_show_where_the_input_enters_and_the_calls_between() {
+    let doc = json(&run(&[
+        "check",
+        "fixtures/actix-notes",
+        "--select",
+        "sql-injection",
+        "--format",
+        "json",
+    ]));
+    let f = &doc["findings"][0];
+    assert_eq!(f["file"], "fixtures/actix-notes/src/archive.rs", "{f}");
+    let labels: Vec<(String, u64, String)> = f["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["file"].as_str().unwrap().to_string(),
+                l["line"].as_u64().unwrap(),
+                l["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let handler = "fixtures/actix-notes/src/api/archive.rs".to_string();
+    assert!(
+        labels.contains(&(handler.clone(), 13, "request input enters here".into())),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|(file, line, msg)| *file == handler
+            && *line == 15
+            && msg.contains("passes request input to `archive::search`")),
+        "{labels:?}"
+    );
+}

@@ -76,6 +76,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         positional_inputs: std::mem::take(&mut ev.positional_inputs),
         input_params: HashMap::new(),
         flows: HashMap::new(),
+        input_origins: HashMap::new(),
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -93,7 +94,9 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             }
         }
     }
-    b.flows = super::flow::Flows::compute(prog, &an, &b.input_params);
+    let flows = super::flow::Flows::compute(prog, &an, &b.input_params);
+    b.flows = flows.calls;
+    b.input_origins = flows.origins;
     b.add_calls();
     b.add_types();
     b.add_functions();
@@ -206,6 +209,8 @@ struct Builder<'p, 'a> {
     /// Handler parameters that hold request input.
     input_params: HashMap<FnId, Vec<usize>>,
     flows: super::flow::FlowMap,
+    /// Per function, where the request input it holds comes from.
+    input_origins: HashMap<FnId, Vec<Evidence>>,
 }
 
 impl Builder<'_, '_> {
@@ -932,6 +937,11 @@ impl Builder<'_, '_> {
                     function: fname.clone(),
                     is_async_fn: f.is_async,
                     in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),
+                    input_sources: if flow.args.iter().any(|a| a & super::flow::INPUT != 0) {
+                        self.input_origins.get(&id).cloned().unwrap_or_default()
+                    } else {
+                        vec![]
+                    },
                     startup: startup.is_some_and(|end| c.span.start < end),
                     in_branch: branches
                         .iter()

@@ -194,6 +194,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("function", Scalar),
             ("is_async_fn", Scalar),
             ("in_handler", Scalar),
+            ("input_sources", evidence()),
             ("startup", Scalar),
             ("in_branch", Scalar),
             ("role", Scalar),

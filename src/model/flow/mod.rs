@@ -10,6 +10,8 @@
 
 use super::analysis::Analyzer;
 use super::program::{FnId, Program};
+use super::Evidence;
+use crate::source::{Loc, Span};
 use std::collections::HashMap;
 mod state;
 mod vocab;
@@ -119,13 +121,85 @@ pub struct CallFlow {
 /// Per call site (unit, span start, span end).
 pub type FlowMap = HashMap<(u32, u32, u32), CallFlow>;
 
+/// What the analysis hands the model: flows per call site, and per function where request input comes
+/// from (evidence for findings about it).
+#[derive(Default)]
+pub struct FlowOut {
+    pub calls: FlowMap,
+    pub origins: HashMap<FnId, Vec<Evidence>>,
+}
+
+/// Where request input that a function holds comes from: its own extractor parameters and request
+/// accessors, or else the call that passed it in, followed back through callers (a few steps) to where it
+/// entered.
+fn input_origins(
+    prog: &Program,
+    results: &HashMap<FnId, FnResult>,
+    entered_from: &HashMap<FnId, (FnId, Span)>,
+) -> HashMap<FnId, Vec<Evidence>> {
+    let local = |id: FnId| -> Vec<Evidence> {
+        results
+            .get(&id)
+            .map(|r| {
+                r.origins
+                    .iter()
+                    .take(2)
+                    .map(|(span, note)| Evidence {
+                        loc: Loc::new(prog.unit(id.unit).file, *span),
+                        note: (*note).to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = HashMap::new();
+    for &id in results.keys() {
+        let mut ev = local(id);
+        let mut cur = id;
+        let mut seen = vec![id];
+        while !ev
+            .last()
+            .is_some_and(|e| e.note.starts_with("request input"))
+        {
+            let Some(&(caller, site)) = entered_from.get(&cur) else {
+                break;
+            };
+            if seen.contains(&caller) || seen.len() > 4 {
+                break;
+            }
+            ev.push(Evidence {
+                loc: Loc::new(prog.unit(caller.unit).file, site),
+                note: format!(
+                    "`{}` passes request input to `{}`",
+                    prog.fn_display(caller),
+                    prog.fn_display(cur)
+                ),
+            });
+            let from = local(caller);
+            let found = !from.is_empty();
+            ev.extend(from);
+            if found {
+                break;
+            }
+            seen.push(caller);
+            cur = caller;
+        }
+        if !ev.is_empty() {
+            out.insert(id, ev);
+        }
+    }
+    out
+}
+
 #[derive(Default)]
 struct FnResult {
     /// Call sites, with parameter bits still unresolved.
     calls: HashMap<(u32, u32, u32), (Taint, Vec<Taint>)>,
     ret: Taint,
-    /// Calls into the crate's functions: callee and the taint of each of its parameters.
-    edges: Vec<(FnId, Vec<Taint>)>,
+    /// Calls into the crate's functions: callee, the taint of each of its parameters, the call site.
+    edges: Vec<(FnId, Vec<Taint>, Span)>,
+    /// Where request input enters the function itself: an extractor parameter, a request accessor.
+    origins: Vec<(Span, &'static str)>,
 }
 
 pub struct Flows<'p, 'a> {
@@ -142,7 +216,7 @@ impl<'p, 'a> Flows<'p, 'a> {
         prog: &'p Program<'a>,
         an: &'p Analyzer<'p, 'a>,
         input_params: &'p HashMap<FnId, Vec<usize>>,
-    ) -> FlowMap {
+    ) -> FlowOut {
         let mut fl = Flows {
             prog,
             an,
@@ -163,7 +237,7 @@ impl<'p, 'a> Flows<'p, 'a> {
             for &id in &dirty {
                 let r = fl.analyse(id);
                 if round == 0 {
-                    for (callee, _) in &r.edges {
+                    for (callee, _, _) in &r.edges {
                         callers.entry(*callee).or_default().push(id);
                     }
                 }
@@ -186,13 +260,15 @@ impl<'p, 'a> Flows<'p, 'a> {
         }
         // What callers pass fills the callees' parameters.
         let mut entry: HashMap<FnId, Vec<u8>> = HashMap::new();
+        // The first call site that brought request input into each function, for the evidence.
+        let mut entered_from: HashMap<FnId, (FnId, Span)> = HashMap::new();
         for _ in 0..MAX_ROUNDS {
             let mut changed = false;
             for &caller in &fns {
                 let Some(r) = results.get(&caller) else {
                     continue;
                 };
-                for (callee, params) in &r.edges {
+                for (callee, params, site) in &r.edges {
                     for (i, t) in params.iter().enumerate().take(MAX_PARAMS) {
                         let labels = resolve(*t, entry.get(&caller));
                         let slot = entry.entry(*callee).or_default();
@@ -203,6 +279,9 @@ impl<'p, 'a> Flows<'p, 'a> {
                             slot[i] |= labels;
                             changed = true;
                         }
+                        if labels & INPUT != 0 && *callee != caller {
+                            entered_from.entry(*callee).or_insert((caller, *site));
+                        }
                     }
                 }
             }
@@ -210,11 +289,15 @@ impl<'p, 'a> Flows<'p, 'a> {
                 break;
             }
         }
-        let mut out = FlowMap::new();
+        let origins = input_origins(prog, &results, &entered_from);
+        let mut out = FlowOut {
+            calls: FlowMap::new(),
+            origins,
+        };
         for (id, r) in results {
             let params = entry.get(&id);
             for (key, (recv, args)) in r.calls {
-                let slot = out.entry(key).or_default();
+                let slot = out.calls.entry(key).or_default();
                 slot.recv |= resolve(recv, params);
                 if slot.args.len() < args.len() {
                     slot.args.resize(args.len(), 0);

@@ -54,6 +54,9 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         if p.ty.as_ref().is_some_and(is_scalar_type) {
             t = Taint::NONE;
         }
+        if t.labels & INPUT != 0 {
+            st.res.origins.push((p.span, "request input enters here"));
+        }
         st.bind(&p.pat, t, true);
     }
     // Twice, so that values assigned late in a loop reach the uses before them.
@@ -470,7 +473,7 @@ impl FnState<'_, '_, '_> {
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let mut t = if let Some(callee) = self.fl.an.callee(&self.ctx, &site) {
-            self.res.edges.push((callee, ts.clone()));
+            self.res.edges.push((callee, ts.clone(), span));
             match self.fl.summaries.get(&callee) {
                 Some(sum) => substitute(*sum, &ts),
                 None => Taint::label(VARIABLE),
@@ -545,7 +548,7 @@ impl FnState<'_, '_, '_> {
                 Some(callee) if self.fl.prog.func(callee).params.len() == args.len() + 1 => {
                     let mut all = vec![r];
                     all.extend(ts.iter().copied());
-                    self.res.edges.push((callee, all.clone()));
+                    self.res.edges.push((callee, all.clone(), span));
                     match self.fl.summaries.get(&callee) {
                         Some(sum) => substitute(*sum, &all),
                         None => Taint::label(VARIABLE),
@@ -573,7 +576,11 @@ impl FnState<'_, '_, '_> {
             }
         }
         let names = vec![format!(".{name}")];
-        self.apply_catalog(&names, Some(&recv_text), t, &ts)
+        let out = self.apply_catalog(&names, Some(&recv_text), t, &ts);
+        if out.labels & INPUT != 0 && t.labels & INPUT == 0 {
+            self.res.origins.push((span, "request input read here"));
+        }
+        out
     }
 
     fn apply_catalog(
