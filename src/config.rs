@@ -542,8 +542,9 @@ fn relative(path: &Path, base: &Path) -> PathBuf {
 pub const STARTER: &str = r#"# portcullis configuration. Every key is optional; `portcullis check` finds this file by walking up
 # from the scanned path. The same keys can live in Cargo.toml under [workspace.metadata.portcullis].
 
-# Rules to run: rule ids or tags (`cwe-89`, `OWASP-API4:2023`); default: every rule.
-# select = ["sql-injection", "cwe-862"]
+# Rules to run: rule ids, tags (`cwe-89`, `OWASP-API4:2023`), tiers (`default`, `audit`) or `all`;
+# default: the default tier. Audit-tier rules run only when named by id, `audit` or `all`.
+# select = ["sql-injection", "cwe-862", "secret-in-log"]
 
 # Rules (or tags) to skip.
 # ignore = ["missing-request-logging"]

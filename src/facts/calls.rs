@@ -152,12 +152,17 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             tokens,
             span,
         } => {
-            // `info!(user = %id, token = ?t, "login")` is not a list of expressions: keep its text.
+            // `info!(user = %id, token = ?t, "login")` is not a list of expressions: keep the text of
+            // each field, so a message that mentions a password is not taken for the password.
             let facts = if args.is_empty() && !tokens.is_empty() {
-                vec![ArgFact {
-                    text: tokens.clone(),
-                    lit: None,
-                }]
+                macro_fields(tokens)
+                    .into_iter()
+                    .map(|f| ArgFact {
+                        lit: (f.len() >= 2 && f.starts_with('"') && f.ends_with('"'))
+                            .then(|| Lit::Str(f[1..f.len() - 1].to_string())),
+                        text: f.to_string(),
+                    })
+                    .collect()
             } else {
                 args.iter().map(|a| arg(a, sp)).collect()
             };
@@ -253,5 +258,52 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
         | Expr::Closure { .. }
         | Expr::Return { value: None, .. }
         | Expr::Unknown { .. } => {}
+    }
+}
+
+/// The comma-separated fields of a macro's tokens that are not a list of expressions (`tracing`'s
+/// `name = %value` fields), split at top-level commas outside strings and brackets.
+fn macro_fields(tokens: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start, mut in_str, mut escaped) = (vec![], 0i32, 0, false, false);
+    for (i, c) in tokens.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(tokens[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(tokens[start..].trim());
+    out.retain(|f| !f.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod macro_field_tests {
+    use super::macro_fields;
+
+    #[test]
+    fn tracing_fields_are_split_outside_strings_and_brackets() {
+        assert_eq!(
+            macro_fields(r#"err = ?e, user = %f(a, b), "bad password, try \"again\"""#),
+            vec![
+                "err = ?e",
+                "user = %f(a, b)",
+                r#""bad password, try \"again\"""#
+            ]
+        );
     }
 }

@@ -182,10 +182,10 @@ const SERVE_CALLS: &[&str] = &[
     "await_shutdown",
 ];
 
-/// Where the start-up part of an async `main` ends: its first serve call, or the end of the body when
-/// it serves nothing itself.
+/// Where the start-up part of `main` ends: its first serve call, or the end of the body when it serves
+/// nothing itself (it dispatches subcommands, or hands over to a function that serves).
 fn startup_end(f: &crate::facts::FnDef) -> Option<u32> {
-    if f.name != "main" || !f.is_async || f.is_closure {
+    if f.name != "main" || f.is_closure || f.self_ty.is_some() {
         return None;
     }
     Some(

@@ -190,7 +190,7 @@ pub struct Call {
     /// Where the request input in the arguments comes from: the extractor or accessor, and the calls that
     /// carried it here from another function.
     pub input_sources: Vec<Evidence>,
-    /// In an async `main`, before its first serve call: start-up code, where nothing else runs yet.
+    /// In `main`, before its first serve call: start-up code, where nothing else runs yet.
     pub startup: bool,
     /// Inside an `if` or `match` on a run-time value: the call happens only when that value says so.
     pub in_branch: bool,
