@@ -660,7 +660,7 @@ fn a_directory_inside_a_package_is_analysed_with_its_whole_package() {
         finding_lines(&doc, "fixtures/axum-shop/"),
         vec![
             "unauthenticated-cached-route src/routes/api.rs:22",
-            "permissive-cors src/routes/mod.rs:14",
+            "wildcard-cors src/routes/mod.rs:14",
             "unauthenticated-cached-route src/routes/public.rs:12"
         ]
     );

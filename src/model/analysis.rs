@@ -585,10 +585,12 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 let id = FnId { unit: u, idx: i };
                 let s = self.summary_at(id, depth + 1);
                 if !s.credential.is_empty() {
-                    // An extractor that reads credentials but never rejects on them is optional auth.
+                    // An extractor that reads credentials but never rejects on them is optional auth,
+                    // and so is one that lets a request without credentials through as a guest and
+                    // only rejects malformed ones.
                     let never_rejects = s.checked_auth.is_empty();
                     return Some((
-                        is_opt || optional_impl || never_rejects,
+                        is_opt || optional_impl || never_rejects || self.admits_anonymous(id),
                         format!(
                             "`{}` extractor, whose `{tr}` impl {}",
                             inner.text, s.credential[0].note
@@ -598,6 +600,25 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             }
         }
         None
+    }
+
+    /// Whether a function succeeds without an identity somewhere: `Ok(None)`, `Ok(MaybeUser(None))`,
+    /// `Ok(Self::Guest)`, `Ok(Viewer::Anonymous)`.
+    fn admits_anonymous(&self, id: FnId) -> bool {
+        let mut found = false;
+        self.prog.func(id).body.walk(&mut |e| {
+            let Expr::Call { func, args, .. } = e else {
+                return;
+            };
+            let is_ok = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Ok"));
+            if let (true, Some(a)) = (is_ok, args.first()) {
+                let text = self.text(id.unit, a.span());
+                found |= text
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| matches!(w, "None" | "Guest" | "Anonymous" | "Anon" | "Unauthenticated"));
+            }
+        });
+        found
     }
 
     /// Classifies a layer by what it is (catalog) or, for middleware functions, by what it does.
