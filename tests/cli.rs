@@ -850,7 +850,7 @@ fn stale_misspelt_and_unexplained_suppressions_are_reported() {
         "unused-suppression,plaintext-listener,unvalidated-input,tls-verification-disabled",
     ]));
     let lines = finding_lines(&doc, &format!("{dir}/"));
-    assert_eq!(lines, vec!["unused-suppression src/main.rs:18"], "{doc}");
+    assert_eq!(lines, vec!["unused-suppression src/main.rs:20"], "{doc}");
     // A suppression of a rule that did not run is not called unused.
     let doc = json(&run(&[
         "check",

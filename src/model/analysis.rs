@@ -29,6 +29,9 @@ pub struct FnSummary {
     pub validates: Vec<Evidence>,
     /// Records something: a log or tracing event, a metric.
     pub audit: Vec<Evidence>,
+    /// May write something (a database, a file, a cache, a channel, shared state): it makes a call that
+    /// is not known to only read, parse or build a response, directly or through the crate's functions.
+    pub may_change_state: bool,
 }
 
 pub struct Analyzer<'p, 'a> {
@@ -210,10 +213,14 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         if let Some(s) = self.memo.borrow().get(&id) {
             return s.clone();
         }
-        // Placeholder against recursion.
-        self.memo
-            .borrow_mut()
-            .insert(id, Rc::new(FnSummary::default()));
+        // Placeholder against recursion (a recursive function is assumed to write).
+        self.memo.borrow_mut().insert(
+            id,
+            Rc::new(FnSummary {
+                may_change_state: true,
+                ..FnSummary::default()
+            }),
+        );
         let s = Rc::new(self.compute(id, depth));
         self.memo.borrow_mut().insert(id, s.clone());
         s
@@ -455,6 +462,25 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 }
             }
         }
+        s.may_change_state = f
+            .calls
+            .iter()
+            .chain(
+                closures
+                    .iter()
+                    .flat_map(|c| self.prog.func(*c).calls.iter()),
+            )
+            .any(|c| {
+                if only_reads(c) {
+                    return false;
+                }
+                match self.callee(&ctx, c).filter(|x| *x != id) {
+                    Some(callee) if depth < 3 => {
+                        self.summary_at(callee, depth + 1).may_change_state
+                    }
+                    _ => true,
+                }
+            });
         // Cache-Control in response tuples: `([(header::CACHE_CONTROL, "public, max-age=60")], body)`.
         f.body.walk(&mut |e| {
             if let Expr::Tuple { items, span } = e {
@@ -743,6 +769,158 @@ pub fn is_shared_cacheable(directives: &str) -> bool {
         .iter()
         .filter_map(|p| p.strip_prefix("max-age="))
         .any(|v| v.trim().parse::<u64>().map(|n| n > 0).unwrap_or(true))
+}
+
+/// Calls that only read, parse, convert or build a response: a handler that makes nothing else (and no
+/// call into the crate that does) changes no state. Everything not listed may write.
+fn only_reads(c: &CallSite) -> bool {
+    const READS: &[&str] = &[
+        // Conversions, options and results, iterators.
+        "clone",
+        "to_string",
+        "to_owned",
+        "into",
+        "from",
+        "try_into",
+        "try_from",
+        "as_ref",
+        "as_str",
+        "as_bytes",
+        "as_deref",
+        "borrow",
+        "unwrap",
+        "unwrap_or",
+        "unwrap_or_default",
+        "unwrap_or_else",
+        "expect",
+        "ok",
+        "err",
+        "ok_or",
+        "ok_or_else",
+        "map",
+        "map_err",
+        "and_then",
+        "or_else",
+        "filter",
+        "filter_map",
+        "iter",
+        "into_iter",
+        "collect",
+        "len",
+        "is_empty",
+        "is_some",
+        "is_none",
+        "is_ok",
+        "is_err",
+        "contains",
+        "contains_key",
+        "starts_with",
+        "ends_with",
+        "get",
+        "first",
+        "last",
+        "parse",
+        "to_str",
+        "trim",
+        "split",
+        "join",
+        "chars",
+        "bytes",
+        "cmp",
+        "eq",
+        "min",
+        "max",
+        "count",
+        "sum",
+        "Some",
+        "Ok",
+        "Err",
+        "Box",
+        "new",
+        "default",
+        "into_inner",
+        "await",
+        // Reading the request.
+        "param",
+        "params",
+        "query",
+        "queries",
+        "header",
+        "headers",
+        "form",
+        "parse_json",
+        "parse_form",
+        "parse_queries",
+        "parse_body",
+        "extract",
+        "match_info",
+        "path",
+        "uri",
+        "method",
+        "cookie",
+        "cookies",
+        "jwt_auth_state",
+        "jwt_auth_data",
+        "validate",
+        // Building the response.
+        "Json",
+        "Html",
+        "Redirect",
+        "found",
+        "to",
+        "permanent",
+        "render",
+        "status_code",
+        "status",
+        "body",
+        "json",
+        "finish",
+        "into_response",
+        "with_status",
+        "text",
+        "html",
+        "StatusCode",
+        "HttpResponse",
+        "Ok",
+        "BadRequest",
+        "NotFound",
+        "Unauthorized",
+        "Forbidden",
+        "InternalServerError",
+        "Created",
+        "NoContent",
+        "Accepted",
+        // Macros that log, format or stop.
+        "format",
+        "println",
+        "print",
+        "eprintln",
+        "eprint",
+        "trace",
+        "debug",
+        "info",
+        "warn",
+        "error",
+        "event",
+        "span",
+        "log",
+        "dbg",
+        "vec",
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "unimplemented",
+        "todo",
+        "unreachable",
+        "panic",
+        "matches",
+        "concat",
+        "stringify",
+        "json",
+        "html",
+    ];
+    READS.contains(&c.name.as_str())
 }
 
 #[cfg(test)]

@@ -559,6 +559,11 @@ impl Builder<'_, '_> {
             });
         }
 
+        // An unresolved handler (another crate's, a trait object) may write anything.
+        let changes_state = rv
+            .handler
+            .fn_id
+            .is_none_or(|id| an.summary(id).may_change_state);
         Route {
             package: self.prog.package.clone(),
             framework: framework.into(),
@@ -566,6 +571,7 @@ impl Builder<'_, '_> {
             path: rv.path.clone(),
             handler: rv.handler.name.clone(),
             handler_loc: Some(handler_loc),
+            changes_state,
             loc: rv.loc,
             middleware,
             auth,

@@ -91,6 +91,9 @@ pub struct Route {
     pub path: String,
     pub handler: String,
     pub handler_loc: Option<Loc>,
+    /// Whether the handler may write anything (a database, a file, a cache, a channel, shared state),
+    /// directly or through the crate's functions: `false` only when every call it makes only reads.
+    pub changes_state: bool,
     pub loc: Loc,
     /// Outermost first.
     pub middleware: Vec<Middleware>,

@@ -50,6 +50,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("path", Scalar),
             ("handler", Scalar),
             ("handler_loc", Loc),
+            ("changes_state", Scalar),
             ("loc", Loc),
             (
                 "middleware",

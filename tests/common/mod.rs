@@ -86,7 +86,7 @@ pub const PLAINTEXT_SERVICE: &str = r#"
 use axum::{routing::post, Json, Router};
 
 async fn echo(Json(v): Json<serde_json::Value>) -> Json<serde_json::Value> {
-    Json(v)
+    SEEN.lock().unwrap().push(v.clone()); Json(v)
 }
 
 #[tokio::main]
@@ -95,6 +95,8 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
     axum::serve(listener, app).await.unwrap();
 }
+
+static SEEN: std::sync::Mutex<Vec<serde_json::Value>> = std::sync::Mutex::new(Vec::new());
 "#;
 
 /// A project configuration that runs every rule, audit tier included: most of the test service's findings
