@@ -14,7 +14,7 @@ use super::Evidence;
 use crate::source::{Loc, Span};
 use std::collections::HashMap;
 mod state;
-mod vocab;
+pub(crate) mod vocab;
 
 pub const INPUT: u8 = 1;
 pub const DYNAMIC: u8 = 2;
