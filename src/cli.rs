@@ -108,10 +108,11 @@ pub struct CheckArgs {
     pub sarif_category: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Only these rules (comma-separated ids or tags such as `cwe-89`); replaces the config's `select`.
+    /// Only these rules (comma-separated ids, tags such as `cwe-89` (default tier only), the tiers
+    /// `default` and `audit`, or `all`); replaces the config's `select`.
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub select: Vec<String>,
-    /// Skip these rules (comma-separated ids or tags); added to the config's `ignore`.
+    /// Skip these rules (comma-separated ids, tags or tiers); added to the config's `ignore`.
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     pub ignore: Vec<String>,
     /// The lowest severity that makes the run fail (exit 1) [default: the config's `fail-on`, else warning].

@@ -206,6 +206,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         .collect();
     let enabled = |r: &Rule| {
         selects(&select, &r.id, &r.tags, r.tier)
+            && !ignore.iter().any(|s| s == r.tier.as_str())
             && !ignore.iter().any(|s| matches_rule(s, &r.id, &r.tags))
     };
     let started = std::time::Instant::now();

@@ -92,9 +92,31 @@ fn cfg_is_test_only(pred: &str) -> bool {
         return args.iter().any(|a| cfg_is_test_only(a))
             && args
                 .iter()
-                .all(|a| cfg_is_test_only(a) || a.starts_with("feature"));
+                .all(|a| cfg_is_test_only(a) || is_test_feature(a));
     }
     false
+}
+
+/// `feature = "testing"`, `feature = "mocks"`: a feature that only exposes test support. Any other
+/// feature may switch on production code.
+fn is_test_feature(pred: &str) -> bool {
+    pred.strip_prefix("feature=")
+        .map(|f| f.trim_matches('"').to_ascii_lowercase())
+        .is_some_and(|f| {
+            f.split(['-', '_']).any(|w| {
+                matches!(
+                    w,
+                    "test"
+                        | "tests"
+                        | "testing"
+                        | "testsuite"
+                        | "testutils"
+                        | "mock"
+                        | "mocks"
+                        | "fixtures"
+                )
+            })
+        })
 }
 
 /// Splits `a, b(c, d), e` at its top-level commas.
@@ -895,8 +917,8 @@ mod tests {
             "test",
             "all(test,unix)",
             "any(test,feature=\"testing\")",
-            "any(test,feature=\"mocks\",feature=\"x\")",
-            "all(unix,any(test,feature=\"t\"))",
+            "any(test,feature=\"mocks\",feature=\"test-utils\")",
+            "all(unix,any(test,feature=\"test-support\"))",
         ] {
             assert!(cfg_is_test_only(p), "{p}");
         }
@@ -906,6 +928,7 @@ mod tests {
             "feature=\"test\"",
             "unix",
             "any(unix,windows)",
+            "any(test,feature=\"extern-freeradius-module\")",
         ] {
             assert!(!cfg_is_test_only(p), "{p}");
         }

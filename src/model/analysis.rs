@@ -470,16 +470,11 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                     .iter()
                     .flat_map(|c| self.prog.func(*c).calls.iter()),
             )
-            .any(|c| {
-                if only_reads(c) {
-                    return false;
-                }
-                match self.callee(&ctx, c).filter(|x| *x != id) {
-                    Some(callee) if depth < 3 => {
-                        self.summary_at(callee, depth + 1).may_change_state
-                    }
-                    _ => true,
-                }
+            .any(|c| match self.callee(&ctx, c).filter(|x| *x != id) {
+                // The crate's own function (`Note::new(&db, ..)` may insert): what it does counts.
+                Some(callee) if depth < 3 => self.summary_at(callee, depth + 1).may_change_state,
+                Some(_) => true,
+                None => !only_reads(c),
             });
         // Cache-Control in response tuples: `([(header::CACHE_CONTROL, "public, max-age=60")], body)`.
         f.body.walk(&mut |e| {
@@ -638,10 +633,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             };
             let is_ok = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Ok"));
             if let (true, Some(a)) = (is_ok, args.first()) {
-                let text = self.text(id.unit, a.span());
-                found |= text
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .any(|w| matches!(w, "None" | "Guest" | "Anonymous" | "Anon" | "Unauthenticated"));
+                found |= is_anonymous_value(self.text(id.unit, a.span()));
             }
         });
         found
@@ -771,6 +763,26 @@ pub fn is_shared_cacheable(directives: &str) -> bool {
         .any(|v| v.trim().parse::<u64>().map(|n| n > 0).unwrap_or(true))
 }
 
+/// `None`, `MaybeUser(None)`, `Self(None)`, `Viewer::Guest`, `Self::Anonymous`: a value that is nobody.
+/// A value that only holds a `None` somewhere (`User { id, impersonator: None }`) is somebody.
+fn is_anonymous_value(text: &str) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let inner = t
+        .strip_suffix(')')
+        .and_then(|x| x.split_once('('))
+        .filter(|(head, _)| {
+            head.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        })
+        .map(|(_, inner)| inner)
+        .unwrap_or(&t);
+    let last = inner.rsplit("::").next().unwrap_or(inner);
+    matches!(
+        last,
+        "None" | "Guest" | "Anonymous" | "Anon" | "Unauthenticated"
+    )
+}
+
 /// Calls that only read, parse, convert or build a response: a handler that makes nothing else (and no
 /// call into the crate that does) changes no state. Everything not listed may write.
 fn only_reads(c: &CallSite) -> bool {
@@ -831,7 +843,6 @@ fn only_reads(c: &CallSite) -> bool {
         // Reading the request.
         "param",
         "params",
-        "query",
         "queries",
         "header",
         "headers",
@@ -914,6 +925,27 @@ fn only_reads(c: &CallSite) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn anonymous_values_are_nobody_and_values_holding_none_are_somebody() {
+        for t in [
+            "None",
+            "MaybeUser(None)",
+            "Self( None )",
+            "Viewer::Guest",
+            "Self::Anonymous",
+        ] {
+            assert!(super::is_anonymous_value(t), "{t}");
+        }
+        for t in [
+            "User { id, impersonator: None }",
+            "Some(user)",
+            "MaybeUser(Some(u))",
+            "token",
+        ] {
+            assert!(!super::is_anonymous_value(t), "{t}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -152,24 +152,60 @@ fn bare_binding(recv: &str) -> &str {
     }
 }
 
-/// The arms of every `if` and `match` of a body whose condition is not a literal: code there runs only
-/// when a run-time value says so.
-fn branch_spans(body: &crate::facts::Block) -> Vec<std::ops::Range<u32>> {
+/// The arms of every `if` and `match` on a setting (`if cfg.insecure_upstream`, `match
+/// args.tls_mode`): code there runs only when an operator asks for it. A branch on anything else (a
+/// request value, an `if let`) is ordinary control flow.
+fn branch_spans(body: &crate::facts::Block, text: &str) -> Vec<std::ops::Range<u32>> {
     use crate::facts::Expr;
+    let on_setting = |cond: &Expr| {
+        let s = cond.span();
+        let t = text
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        !matches!(cond, Expr::Lit { .. } | Expr::LetCond { .. })
+            && SETTING_WORDS.iter().any(|w| t.contains(w))
+    };
     let mut out = vec![];
     body.walk(&mut |e| match e {
-        Expr::If { cond, span, .. } if !matches!(**cond, Expr::Lit { .. }) => {
+        Expr::If { cond, span, .. } if on_setting(cond) => {
             out.push(cond.span().end..span.end);
         }
         Expr::Match {
             scrutinee, span, ..
-        } if !matches!(**scrutinee, Expr::Lit { .. }) => {
+        } if on_setting(scrutinee) => {
             out.push(scrutinee.span().end..span.end);
         }
         _ => {}
     });
     out
 }
+
+/// Words that mark a condition as a setting: configuration, options, command-line arguments, the
+/// environment, and the flags that switch checks off.
+const SETTING_WORDS: &[&str] = &[
+    "config",
+    "cfg",
+    "setting",
+    "opts",
+    "option",
+    "args",
+    "env",
+    "flag",
+    "insecure",
+    "danger",
+    "verify",
+    "verification",
+    "skip_",
+    "accept_invalid",
+    "disable",
+    "enable",
+    "allow_",
+    "dev_mode",
+    "staging",
+    "production",
+    "debug",
+];
 
 /// Calls that serve: where an async `main` stops starting up.
 const SERVE_CALLS: &[&str] = &[
@@ -842,7 +878,7 @@ impl Builder<'_, '_> {
             let stmts = statements(&f.body);
             let unit_text = &self.prog.unit(id.unit).text;
             let startup = startup_end(f);
-            let branches = branch_spans(&f.body);
+            let branches = branch_spans(&f.body, unit_text);
             for c in &f.calls {
                 let loc = Loc::new(file, c.span);
                 if seen.insert(loc, ()).is_some() {
@@ -901,7 +937,11 @@ impl Builder<'_, '_> {
                                 && m.span.end <= c.span.start
                                 && m.recv.as_deref().map(bare_binding) == Some(r)
                         })
-                        .map(|m| m.name.clone())
+                        // With the arguments: `set_secure(true)` and `set_secure(cfg.x)` differ.
+                        .map(|m| {
+                            let args: Vec<&str> = m.args.iter().map(|a| a.text.as_str()).collect();
+                            format!("{}({})", m.name, args.join(", "))
+                        })
                         .collect(),
                     _ => vec![],
                 };

@@ -195,7 +195,8 @@ pub struct Call {
     pub input_sources: Vec<Evidence>,
     /// In `main`, before its first serve call: start-up code, where nothing else runs yet.
     pub startup: bool,
-    /// Inside an `if` or `match` on a run-time value: the call happens only when that value says so.
+    /// Inside an `if` or `match` on a setting (configuration, options, arguments, environment, a flag
+    /// that switches checks off): the call happens only when an operator asks for it.
     pub in_branch: bool,
     /// What the package is: `service`, `cli` or `library`.
     pub role: &'static str,
@@ -203,8 +204,8 @@ pub struct Call {
     pub statement: String,
     /// When that statement is `let x = …`: the methods later called on `x` in the same function.
     pub then_called: Vec<String>,
-    /// Methods called on the same binding earlier in the function (`cookie.set_secure(true)` before
-    /// `cookie.set_same_site(None)`).
+    /// Methods called on the same binding earlier in the function, with their arguments as written
+    /// (`set_secure(true)` before `cookie.set_same_site(None)`).
     pub before_called: Vec<String>,
     pub loc: Loc,
 }
