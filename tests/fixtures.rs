@@ -320,3 +320,32 @@ fn data_flow_findings_show_where_the_input_enters_and_the_calls_between() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn the_input_shown_is_the_one_that_reaches_the_sink() {
+    let src = r#"
+use axum::extract::{Path, Query, State};
+
+#[derive(serde::Deserialize)]
+struct Search { term: String }
+
+async fn find(Path(org): Path<String>, State(pool): State<sqlx::PgPool>, Query(q): Query<Search>) -> String {
+    let _ = org;
+    let sql = format!("SELECT * FROM t WHERE name = '{}'", q.term);
+    let _ = sqlx::query(&sql).fetch_all(&pool).await;
+    String::new()
+}
+"#;
+    let pkg = package(&[("src/main.rs", src)]);
+    let doc = json(&run_in(
+        pkg.path(),
+        &["check", "--select", "sql-injection", "--format", "json"],
+    ));
+    let labels = doc["findings"][0]["labels"].as_array().unwrap();
+    // The `Query` parameter (column 74) carries the term; the `Path` parameter does not reach the SQL.
+    let at: Vec<(u64, u64)> = labels
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, vec![(7, 74)], "{doc}");
+}

@@ -245,8 +245,8 @@ struct Builder<'p, 'a> {
     /// Handler parameters that hold request input.
     input_params: HashMap<FnId, Vec<usize>>,
     flows: super::flow::FlowMap,
-    /// Per function, where the request input it holds comes from.
-    input_origins: HashMap<FnId, Vec<Evidence>>,
+    /// Per call site, where the request input in its arguments comes from.
+    input_origins: HashMap<(u32, u32, u32), Vec<Evidence>>,
 }
 
 impl Builder<'_, '_> {
@@ -983,11 +983,11 @@ impl Builder<'_, '_> {
                     function: fname.clone(),
                     is_async_fn: f.is_async,
                     in_handler: self.handlers_seen.contains(&id) || handler_closures.contains(&id),
-                    input_sources: if flow.args.iter().any(|a| a & super::flow::INPUT != 0) {
-                        self.input_origins.get(&id).cloned().unwrap_or_default()
-                    } else {
-                        vec![]
-                    },
+                    input_sources: self
+                        .input_origins
+                        .get(&(id.unit, c.span.start, c.span.end))
+                        .cloned()
+                        .unwrap_or_default(),
                     startup: startup.is_some_and(|end| c.span.start < end),
                     in_branch: branches
                         .iter()

@@ -121,74 +121,93 @@ pub struct CallFlow {
 /// Per call site (unit, span start, span end).
 pub type FlowMap = HashMap<(u32, u32, u32), CallFlow>;
 
-/// What the analysis hands the model: flows per call site, and per function where request input comes
-/// from (evidence for findings about it).
+/// What the analysis hands the model: flows per call site, and per call site that receives request input
+/// where that input comes from (evidence for findings about it).
 #[derive(Default)]
 pub struct FlowOut {
     pub calls: FlowMap,
-    pub origins: HashMap<FnId, Vec<Evidence>>,
+    pub origins: HashMap<(u32, u32, u32), Vec<Evidence>>,
 }
 
-/// Where request input that a function holds comes from: its own extractor parameters and request
-/// accessors, or else the call that passed it in, followed back through callers (a few steps) to where it
-/// entered.
-fn input_origins(
+/// An origin of request input in a function: where, what to say, and the parameter it enters through
+/// (`None` for a request accessor in the body).
+type Origin = (Span, &'static str, Option<usize>);
+
+fn evidence(prog: &Program, id: FnId, o: &Origin) -> Evidence {
+    Evidence {
+        loc: Loc::new(prog.unit(id.unit).file, o.0),
+        note: o.1.to_string(),
+    }
+}
+
+/// Where the request input of a call's arguments comes from: the function's own extractor parameters that
+/// flow into those arguments, else its request accessors, else the call that passed the input in,
+/// followed back through callers (a few steps) to where it entered.
+fn call_origins(
     prog: &Program,
     results: &HashMap<FnId, FnResult>,
     entered_from: &HashMap<FnId, (FnId, Span)>,
-) -> HashMap<FnId, Vec<Evidence>> {
-    let local = |id: FnId| -> Vec<Evidence> {
-        results
-            .get(&id)
+    id: FnId,
+    inputs: &[Taint],
+) -> Vec<Evidence> {
+    let Some(r) = results.get(&id) else {
+        return vec![];
+    };
+    let bits = inputs.iter().fold(0u64, |acc, t| acc | t.params);
+    let through_params: Vec<Evidence> = r
+        .origins
+        .iter()
+        .filter(|o| o.2.is_some_and(|i| i < MAX_PARAMS && bits & (1 << i) != 0))
+        .take(2)
+        .map(|o| evidence(prog, id, o))
+        .collect();
+    if !through_params.is_empty() {
+        return through_params;
+    }
+    if inputs.iter().any(|t| t.labels & INPUT != 0) {
+        let read: Vec<Evidence> = r
+            .origins
+            .iter()
+            .filter(|o| o.2.is_none())
+            .take(2)
+            .map(|o| evidence(prog, id, o))
+            .collect();
+        if !read.is_empty() {
+            return read;
+        }
+    }
+    let mut ev = vec![];
+    let (mut cur, mut seen) = (id, vec![id]);
+    while let Some(&(caller, site)) = entered_from.get(&cur) {
+        if seen.contains(&caller) || seen.len() > 4 {
+            break;
+        }
+        ev.push(Evidence {
+            loc: Loc::new(prog.unit(caller.unit).file, site),
+            note: format!(
+                "`{}` passes request input to `{}`",
+                prog.fn_display(caller),
+                prog.fn_display(cur)
+            ),
+        });
+        let from: Vec<Evidence> = results
+            .get(&caller)
             .map(|r| {
                 r.origins
                     .iter()
                     .take(2)
-                    .map(|(span, note)| Evidence {
-                        loc: Loc::new(prog.unit(id.unit).file, *span),
-                        note: (*note).to_string(),
-                    })
+                    .map(|o| evidence(prog, caller, o))
                     .collect()
             })
-            .unwrap_or_default()
-    };
-    let mut out = HashMap::new();
-    for &id in results.keys() {
-        let mut ev = local(id);
-        let mut cur = id;
-        let mut seen = vec![id];
-        while !ev
-            .last()
-            .is_some_and(|e| e.note.starts_with("request input"))
-        {
-            let Some(&(caller, site)) = entered_from.get(&cur) else {
-                break;
-            };
-            if seen.contains(&caller) || seen.len() > 4 {
-                break;
-            }
-            ev.push(Evidence {
-                loc: Loc::new(prog.unit(caller.unit).file, site),
-                note: format!(
-                    "`{}` passes request input to `{}`",
-                    prog.fn_display(caller),
-                    prog.fn_display(cur)
-                ),
-            });
-            let from = local(caller);
-            let found = !from.is_empty();
+            .unwrap_or_default();
+        if !from.is_empty() {
             ev.extend(from);
-            if found {
-                break;
-            }
-            seen.push(caller);
-            cur = caller;
+            break;
         }
-        if !ev.is_empty() {
-            out.insert(id, ev);
-        }
+        seen.push(caller);
+        cur = caller;
     }
-    out
+    ev
 }
 
 #[derive(Default)]
@@ -199,7 +218,7 @@ struct FnResult {
     /// Calls into the crate's functions: callee, the taint of each of its parameters, the call site.
     edges: Vec<(FnId, Vec<Taint>, Span)>,
     /// Where request input enters the function itself: an extractor parameter, a request accessor.
-    origins: Vec<(Span, &'static str)>,
+    origins: Vec<Origin>,
 }
 
 pub struct Flows<'p, 'a> {
@@ -289,14 +308,20 @@ impl<'p, 'a> Flows<'p, 'a> {
                 break;
             }
         }
-        let origins = input_origins(prog, &results, &entered_from);
-        let mut out = FlowOut {
-            calls: FlowMap::new(),
-            origins,
-        };
-        for (id, r) in results {
+        let mut out = FlowOut::default();
+        for (&id, r) in &results {
             let params = entry.get(&id);
-            for (key, (recv, args)) in r.calls {
+            for (&key, (recv, args)) in &r.calls {
+                let inputs: Vec<Taint> = args
+                    .iter()
+                    .copied()
+                    .filter(|a| resolve(*a, params) & INPUT != 0)
+                    .collect();
+                if !inputs.is_empty() {
+                    let ev = call_origins(prog, &results, &entered_from, id, &inputs);
+                    out.origins.insert(key, ev);
+                }
+                let (recv, args) = (*recv, args.clone());
                 let slot = out.calls.entry(key).or_default();
                 slot.recv |= resolve(recv, params);
                 if slot.args.len() < args.len() {

@@ -55,7 +55,9 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
             t = Taint::NONE;
         }
         if t.labels & INPUT != 0 {
-            st.res.origins.push((p.span, "request input enters here"));
+            st.res
+                .origins
+                .push((p.span, "request input enters here", Some(i)));
         }
         st.bind(&p.pat, t, true);
     }
@@ -578,7 +580,9 @@ impl FnState<'_, '_, '_> {
         let names = vec![format!(".{name}")];
         let out = self.apply_catalog(&names, Some(&recv_text), t, &ts);
         if out.labels & INPUT != 0 && t.labels & INPUT == 0 {
-            self.res.origins.push((span, "request input read here"));
+            self.res
+                .origins
+                .push((span, "request input read here", None));
         }
         out
     }
