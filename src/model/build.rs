@@ -19,14 +19,8 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         let f = prog.func(id);
         !f.is_closure
             && f.calls.iter().any(|c| {
-                matches!(
-                    c.name.as_str(),
-                    "serve"
-                        | "serve_connection"
-                        | "serve_connection_with_upgrades"
-                        | "run"
-                        | "launch"
-                ) || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
+                SERVE_CALLS.contains(&c.name.as_str())
+                    || (c.kind == CallKind::Call && c.name == "bind" && c.path.len() >= 2)
             })
     };
     for id in prog.all_fns().filter(|id| serves_something(*id)) {
@@ -207,16 +201,16 @@ const SETTING_WORDS: &[&str] = &[
     "debug",
 ];
 
-/// Calls that serve: where an async `main` stops starting up.
+/// Calls that serve: the functions evaluated as entry points make one, and `main` starts serving at its
+/// first one (or at a TLS bind, or waiting for shutdown).
 const SERVE_CALLS: &[&str] = &[
     "serve",
     "run",
     "launch",
     "serve_connection",
     "serve_connection_with_upgrades",
-    "bind_rustls",
-    "await_shutdown",
 ];
+const STARTUP_ENDS: &[&str] = &["bind_rustls", "await_shutdown"];
 
 /// Where the start-up part of `main` ends: its first serve call, or the end of the body when it serves
 /// nothing itself (it dispatches subcommands, or hands over to a function that serves).
@@ -227,7 +221,9 @@ fn startup_end(f: &crate::facts::FnDef) -> Option<u32> {
     Some(
         f.calls
             .iter()
-            .filter(|c| SERVE_CALLS.contains(&c.name.as_str()))
+            .filter(|c| {
+                SERVE_CALLS.contains(&c.name.as_str()) || STARTUP_ENDS.contains(&c.name.as_str())
+            })
             .map(|c| c.span.start)
             .min()
             .unwrap_or(u32::MAX),
@@ -913,10 +909,7 @@ impl Builder<'_, '_> {
                                     .filter(|m| {
                                         m.kind == CallKind::Method
                                             && m.span.start > span.end
-                                            && m.recv.as_deref().is_some_and(|r| {
-                                                r.trim_start_matches('&').trim_start_matches("mut ")
-                                                    == b
-                                            })
+                                            && m.recv.as_deref().map(bare_binding) == Some(b)
                                     })
                                     .map(|m| m.name.clone())
                                     .collect()
