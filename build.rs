@@ -1,5 +1,6 @@
 //! Embeds the built-in rule pack (`rules/*.toml`), catalog (`rules/catalog/*.toml`) and curated
-//! advisories (`rules/advisories/*.md`) into the binary.
+//! advisories (`rules/advisories/*.md`) into the binary, with a hash of the analyser's own sources
+//! (`src/`) that keys the cache: a changed analyser never reads entries an older one wrote.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -48,6 +49,33 @@ fn main() {
         }
         writeln!(out, "];").unwrap();
     }
+    println!("cargo:rerun-if-changed=src");
+    let mut sources = vec![];
+    collect_rs(&root.join("src"), &mut sources);
+    sources.sort();
+    let mut h = std::hash::DefaultHasher::new();
+    for f in &sources {
+        use std::hash::Hash;
+        f.strip_prefix(root).unwrap().hash(&mut h);
+        std::fs::read(f).unwrap_or_default().hash(&mut h);
+    }
+    writeln!(
+        out,
+        "pub const SOURCE_HASH: u64 = {};",
+        std::hash::Hasher::finish(&h)
+    )
+    .unwrap();
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(dest, out).unwrap();
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_rs(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
 }

@@ -151,6 +151,13 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// The cache directory [default: $PORTCULLIS_CACHE_DIR, else the config's `cache-dir`, else
+    /// $XDG_CACHE_HOME/portcullis or ~/.cache/portcullis].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
     /// A RustSec advisory-db checkout: match `Cargo.lock` against every advisory in it (in addition to
     /// the curated set built in). Read locally, never fetched.
     #[arg(long, value_name = "DIR")]

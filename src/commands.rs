@@ -214,11 +214,16 @@ pub fn check(args: &CheckArgs) -> i32 {
     if let Some(n) = args.threads {
         pool = pool.num_threads(n.max(1));
     }
+    let cache = cache_dir(args, &cfg).map(|d| engine::Cache::new(&d));
+    let options = engine::Options {
+        cache: cache.as_ref(),
+        keep_model: std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some(),
+    };
     let outcome = match pool.build() {
-        Ok(pool) => pool.install(|| engine::analyze(&disc, &policy, &enabled)),
+        Ok(pool) => pool.install(|| engine::analyze_with(&disc, &policy, &enabled, options)),
         Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),
     };
-    if std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some() {
+    if options.keep_model {
         eprintln!(
             "{}",
             serde_json::to_string_pretty(&outcome.model).unwrap_or_default()
@@ -365,6 +370,29 @@ pub fn check(args: &CheckArgs) -> i32 {
 }
 
 /// Per-file ignores and severity overrides from the project configuration.
+/// The cache directory in force: `--no-cache`, `--cache-dir`, `PORTCULLIS_CACHE_DIR`, the config's
+/// `cache-dir`, then the user's cache directory. Never the scanned tree unless one of these says so.
+fn cache_dir(args: &CheckArgs, cfg: &Config) -> Option<std::path::PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    args.cache_dir
+        .clone()
+        .or_else(|| env("PORTCULLIS_CACHE_DIR"))
+        .or_else(|| cfg.cache_dir.clone())
+        .or_else(|| {
+            env("XDG_CACHE_HOME")
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join("portcullis"))
+        })
+        .or_else(|| env("HOME").map(|h| h.join(".cache").join("portcullis")))
+}
+
 fn apply_config(cfg: &Config, policy: &Policy, outcome: &mut engine::Outcome) {
     if cfg.per_file_ignores.is_empty() && cfg.severity.is_empty() {
         return;

@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "require-suppression-reason",
     "max-file-size",
     "follow-symlinks",
+    "cache-dir",
     "severity",
     "per-file-ignores",
     "catalog",
@@ -49,6 +50,8 @@ pub struct Config {
     pub require_suppression_reason: bool,
     pub max_file_size: Option<u64>,
     pub follow_symlinks: bool,
+    /// Where the cache lives (relative paths are relative to this file).
+    pub cache_dir: Option<PathBuf>,
     pub severity: Vec<(Spanned, Severity)>,
     pub per_file_ignores: Vec<(GlobSet, Vec<Spanned>)>,
     /// Catalog entries generated from `[catalog]`, as a catalog file's text.
@@ -298,6 +301,15 @@ pub fn parse(
                     cx.err(
                         item.span(),
                         "`max-file-size` must be a positive number of bytes",
+                    );
+                }
+            },
+            "cache-dir" => match item.as_str().filter(|s| !s.is_empty()) {
+                Some(s) => cfg.cache_dir = Some(base.join(s)),
+                None => {
+                    cx.err(
+                        item.span(),
+                        "`cache-dir` must be a directory path (a string)",
                     );
                 }
             },
@@ -564,6 +576,10 @@ pub const STARTER: &str = r#"# portcullis configuration. Every key is optional; 
 
 # Files larger than this (bytes) are reported as too large instead of analysed (default 8 MiB).
 # max-file-size = 8388608
+
+# Where the cache of facts and findings lives (default: $XDG_CACHE_HOME/portcullis or
+# ~/.cache/portcullis, never the scanned tree).
+# cache-dir = "../.portcullis-cache"
 
 # Follow symbolic links met while walking the tree (off: a link can point out of the checkout).
 # follow-symlinks = false

@@ -52,6 +52,12 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// Drops the text of a file no finding points into: a large run keeps only what it reports.
+    pub fn forget_text(&mut self) {
+        self.text = String::new();
+        self.line_starts = vec![0];
+    }
+
     pub fn new(path: PathBuf, display: String, kind: FileKind, text: String) -> Self {
         let line_starts = line_starts(&text);
         SourceFile {

@@ -383,6 +383,7 @@ impl Model {
         self.config.extend(other.config);
         self.auth_checks.extend(other.auth_checks);
         self.advisories.extend(other.advisories);
+        self.suppressions.extend(other.suppressions);
         self.functions.extend(other.functions);
     }
 }

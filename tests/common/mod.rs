@@ -7,12 +7,19 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The cache every test run shares (inside the build directory, never a scanned tree): later runs of
+/// the same sources answer from it, so the tests exercise the cached path too.
+pub fn test_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portcullis-cache")
+}
+
 /// Runs the real binary from `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .current_dir(dir)
         .env_remove("PORTCULLIS_DEBUG_MODEL")
+        .env("PORTCULLIS_CACHE_DIR", test_cache())
         .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")

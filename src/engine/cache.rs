@@ -1,0 +1,339 @@
+//! The persistent cache: per-file facts and per-unit findings, in a directory outside the scanned tree.
+//!
+//! Keys are 128-bit hashes of everything the value depends on (portcullis's own sources, the policy,
+//! the bytes of the file or of every file of the unit). An entry is `MAGIC`, the payload's length and
+//! checksum, then the payload (postcard); anything that does not check out is a miss, never a wrong
+//! result. Writers write a private temporary file and rename it into place, so concurrent runs never
+//! see half an entry. Entries not used for `MAX_AGE` are pruned at most once a day, and the oldest go
+//! when the directory grows past `MAX_BYTES`. A directory that cannot be written costs one warning and
+//! the run goes on without storing.
+
+use super::hash::{hash_bytes, Hasher128};
+use crate::facts::FileFacts;
+use crate::rules::{Finding, Label, Severity};
+use crate::source::{Loc, Span};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+const MAGIC: &[u8; 8] = b"PCLCACH1";
+const LAYOUT: &str = "v1";
+const MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
+const MAX_BYTES: u64 = 1 << 30;
+/// After pruning for size, the cache is brought down to this, so that the next run does not prune again.
+const PRUNED_BYTES: u64 = 3 << 28;
+
+pub struct Cache {
+    root: PathBuf,
+    /// Portcullis's build: a different analyser never reads these entries.
+    build: u128,
+    writable: AtomicBool,
+    warned: AtomicBool,
+    counter: AtomicU64,
+}
+
+/// A finding as stored: file ids are relative to the unit's first file.
+#[derive(Serialize, Deserialize)]
+struct StoredFinding {
+    rule: String,
+    severity: Severity,
+    message: String,
+    label: String,
+    package: Option<String>,
+    help: String,
+    file: u32,
+    span: Span,
+    labels: Vec<(u32, Span, String)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredUnit {
+    findings: Vec<StoredFinding>,
+    suppressed: u64,
+}
+
+/// A unit's result read back from the cache.
+pub struct UnitHit {
+    pub findings: Vec<Finding>,
+    pub suppressed: usize,
+}
+
+impl Cache {
+    /// A cache in `dir` (created when first written).
+    pub fn new(dir: &Path) -> Cache {
+        let mut h = Hasher128::new();
+        h.str(env!("CARGO_PKG_VERSION"))
+            .u64(super::policy::SOURCE_HASH);
+        Cache {
+            root: dir.join(LAYOUT),
+            build: h.finish(),
+            writable: AtomicBool::new(true),
+            warned: AtomicBool::new(false),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.root.parent().unwrap_or(&self.root)
+    }
+
+    fn path(&self, kind: &str, key: u128) -> PathBuf {
+        let key = Hasher128::new().u128(self.build).u128(key).finish();
+        let hex = format!("{key:032x}");
+        self.root.join(kind).join(&hex[..2]).join(&hex[2..])
+    }
+
+    pub fn get_facts(&self, key: u128) -> Option<FileFacts> {
+        self.get(&self.path("facts", key))
+    }
+
+    pub fn put_facts(&self, key: u128, facts: &FileFacts) {
+        self.put(&self.path("facts", key), facts);
+    }
+
+    pub fn get_unit(&self, key: u128, first_file: u32) -> Option<UnitHit> {
+        let stored: StoredUnit = self.get(&self.path("units", key))?;
+        let findings = stored
+            .findings
+            .into_iter()
+            .map(|f| Finding {
+                rule: f.rule,
+                severity: f.severity,
+                message: f.message,
+                label: f.label,
+                package: f.package,
+                help: f.help,
+                loc: Loc::new(first_file + f.file, f.span),
+                labels: f
+                    .labels
+                    .into_iter()
+                    .map(|(file, span, message)| Label {
+                        loc: Loc::new(first_file + file, span),
+                        message,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Some(UnitHit {
+            findings,
+            suppressed: stored.suppressed as usize,
+        })
+    }
+
+    pub fn put_unit(&self, key: u128, first_file: u32, findings: &[Finding], suppressed: usize) {
+        let stored = StoredUnit {
+            findings: findings
+                .iter()
+                .map(|f| StoredFinding {
+                    rule: f.rule.clone(),
+                    severity: f.severity,
+                    message: f.message.clone(),
+                    label: f.label.clone(),
+                    package: f.package.clone(),
+                    help: f.help.clone(),
+                    file: f.loc.file - first_file,
+                    span: f.loc.span,
+                    labels: f
+                        .labels
+                        .iter()
+                        .map(|l| (l.loc.file - first_file, l.loc.span, l.message.clone()))
+                        .collect(),
+                })
+                .collect(),
+            suppressed: suppressed as u64,
+        };
+        self.put(&self.path("units", key), &stored);
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &Path) -> Option<T> {
+        let bytes = std::fs::read(path).ok()?;
+        let payload = check(&bytes)?;
+        let value = postcard::from_bytes(payload).ok()?;
+        self.touch(path);
+        Some(value)
+    }
+
+    /// Marks an entry as used, at most once a day (its modification time is its last use).
+    fn touch(&self, path: &Path) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age > PRUNE_EVERY);
+        if stale && self.writable.load(Ordering::Relaxed) {
+            if let Ok(f) = std::fs::File::options().append(true).open(path) {
+                let _ = f.set_modified(SystemTime::now());
+            }
+        }
+    }
+
+    fn put<T: Serialize>(&self, path: &Path, value: &T) {
+        if !self.writable.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(payload) = postcard::to_stdvec(value) else {
+            return;
+        };
+        if let Err(e) = self.write_atomically(path, &entry(&payload)) {
+            self.writable.store(false, Ordering::Relaxed);
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "portcullis: warning: cannot write the cache in {} ({e}); running without storing results (choose another with --cache-dir, or turn it off with --no-cache)",
+                    self.dir().display()
+                );
+            }
+        }
+    }
+
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)?;
+        let tag = self.dir().join("CACHEDIR.TAG");
+        if !tag.exists() {
+            let _ = std::fs::write(
+                &tag,
+                "Signature: 8a477f597d28d172789f06886806bc55\n# This is the portcullis cache: it can be deleted at any time.\n",
+            );
+        }
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
+        let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        renamed
+    }
+
+    /// Removes entries unused for `MAX_AGE`, then the oldest while the cache is over `MAX_BYTES`; runs
+    /// at most once a day (a marker file records when it last ran).
+    pub fn prune(&self) {
+        if !self.writable.load(Ordering::Relaxed) {
+            return;
+        }
+        let marker = self.root.join("last-prune");
+        let recent = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age < PRUNE_EVERY);
+        if recent || std::fs::create_dir_all(&self.root).is_err() {
+            return;
+        }
+        if std::fs::write(&marker, b"").is_err() {
+            return;
+        }
+        prune_dir(&self.root, MAX_AGE, MAX_BYTES, PRUNED_BYTES);
+    }
+}
+
+/// The entries of a cache directory with their age order; removes the stale and the excess.
+pub fn prune_dir(root: &Path, max_age: Duration, max_bytes: u64, target_bytes: u64) {
+    let mut entries: Vec<(SystemTime, u64, PathBuf)> = vec![];
+    for e in walkdir::WalkDir::new(root)
+        .min_depth(3)
+        .max_depth(3)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let Ok(meta) = e.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let old = modified.elapsed().is_ok_and(|age| age > max_age);
+        let abandoned_tmp = e.file_name().to_string_lossy().starts_with(".tmp-")
+            && modified.elapsed().is_ok_and(|age| age > PRUNE_EVERY);
+        if old || abandoned_tmp {
+            let _ = std::fs::remove_file(e.path());
+        } else {
+            entries.push((modified, meta.len(), e.into_path()));
+        }
+    }
+    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    if total <= max_bytes {
+        return;
+    }
+    entries.sort();
+    for (_, len, path) in entries {
+        if total <= target_bytes {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
+fn entry(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&hash_bytes(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of a well-formed entry: magic, length and checksum all agree.
+fn check(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (len, rest) = rest.split_first_chunk::<8>()?;
+    let (sum, payload) = rest.split_first_chunk::<16>()?;
+    (u64::from_le_bytes(*len) == payload.len() as u64
+        && u128::from_le_bytes(*sum) == hash_bytes(payload))
+    .then_some(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let facts = FileFacts::default();
+        cache.put_facts(7, &facts);
+        assert!(cache.get_facts(7).is_some());
+        let path = cache.path("facts", 7);
+        let good = std::fs::read(&path).unwrap();
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        for bad in [
+            vec![],
+            good[..good.len() - 1].to_vec(),
+            good[..10].to_vec(),
+            flipped,
+            b"garbage".to_vec(),
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            assert!(cache.get_facts(7).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pruning_removes_the_oldest_past_the_size_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        for k in 0..20u128 {
+            cache.put_facts(k, &FileFacts::default());
+        }
+        prune_dir(&cache.root, MAX_AGE, 0, 0);
+        let left = walkdir::WalkDir::new(&cache.root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .count();
+        assert_eq!(left, 0);
+    }
+}

@@ -1,0 +1,142 @@
+//! Stage 2 of a unit: the front end, once per file. A Rust file becomes facts (from the cache when its
+//! bytes, module path and the policy are unchanged; otherwise parsed with syn, whose tree is dropped as
+//! soon as it is lowered); a TOML file becomes configuration entries or, for `Cargo.lock`, advisory
+//! matches. Failures become findings located in the file.
+
+use super::cache::Cache;
+use super::diagnostics::{injected_panic, internal_error, panic_message, parse_error, FIX_SYNTAX};
+use super::hash::Hasher128;
+use super::read::{FilePlan, ReadFile};
+use crate::advisories::Advisory;
+use crate::facts::{self, FileFacts};
+use crate::model::{self, AdvisoryMatch, ConfigEntry};
+use crate::rules::Finding;
+use crate::source::{FileKind, Loc, SourceFile, Span};
+
+/// What the front end made of one file.
+#[derive(Default)]
+pub struct FileOut {
+    pub facts: Option<FileFacts>,
+    pub config: Vec<ConfigEntry>,
+    pub advisories: Vec<AdvisoryMatch>,
+    pub findings: Vec<Finding>,
+}
+
+pub struct FrontEnd<'a> {
+    pub package: &'a str,
+    pub advisories: &'a [Advisory],
+    pub cache: Option<&'a Cache>,
+    /// The policy's fingerprint, part of every facts key.
+    pub policy: u128,
+}
+
+impl FrontEnd<'_> {
+    pub fn file(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
+        if !read.readable {
+            return FileOut::default();
+        }
+        match plan.kind {
+            FileKind::Rust => self.rust(plan, read, id),
+            FileKind::Toml => self.toml(&read.file, id),
+        }
+    }
+
+    fn facts_key(&self, plan: &FilePlan, read: &ReadFile) -> u128 {
+        let mut h = Hasher128::new();
+        h.str("facts").u128(self.policy).u128(read.hash);
+        for m in &plan.module {
+            h.str(m);
+        }
+        h.finish()
+    }
+
+    fn rust(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
+        let key = self.facts_key(plan, read);
+        if let Some(facts) = self.cache.and_then(|c| c.get_facts(key)) {
+            return FileOut {
+                facts: Some(facts),
+                ..FileOut::default()
+            };
+        }
+        let text = &read.file.text;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            injected_panic(&plan.display);
+            facts::extract(text, plan.module.clone())
+        }));
+        let mut out = FileOut::default();
+        match result {
+            Ok(Ok(f)) => {
+                if let Some(c) = self.cache {
+                    c.put_facts(key, &f);
+                }
+                out.facts = Some(f);
+            }
+            Ok(Err(e)) => out.findings.push(syntax_error(&read.file, id, e)),
+            Err(p) => out.findings.push(internal_error(
+                id,
+                format!(
+                    "internal error while analysing this file: {}",
+                    panic_message(p.as_ref())
+                ),
+            )),
+        }
+        out
+    }
+
+    fn toml(&self, file: &SourceFile, id: u32) -> FileOut {
+        let mut out = FileOut::default();
+        let is_lock = file.path.file_name().is_some_and(|n| n == "Cargo.lock");
+        let parsed = if is_lock {
+            model::advisory_matches(self.package, id, file, self.advisories)
+                .map(|m| out.advisories = m)
+        } else {
+            model::config_entries(self.package, id, file).map(|e| out.config = e)
+        };
+        if let Err((range, msg)) = parsed {
+            // Keep the label on the line where the error starts.
+            let text = &file.text;
+            let line_end = text[range.start.min(text.len())..]
+                .find('\n')
+                .map(|n| range.start + n)
+                .unwrap_or(text.len());
+            let span = file.span_of_bytes(
+                range.start,
+                range.end.clamp(range.start, line_end.max(range.start)),
+            );
+            out.findings.push(parse_error(
+                Loc::new(id, span),
+                format!("could not parse TOML: {}", msg.trim()),
+                FIX_SYNTAX,
+            ));
+        }
+        out
+    }
+}
+
+fn syntax_error(file: &SourceFile, id: u32, e: facts::ParseFailure) -> Finding {
+    let text = &file.text;
+    let starts = &file.line_starts;
+    let off = starts.get(e.line.saturating_sub(1)).copied().unwrap_or(0);
+    let col_bytes: usize = text[off..].chars().take(e.col0).map(char::len_utf8).sum();
+    let start = (off + col_bytes).min(text.len());
+    let span = Span {
+        line: e.line.max(1) as u32,
+        col: e.col0 as u32 + 1,
+        end_line: e.line.max(1) as u32,
+        end_col: e.col0 as u32 + 2,
+        start: start as u32,
+        end: (start + 1).min(text.len()) as u32,
+    };
+    // proc-macro2's lexer error says nothing useful; say what it means.
+    let message = if e.message == "cannot parse string into token stream" {
+        "unbalanced delimiters: a `(`, `[` or `{` is not closed, or is closed by the wrong bracket"
+            .to_string()
+    } else {
+        e.message
+    };
+    parse_error(
+        Loc::new(id, span),
+        format!("could not parse Rust source: {message}"),
+        FIX_SYNTAX,
+    )
+}

@@ -1,0 +1,238 @@
+//! The pipeline, as stages with one-way hand-offs:
+//!
+//! 1. discover (`crate::discover`): the packages and their files;
+//! 2. plan (`read::plan`): the units of analysis (one per package) and the id of every file;
+//! 3. per unit, side by side (`unit::analyse`): read its files, answer from the cache when nothing it
+//!    depends on changed, else run the front end per file (`frontend`), build the unit's model, evaluate
+//!    the rules and apply suppression comments; the unit's facts and model are dropped before the next;
+//! 4. merge (here): every unit's findings in one deterministic order, ready for the reporters.
+
+mod cache;
+mod diagnostics;
+mod frontend;
+mod hash;
+mod policy;
+mod read;
+mod suppressions;
+mod unit;
+
+pub use cache::Cache;
+pub use diagnostics::{INTERNAL_ERROR, PARSE_ERROR};
+pub use policy::{load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
+
+use crate::discover::{Discovery, Package};
+use crate::model::Model;
+use crate::rules::{Finding, Label, Rule};
+use crate::source::SourceFile;
+use rayon::prelude::*;
+use read::{FilePlan, UnitPlan};
+use std::path::{Path, PathBuf};
+use unit::{RunCx, UnitResult};
+
+/// Display paths for many files: the working directory is looked up once.
+pub(crate) struct DisplayPaths {
+    cwd: Option<PathBuf>,
+}
+
+impl DisplayPaths {
+    pub(crate) fn new() -> Self {
+        DisplayPaths {
+            cwd: std::env::current_dir()
+                .ok()
+                .and_then(|c| c.canonicalize().ok()),
+        }
+    }
+
+    pub(crate) fn of(&self, p: &Path) -> String {
+        let abs = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let shown = match &self.cwd {
+            Some(c) => abs
+                .strip_prefix(c)
+                .map(Path::to_path_buf)
+                .unwrap_or(abs.clone()),
+            None => abs.clone(),
+        };
+        let s = shown.to_string_lossy().replace('\\', "/");
+        if s.is_empty() {
+            ".".into()
+        } else {
+            s
+        }
+    }
+}
+
+/// A path as the user sees it: relative to the working directory when below it, `/`-separated.
+pub fn display_path(p: &Path) -> String {
+    DisplayPaths::new().of(p)
+}
+
+pub struct Outcome {
+    /// Every file of the run, indexed by file id. Only the files findings point into keep their text
+    /// (all of them when the model is kept).
+    pub files: Vec<SourceFile>,
+    pub findings: Vec<Finding>,
+    pub packages: usize,
+    /// Findings hidden by suppression comments.
+    pub suppressed: usize,
+    /// Findings hidden because the baseline records them.
+    pub baselined: usize,
+    /// The service model of every unit, when `Options::keep_model` asked for it (else empty).
+    pub model: Model,
+}
+
+/// How a run is carried out; none of it changes the findings.
+#[derive(Default, Clone, Copy)]
+pub struct Options<'a> {
+    pub cache: Option<&'a Cache>,
+    /// Keep every unit's model (the route inventory, debugging); it bypasses the unit cache.
+    pub keep_model: bool,
+}
+
+/// Analyses discovered packages with the given policy, keeping the model, without a cache.
+pub fn analyze(
+    disc: &Discovery,
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+) -> Outcome {
+    analyze_with(
+        disc,
+        policy,
+        enabled,
+        Options {
+            cache: None,
+            keep_model: true,
+        },
+    )
+}
+
+pub fn analyze_with(
+    disc: &Discovery,
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+    options: Options,
+) -> Outcome {
+    let units = read::plan(disc);
+    let mut outcome = run(&units, &disc.packages, policy, enabled, options);
+    if let Some(allowed) = &disc.report_only {
+        let files = &outcome.files;
+        outcome.findings.retain(|f| {
+            allowed
+                .iter()
+                .any(|a| files[f.loc.file as usize].path.starts_with(a))
+        });
+    }
+    if let Some(c) = options.cache {
+        c.prune();
+    }
+    outcome
+}
+
+/// Analyses in-memory sources as one package (rule examples, tests).
+pub fn analyze_sources(
+    package: &str,
+    sources: &[(&str, &str)],
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+) -> Outcome {
+    let pkg = Package {
+        name: package.to_string(),
+        root: PathBuf::from("."),
+        manifest: None,
+        rust_files: vec![],
+        toml_files: vec![],
+    };
+    let files = sources
+        .iter()
+        .map(|(name, text)| {
+            let kind = if name.ends_with(".toml") || name.ends_with("Cargo.lock") {
+                crate::source::FileKind::Toml
+            } else {
+                crate::source::FileKind::Rust
+            };
+            let module = name
+                .trim_start_matches("src/")
+                .trim_end_matches(".rs")
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != "main" && *s != "lib" && *s != "mod")
+                .map(str::to_string)
+                .collect();
+            FilePlan {
+                path: PathBuf::from(name),
+                display: name.to_string(),
+                kind,
+                target: "main".into(),
+                module,
+                unread: None,
+                text: Some(text.to_string()),
+            }
+        })
+        .collect();
+    let units = [UnitPlan {
+        package: 0,
+        first_file: 0,
+        files,
+    }];
+    let options = Options {
+        cache: None,
+        keep_model: true,
+    };
+    run(&units, &[pkg], policy, enabled, options)
+}
+
+/// Runs every unit (side by side; each is parallel inside) and merges their results in unit order.
+fn run(
+    units: &[UnitPlan],
+    packages: &[Package],
+    policy: &Policy,
+    enabled: &(dyn Fn(&Rule) -> bool + Sync),
+    options: Options,
+) -> Outcome {
+    let cx = RunCx::new(policy, enabled, options.cache, options.keep_model);
+    let results: Vec<UnitResult> = units
+        .par_iter()
+        .with_max_len(1)
+        .map(|u| unit::analyse(&cx, u, &packages[u.package]))
+        .collect();
+    let mut outcome = Outcome {
+        files: vec![],
+        findings: vec![],
+        packages: packages.len(),
+        suppressed: 0,
+        baselined: 0,
+        model: Model::default(),
+    };
+    for r in results {
+        outcome.files.extend(r.files);
+        outcome.findings.extend(r.findings);
+        outcome.suppressed += r.suppressed;
+        if let Some(m) = r.model {
+            outcome.model.extend(m);
+        }
+    }
+    sort_findings(&mut outcome.findings, &outcome.files);
+    outcome
+}
+
+pub fn sort_findings(findings: &mut Vec<Finding>, files: &[SourceFile]) {
+    findings.sort_by(|a, b| {
+        let fa = &files[a.loc.file as usize].display;
+        let fb = &files[b.loc.file as usize].display;
+        (fa, a.loc.span.line, a.loc.span.col, &a.rule, &a.message).cmp(&(
+            fb,
+            b.loc.span.line,
+            b.loc.span.col,
+            &b.rule,
+            &b.message,
+        ))
+    });
+    findings.dedup_by(|a, b| a.rule == b.rule && a.loc == b.loc && a.message == b.message);
+    for f in findings.iter_mut() {
+        f.labels.sort_by(|a: &Label, b: &Label| {
+            (a.loc.file, a.loc.span.start, &a.message).cmp(&(
+                b.loc.file,
+                b.loc.span.start,
+                &b.message,
+            ))
+        });
+    }
+}

@@ -1,0 +1,254 @@
+//! One unit of analysis (a package) from its files to its findings: read → (cache hit: done) → front
+//! end per file → model → rules → suppressions. Nothing of a unit outlives it but its findings, the
+//! texts of the files they point into, and the model when the caller asked to keep it.
+
+use super::cache::Cache;
+use super::diagnostics::{enabled_id, internal_error, panic_message, INTERNAL_ERROR, PARSE_ERROR};
+use super::frontend::{FileOut, FrontEnd};
+use super::hash::Hasher128;
+use super::policy::Policy;
+use super::read::{read, ReadFile, UnitPlan};
+use super::suppressions::Suppressions;
+use crate::discover::Package;
+use crate::model::{self, Model, Program, Unit};
+use crate::rules::{Finding, Rule};
+use crate::source::SourceFile;
+use rayon::prelude::*;
+
+/// What stays the same for every unit of a run.
+pub struct RunCx<'a> {
+    pub policy: &'a Policy,
+    pub enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
+    pub cache: Option<&'a Cache>,
+    pub keep_model: bool,
+    /// The policy and the enabled rules, hashed once: part of every unit key.
+    pub key: u128,
+}
+
+impl<'a> RunCx<'a> {
+    pub fn new(
+        policy: &'a Policy,
+        enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
+        cache: Option<&'a Cache>,
+        keep_model: bool,
+    ) -> Self {
+        let mut h = Hasher128::new();
+        h.u128(policy.fingerprint());
+        for r in &policy.rules.rules {
+            if enabled(r) {
+                h.str(&r.id);
+            }
+        }
+        for id in [PARSE_ERROR, INTERNAL_ERROR] {
+            h.u64(enabled_id(&policy.rules, enabled, id) as u64);
+        }
+        RunCx {
+            policy,
+            enabled,
+            cache,
+            keep_model,
+            key: h.finish(),
+        }
+    }
+}
+
+pub struct UnitResult {
+    pub files: Vec<SourceFile>,
+    pub findings: Vec<Finding>,
+    pub suppressed: usize,
+    pub model: Option<Model>,
+}
+
+pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
+    let reads: Vec<ReadFile> = plan
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| read(f, plan.first_file + i as u32, cx.policy.max_file_size))
+        .collect();
+    let key = unit_key(cx, plan, package, &reads);
+    let cache = cx.cache.filter(|_| !cx.keep_model);
+    if let Some(hit) = cache.and_then(|c| c.get_unit(key, plan.first_file)) {
+        let files = reads.into_iter().map(|r| r.file).collect();
+        return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
+    }
+    let front = FrontEnd {
+        package: &package.name,
+        advisories: &cx.policy.advisories,
+        cache: cx.cache,
+        policy: cx.policy.fingerprint(),
+    };
+    let outs: Vec<FileOut> = plan
+        .files
+        .par_iter()
+        .zip(reads.par_iter())
+        .enumerate()
+        .map(|(i, (p, r))| front.file(p, r, plan.first_file + i as u32))
+        .collect();
+    let mut findings: Vec<Finding> = vec![];
+    let mut units: Vec<Unit> = vec![];
+    let mut config = vec![];
+    let mut advisories = vec![];
+    let files: Vec<SourceFile> = reads
+        .into_iter()
+        .zip(outs)
+        .enumerate()
+        .map(|(i, (r, out))| {
+            findings.extend(r.problem);
+            findings.extend(out.findings);
+            config.extend(out.config);
+            advisories.extend(out.advisories);
+            if let Some(facts) = out.facts {
+                let p = &plan.files[i];
+                units.push(Unit {
+                    file: plan.first_file + i as u32,
+                    target: p.target.clone(),
+                    module: p.module.clone(),
+                    facts,
+                    text: std::sync::Arc::from(r.file.text.as_str()),
+                });
+            }
+            r.file
+        })
+        .collect();
+    drop_test_modules(&mut units);
+    let mut model = build_model(cx, package, &units, config, &mut findings);
+    drop(units);
+    model.advisories = advisories;
+    let (findings, suppressed) = evaluate(cx, &files, plan.first_file, &mut model, findings);
+    let panicked = findings.iter().any(|f| f.rule == INTERNAL_ERROR);
+    if let (Some(c), false) = (cache, panicked) {
+        c.put_unit(key, plan.first_file, &findings, suppressed);
+    }
+    finish(
+        files,
+        plan.first_file,
+        findings,
+        suppressed,
+        cx.keep_model.then_some(model),
+    )
+}
+
+/// Everything a unit's findings depend on besides the policy: each file's name, place in the crate and
+/// bytes.
+fn unit_key(cx: &RunCx, plan: &UnitPlan, package: &Package, reads: &[ReadFile]) -> u128 {
+    let mut h = Hasher128::new();
+    h.str("unit").u128(cx.key).str(&package.name);
+    for (p, r) in plan.files.iter().zip(reads) {
+        h.str(&p.display)
+            .str(&p.target)
+            .u64(p.kind as u64)
+            .u64(p.module.len() as u64)
+            .u128(r.hash)
+            .u64(r.readable as u64);
+        for m in &p.module {
+            h.str(m);
+        }
+    }
+    h.finish()
+}
+
+/// Files of `#[cfg(test)] mod x;` modules are test code.
+fn drop_test_modules(units: &mut Vec<Unit>) {
+    let test_mods: Vec<(String, Vec<String>)> = units
+        .iter()
+        .flat_map(|u| {
+            u.facts
+                .test_mods
+                .iter()
+                .map(move |m| (u.target.clone(), m.clone()))
+        })
+        .collect();
+    // `src/main.rs` and `src/lib.rs` share `src/`: a module file below it is filed under `lib`
+    // whichever root declares it.
+    let same_tree =
+        |a: &str, b: &str| a == b || (["main", "lib"].contains(&a) && ["main", "lib"].contains(&b));
+    units.retain(|u| {
+        !test_mods
+            .iter()
+            .any(|(t, m)| same_tree(t, &u.target) && u.module.starts_with(m))
+    });
+}
+
+fn build_model(
+    cx: &RunCx,
+    package: &Package,
+    units: &[Unit],
+    config: Vec<model::ConfigEntry>,
+    findings: &mut Vec<Finding>,
+) -> Model {
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let prog = Program::new(&package.name, units);
+        model::build_package(&prog, &cx.policy.catalog, config)
+    }));
+    built.unwrap_or_else(|p| {
+        // The package's model is lost; its parse and configuration findings remain.
+        if let Some(first) = units.first() {
+            findings.push(internal_error(
+                first.file,
+                format!(
+                    "internal error while building the model of package `{}`: {}",
+                    package.name,
+                    panic_message(p.as_ref())
+                ),
+            ));
+        }
+        Model::default()
+    })
+}
+
+/// The enabled rules on the unit's model, then the suppression comments, then the rules about them.
+fn evaluate(
+    cx: &RunCx,
+    files: &[SourceFile],
+    first_file: u32,
+    model: &mut Model,
+    mut findings: Vec<Finding>,
+) -> (Vec<Finding>, usize) {
+    let rules = &cx.policy.rules;
+    let enabled = cx.enabled;
+    findings.retain(|f| enabled_id(rules, enabled, &f.rule));
+    let about_suppressions =
+        |r: &Rule| !r.cases.is_empty() && r.cases.iter().all(|c| c.target == "suppression");
+    findings.extend(rules.evaluate(model, &|r: &Rule| enabled(r) && !about_suppressions(r)));
+    let mut sups = Suppressions::scan(files, first_file);
+    let suppressed = sups.apply(&mut findings);
+    model.suppressions = sups.entities(files, cx.policy, enabled);
+    findings.extend(rules.evaluate(model, &|r: &Rule| enabled(r) && about_suppressions(r)));
+    (findings, suppressed)
+}
+
+/// Keeps the text of the files findings point into; the others are no longer needed (the model, when
+/// kept, may point anywhere).
+fn finish(
+    mut files: Vec<SourceFile>,
+    first_file: u32,
+    findings: Vec<Finding>,
+    suppressed: usize,
+    model: Option<Model>,
+) -> UnitResult {
+    if model.is_none() {
+        let mut needed = vec![false; files.len()];
+        for f in &findings {
+            for id in std::iter::once(f.loc.file).chain(f.labels.iter().map(|l| l.loc.file)) {
+                if let Some(n) = id
+                    .checked_sub(first_file)
+                    .and_then(|i| needed.get_mut(i as usize))
+                {
+                    *n = true;
+                }
+            }
+        }
+        for (file, keep) in files.iter_mut().zip(needed) {
+            if !keep {
+                file.forget_text();
+            }
+        }
+    }
+    UnitResult {
+        files,
+        findings,
+        suppressed,
+        model,
+    }
+}
