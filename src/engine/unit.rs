@@ -60,6 +60,7 @@ pub struct UnitResult {
 }
 
 pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
+    let mut clock = Clock::start(&package.name, plan.files.len());
     let reads: Vec<ReadFile> = plan
         .files
         .par_iter()
@@ -68,8 +69,10 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .collect();
     let key = unit_key(cx, plan, package, &reads);
     let cache = cx.cache.filter(|_| !cx.keep_model);
+    clock.lap("read");
     if let Some(hit) = cache.and_then(|c| c.get_unit(key, plan.first_file)) {
         let files = reads.into_iter().map(|r| r.file).collect();
+        clock.lap("cached");
         return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
     }
     let front = FrontEnd {
@@ -85,6 +88,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .enumerate()
         .map(|(i, (p, r))| front.file(p, r, plan.first_file + i as u32))
         .collect();
+    clock.lap("front end");
     let mut findings: Vec<Finding> = vec![];
     let mut units: Vec<Unit> = vec![];
     let mut config = vec![];
@@ -115,7 +119,9 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     let mut model = build_model(cx, package, &units, config, &mut findings);
     drop(units);
     model.advisories = advisories;
+    clock.lap("model");
     let (findings, suppressed) = evaluate(cx, &files, plan.first_file, &mut model, findings);
+    clock.lap("rules");
     let panicked = findings.iter().any(|f| f.rule == INTERNAL_ERROR);
     if let (Some(c), false) = (cache, panicked) {
         c.put_unit(key, plan.first_file, &findings, suppressed);
@@ -250,5 +256,55 @@ fn finish(
         findings,
         suppressed,
         model,
+    }
+}
+
+/// Per-stage wall time of each unit on stderr, when `PORTCULLIS_TIMINGS` is set (for profiling; the
+/// report itself never depends on it).
+struct Clock {
+    on: bool,
+    unit: String,
+    started: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Clock {
+    fn start(unit: &str, files: usize) -> Clock {
+        let on = std::env::var_os("PORTCULLIS_TIMINGS").is_some();
+        Clock {
+            on,
+            unit: if on {
+                format!("{unit} ({files} files)")
+            } else {
+                String::new()
+            },
+            started: std::time::Instant::now(),
+            laps: vec![],
+        }
+    }
+
+    fn lap(&mut self, stage: &'static str) {
+        if self.on {
+            self.laps
+                .push((stage, self.started.elapsed().as_secs_f64()));
+        }
+    }
+}
+
+impl Drop for Clock {
+    fn drop(&mut self) {
+        if self.on {
+            let mut last = 0.0;
+            let laps: Vec<String> = self
+                .laps
+                .iter()
+                .map(|(s, t)| {
+                    let d = t - last;
+                    last = *t;
+                    format!("{s} {:.0} ms", d * 1000.0)
+                })
+                .collect();
+            eprintln!("portcullis: timing: {}: {}", self.unit, laps.join(", "));
+        }
     }
 }
