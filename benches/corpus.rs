@@ -74,15 +74,17 @@ struct Run {
 /// Runs the release binary and measures its wall time and peak resident set.
 // The child is reaped by `wait4`, which also gives its own peak memory (std's `wait` cannot).
 #[allow(clippy::zombie_processes)]
-fn check(args: &[&Path], extra: &[&str], cache: &Path, cwd: &Path) -> Run {
+fn check(args: &[&Path], cache: Option<&Path>, cwd: &Path) -> Run {
     let t = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .arg("check")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.arg("check")
         .args(args)
-        .args(["--select", "all", "--format", "json", "--exit-zero"])
-        .args(extra)
-        .arg("--cache-dir")
-        .arg(cache)
+        .args(["--select", "all", "--format", "json", "--exit-zero"]);
+    match cache {
+        Some(dir) => cmd.arg("--cache-dir").arg(dir),
+        None => cmd.arg("--no-cache"),
+    };
+    let child = cmd
         .current_dir(cwd)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -141,10 +143,6 @@ fn main() {
     let tree = scratch.path().join("corpus");
     let cache = scratch.path().join("cache");
     let files = copy_tree(&src, &tree);
-    let lines: usize = files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).map_or(0, |t| t.lines().count()))
-        .sum();
     let floor = (0..2).map(|_| parse_floor(&files)).fold(f64::MAX, f64::min);
     let cwd = scratch.path();
     let cold = check(&[&tree], &[], &cache, cwd);
@@ -158,10 +156,15 @@ fn main() {
     let in_package: Vec<&PathBuf> = files.iter().filter(|f| f.starts_with(&package)).collect();
     let named = in_package[in_package.len() / 2].clone();
     edit(&named, 1);
-    let changed = check(&[&tree], &[], &cache, cwd);
+    let changed = check(&[&tree], cache, cwd);
     edit(&named, 2);
-    let pre_commit = check(&[&named], &[], &cache, cwd);
-    let pre_commit_same = check(&[&named], &[], &cache, cwd);
+    let pre_commit = check(&[&named], cache, cwd);
+    let pre_commit_same = check(&[&named], cache, cwd);
+    let floor = (0..2).map(|_| parse_floor(&files)).fold(f64::MAX, f64::min);
+    let lines: usize = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).map_or(0, |t| t.lines().count()))
+        .sum();
     println!(
         "corpus: {} Rust files, {lines} lines; largest package {} ({} files)",
         files.len(),
