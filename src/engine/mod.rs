@@ -13,6 +13,7 @@ mod frontend;
 mod hash;
 mod policy;
 mod read;
+mod schedule;
 mod suppressions;
 mod unit;
 
@@ -179,7 +180,8 @@ pub fn analyze_sources(
     run(&units, &[pkg], policy, enabled, options)
 }
 
-/// Runs every unit (side by side; each is parallel inside) and merges their results in unit order.
+/// Runs every unit (side by side within a memory budget, each parallel inside) and merges their results
+/// in unit order.
 fn run(
     units: &[UnitPlan],
     packages: &[Package],
@@ -188,11 +190,11 @@ fn run(
     options: Options,
 ) -> Outcome {
     let cx = RunCx::new(policy, enabled, options.cache, options.keep_model);
-    let results: Vec<UnitResult> = units
-        .par_iter()
-        .with_max_len(1)
-        .map(|u| unit::analyse(&cx, u, &packages[u.package]))
-        .collect();
+    let weights: Vec<u64> = units.par_iter().map(read::weight).collect();
+    let results: Vec<UnitResult> = schedule::run(&weights, &|i| {
+        let u = &units[i];
+        unit::analyse(&cx, u, &packages[u.package])
+    });
     let mut outcome = Outcome {
         files: vec![],
         findings: vec![],

@@ -85,6 +85,17 @@ pub fn plan(disc: &Discovery) -> Vec<UnitPlan> {
     units
 }
 
+/// What a unit will cost in memory, roughly: the bytes of its files (in-memory sources by length).
+pub fn weight(unit: &UnitPlan) -> u64 {
+    unit.files
+        .iter()
+        .map(|f| match &f.text {
+            Some(t) => t.len() as u64,
+            None => std::fs::metadata(&f.path).map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
 /// Gives each unit the id of its first file: ids follow unit order, then file order.
 pub fn number(units: &mut [UnitPlan]) {
     let mut next = 0u32;
