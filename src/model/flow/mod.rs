@@ -227,6 +227,9 @@ pub struct Flows<'p, 'a> {
     /// Parameters that hold request input, per handler.
     input_params: &'p HashMap<FnId, Vec<usize>>,
     summaries: HashMap<FnId, Taint>,
+    /// The catalog flow entries whose patterns match a call's names, per distinct list of names: the
+    /// same calls (`clone`, `to_string`, `query`) recur in every function and every round.
+    matching: std::cell::RefCell<HashMap<Vec<String>, std::rc::Rc<[usize]>>>,
 }
 
 impl<'p, 'a> Flows<'p, 'a> {
@@ -241,6 +244,7 @@ impl<'p, 'a> Flows<'p, 'a> {
             an,
             input_params,
             summaries: HashMap::new(),
+            matching: Default::default(),
         };
         let fns: Vec<FnId> = prog
             .all_fns()
@@ -334,6 +338,26 @@ impl<'p, 'a> Flows<'p, 'a> {
         }
         out
     }
+    /// The indices of the catalog's flow entries with a pattern matching one of `names`.
+    fn matching_entries(&self, names: &[String]) -> std::rc::Rc<[usize]> {
+        if let Some(hit) = self.matching.borrow().get(names) {
+            return hit.clone();
+        }
+        let found: std::rc::Rc<[usize]> = self
+            .an
+            .catalog
+            .flow
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+            .map(|(i, _)| i)
+            .collect();
+        self.matching
+            .borrow_mut()
+            .insert(names.to_vec(), found.clone());
+        found
+    }
+
     fn analyse(&self, id: FnId) -> FnResult {
         state::analyse(self, id)
     }

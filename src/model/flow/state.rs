@@ -594,14 +594,9 @@ impl FnState<'_, '_, '_> {
         mut t: Taint,
         args: &[Taint],
     ) -> Taint {
-        for entry in self.catalog_flow() {
-            if !entry
-                .patterns
-                .iter()
-                .any(|p| names.iter().any(|n| p.is_match(n)))
-            {
-                continue;
-            }
+        let entries = self.catalog_flow();
+        for &i in self.fl.matching_entries(names).iter() {
+            let entry = &entries[i];
             if let Some(r) = &entry.receiver {
                 if !recv_text.is_some_and(|t| r.is_match(t)) {
                     continue;
