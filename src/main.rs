@@ -2,6 +2,11 @@ use clap::Parser;
 use portcullis::cli::{Cli, Command};
 use portcullis::commands;
 
+// The analysis allocates many small, short-lived values (syntax trees, facts, model entities) on every
+// core at once; mimalloc's per-thread heaps make that markedly cheaper than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let code = match &cli.command {
