@@ -4,6 +4,7 @@
 
 use super::props::{resolve, Shape};
 use super::schema::RawCond;
+use super::view::Prop;
 use super::LoadCx;
 use crate::policy_error::did_you_mean;
 use regex::Regex;
@@ -283,33 +284,21 @@ impl LoadCx<'_> {
     }
 }
 
-pub(super) fn lookup<'v>(v: &'v Json, path: &[String]) -> Option<&'v Json> {
-    let mut cur = v;
-    for seg in path {
-        cur = match cur {
-            Json::Object(m) => m.get(seg)?,
-            Json::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
-pub fn lookup_path<'v>(v: &'v Json, path: &str) -> Option<&'v Json> {
-    lookup(v, &split(path))
+pub fn lookup_path<'v>(v: Prop<'v>, path: &str) -> Prop<'v> {
+    v.lookup(&split(path))
 }
 
 impl Op {
-    /// The test of a `prop` condition on the value found at its path (`None`: no such property).
-    pub(super) fn test_value(&self, val: Option<&Json>) -> bool {
+    /// The test of a `prop` condition on the value found at its path (`Absent`: no such property).
+    pub(super) fn test_value(&self, val: Prop) -> bool {
         match self {
-            Op::Exists(want) => val.is_some_and(|x| !x.is_null()) == *want,
-            _ => val.is_some_and(|x| self.test(x)),
+            Op::Exists(want) => (!val.is_absent() && !val.is_null()) == *want,
+            _ => !val.is_absent() && self.test(val),
         }
     }
 }
 
-fn loose_eq(a: &Json, b: &Json) -> bool {
+fn loose_eq_json(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
         // Case does not matter: `post` and `POST` are the same method, `OFF` and `off` the same state.
@@ -318,71 +307,94 @@ fn loose_eq(a: &Json, b: &Json) -> bool {
     }
 }
 
+/// Equality of a property value with a rule's value: numbers by value, strings whatever their case,
+/// anything else as its serialization.
+fn loose_eq(a: Prop, b: &Json) -> bool {
+    match (a, b) {
+        (Prop::Json(x), _) => loose_eq_json(x, b),
+        (Prop::Int(x), Json::Number(y)) => Some(x as f64) == y.as_f64(),
+        (Prop::Str(x), Json::String(y)) => x.eq_ignore_ascii_case(y),
+        (Prop::Bool(x), Json::Bool(y)) => x == *y,
+        (Prop::Null, Json::Null) => true,
+        (Prop::Absent | Prop::Null | Prop::Bool(_) | Prop::Int(_) | Prop::Str(_), _) => false,
+        (Prop::Strs(_) | Prop::Ints(_) | Prop::List(_) | Prop::Entity(_) | Prop::Loc(_), _) => {
+            a.to_json() == *b
+        }
+    }
+}
+
 impl Cond {
-    pub fn eval(&self, v: &Json) -> bool {
+    pub fn eval(&self, v: Prop) -> bool {
         match self {
             Cond::All(cs) => cs.iter().all(|c| c.eval(v)),
             Cond::Any(cs) => cs.iter().any(|c| c.eval(v)),
             Cond::Not(c) => !c.eval(v),
-            Cond::Prop { path, op } => op.test_value(lookup(v, path)),
+            Cond::Prop { path, op } => op.test_value(v.lookup(path)),
             Cond::Quant { kind, path, cond } => {
-                let items = lookup(v, path)
-                    .and_then(Json::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
+                let list = v.lookup(path);
+                let mut items = list.items().into_iter().flatten();
                 match kind {
-                    Quant::Some => items.iter().any(|i| cond.eval(i)),
-                    Quant::Every => items.iter().all(|i| cond.eval(i)),
-                    Quant::None => !items.iter().any(|i| cond.eval(i)),
+                    Quant::Some => items.any(|i| cond.eval(i)),
+                    Quant::Every => items.all(|i| cond.eval(i)),
+                    Quant::None => !items.any(|i| cond.eval(i)),
                 }
             }
             Cond::Ordered { path, first, then } => {
-                let items = lookup(v, path)
-                    .and_then(Json::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                items
-                    .iter()
-                    .enumerate()
-                    .any(|(i, a)| first.eval(a) && items[i + 1..].iter().any(|b| then.eval(b)))
+                let list = v.lookup(path);
+                let n = list.list_len().unwrap_or(0);
+                (0..n).any(|i| first.eval(list.at(i)) && (i + 1..n).any(|j| then.eval(list.at(j))))
             }
         }
     }
 }
 
 impl Op {
-    fn test(&self, x: &Json) -> bool {
+    fn test(&self, x: Prop) -> bool {
         match self {
             Op::Equals(want) => loose_eq(x, want),
             Op::In(list) => list.iter().any(|w| loose_eq(x, w)),
-            Op::Matches(re) => match x {
-                Json::String(s) => re.is_match(s),
-                Json::Array(a) => a.iter().any(|i| i.as_str().is_some_and(|s| re.is_match(s))),
-                Json::Null => false,
-                other => re.is_match(&other.to_string()),
-            },
-            Op::Contains(want) => match x {
-                Json::Array(a) => a.iter().any(|i| loose_eq(i, want)),
-                Json::String(s) => want.as_str().is_some_and(|w| s.contains(w)),
-                _ => false,
-            },
-            Op::Intersects(list) => match x {
-                Json::Array(a) => a.iter().any(|i| list.iter().any(|w| loose_eq(i, w))),
-                other => list.iter().any(|w| loose_eq(other, w)),
+            Op::Matches(re) => {
+                if let Some(s) = x.as_str() {
+                    re.is_match(s)
+                } else if let Some(mut items) = x.items() {
+                    items.any(|i| i.as_str().is_some_and(|s| re.is_match(s)))
+                } else if x.is_null() {
+                    false
+                } else {
+                    // A number, boolean or object is matched as its JSON text.
+                    re.is_match(&x.to_json().to_string())
+                }
+            }
+            Op::Contains(want) => {
+                if let Some(mut items) = x.items() {
+                    items.any(|i| loose_eq(i, want))
+                } else if let Some(s) = x.as_str() {
+                    want.as_str().is_some_and(|w| s.contains(w))
+                } else {
+                    false
+                }
+            }
+            Op::Intersects(list) => match x.items() {
+                Some(mut items) => items.any(|i| list.iter().any(|w| loose_eq(i, w))),
+                None => list.iter().any(|w| loose_eq(x, w)),
             },
             Op::Exists(_) => true,
             Op::Cmp(ord, eq, n) => x.as_f64().is_some_and(|v| {
                 let c = v.partial_cmp(n);
                 c == Some(*ord) || (*eq && c == Some(std::cmp::Ordering::Equal))
             }),
-            Op::InCatalog(res) => match x {
-                Json::String(s) => res.iter().any(|r| r.is_match(s)),
-                Json::Array(a) => a.iter().any(|i| {
-                    i.as_str()
-                        .is_some_and(|s| res.iter().any(|r| r.is_match(s)))
-                }),
-                _ => false,
-            },
+            Op::InCatalog(res) => {
+                if let Some(s) = x.as_str() {
+                    res.iter().any(|r| r.is_match(s))
+                } else if let Some(mut items) = x.items() {
+                    items.any(|i| {
+                        i.as_str()
+                            .is_some_and(|s| res.iter().any(|r| r.is_match(s)))
+                    })
+                } else {
+                    false
+                }
+            }
         }
     }
 }
@@ -390,6 +402,7 @@ impl Op {
 #[cfg(test)]
 mod tests {
     use super::super::{RuleSet, RuleSource};
+    use super::Prop;
     use crate::catalog::Catalog;
     use serde_json::json;
     use std::sync::Arc;
@@ -413,7 +426,11 @@ mod tests {
             &catalog(),
         )
         .unwrap_or_else(|e| panic!("{:?}", e));
-        set.rules[0].cases[0].cond.as_ref().unwrap().eval(&route)
+        set.rules[0].cases[0]
+            .cond
+            .as_ref()
+            .unwrap()
+            .eval(Prop::Json(&route))
     }
 
     fn route() -> serde_json::Value {

@@ -3,7 +3,8 @@
 //! test runs once per distinct value, and only the entities of passing groups are evaluated in full.
 //! Results are exactly those of testing every entity, because a failed conjunct fails the whole `all`.
 
-use super::condition::{lookup, Cond, Op};
+use super::condition::{Cond, Op};
+use super::view::Prop;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -19,24 +20,31 @@ enum Key<'a> {
 
 /// The entities of one target list grouped by the value at one path.
 pub struct Groups<'a> {
-    /// Each distinct value (`None`: the property is absent) with the indices of its entities, ascending.
-    groups: Vec<(Option<&'a Json>, Vec<u32>)>,
+    /// Each distinct value with the indices of its entities, ascending.
+    groups: Vec<(Prop<'a>, Vec<u32>)>,
 }
 
 impl<'a> Groups<'a> {
     /// `None` when some entity holds a list or table there: such values are not worth grouping.
-    pub fn new(list: &'a [Json], path: &[String]) -> Option<Groups<'a>> {
+    pub fn new(list: &[Prop<'a>], path: &[String]) -> Option<Groups<'a>> {
         let mut slot: HashMap<Key<'a>, usize> = HashMap::new();
-        let mut groups: Vec<(Option<&'a Json>, Vec<u32>)> = vec![];
+        let mut groups: Vec<(Prop<'a>, Vec<u32>)> = vec![];
         for (i, e) in list.iter().enumerate() {
-            let v = lookup(e, path);
+            let v = e.lookup(path);
             let key = match v {
-                None => Key::Absent,
-                Some(Json::Null) => Key::Null,
-                Some(Json::Bool(b)) => Key::Bool(*b),
-                Some(Json::String(s)) => Key::Str(s),
-                Some(Json::Number(n)) => Key::Num(n.to_string()),
-                Some(Json::Array(_) | Json::Object(_)) => return None,
+                Prop::Absent => Key::Absent,
+                Prop::Null | Prop::Json(Json::Null) => Key::Null,
+                Prop::Bool(b) | Prop::Json(&Json::Bool(b)) => Key::Bool(b),
+                Prop::Str(s) => Key::Str(s),
+                Prop::Json(Json::String(s)) => Key::Str(s),
+                Prop::Int(n) => Key::Num(n.to_string()),
+                Prop::Json(Json::Number(n)) => Key::Num(n.to_string()),
+                Prop::Strs(_)
+                | Prop::Ints(_)
+                | Prop::List(_)
+                | Prop::Entity(_)
+                | Prop::Loc(_)
+                | Prop::Json(Json::Array(_) | Json::Object(_)) => return None,
             };
             let n = *slot.entry(key).or_insert_with(|| {
                 groups.push((v, vec![]));
@@ -104,7 +112,7 @@ mod tests {
         }
     }
 
-    fn entities() -> Vec<Json> {
+    fn documents() -> Vec<Json> {
         vec![
             json!({"name": "query", "kind": "fn", "args": [1]}),
             json!({"name": "execute", "kind": "method"}),
@@ -117,7 +125,8 @@ mod tests {
 
     /// Candidates are exactly the brute-force matches once the full condition is applied.
     fn agrees(cond: &Cond) -> Option<Vec<u32>> {
-        let list = entities();
+        let docs = documents();
+        let list: Vec<Prop> = docs.iter().map(Prop::Json).collect();
         let paths: Vec<Vec<String>> = required_props(cond)
             .iter()
             .map(|(p, _)| p.to_vec())
@@ -130,13 +139,13 @@ mod tests {
             groups.iter().find(|(p, _)| p == path).map(|(_, g)| g)
         });
         let brute: Vec<u32> = (0..list.len() as u32)
-            .filter(|i| cond.eval(&list[*i as usize]))
+            .filter(|i| cond.eval(list[*i as usize]))
             .collect();
         let via_index: Vec<u32> = chosen
             .clone()
             .unwrap_or_else(|| (0..list.len() as u32).collect())
             .into_iter()
-            .filter(|i| cond.eval(&list[*i as usize]))
+            .filter(|i| cond.eval(list[*i as usize]))
             .collect();
         assert_eq!(via_index, brute, "{cond:?}");
         chosen

@@ -2,10 +2,12 @@
 //! once, then evaluated against the service model.
 
 pub mod condition;
+pub mod entities;
 mod index;
 pub mod props;
 pub mod schema;
 pub mod template;
+pub mod view;
 
 use crate::catalog::Catalog;
 use crate::model::Model;
@@ -15,11 +17,11 @@ use condition::{lookup_path, Cond};
 use rayon::prelude::*;
 use schema::{RawExample, RawRule};
 use serde::Serialize;
-use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use template::Template;
 use toml::Spanned;
+use view::Prop;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
@@ -232,37 +234,18 @@ impl RuleSet {
         model: &Model,
         enabled: &(dyn Fn(&Rule) -> bool + Sync),
     ) -> Vec<Finding> {
-        let mut entities: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
         let needed: std::collections::BTreeSet<&str> = self
             .rules
             .iter()
             .filter(|r| enabled(r))
             .flat_map(|r| r.cases.iter().map(|c| c.target.as_str()))
             .collect();
-        // Targets convert to JSON once, in parallel; rules then run in parallel over the shared lists
-        // (the engine sorts findings afterwards, so the order here does not matter).
-        let lists: Vec<(&str, Vec<Json>)> = needed
-            .into_par_iter()
-            .map(|t| {
-                let list = match t {
-                    "route" => to_json_list(&model.routes),
-                    "input" => to_json_list(&model.inputs),
-                    "handler" => to_json_list(&model.handlers),
-                    "type" => to_json_list(&model.types),
-                    "listener" => to_json_list(&model.listeners),
-                    "app" => to_json_list(&model.apps),
-                    "call" => to_json_list(&model.calls),
-                    "config" => to_json_list(&model.config),
-                    "auth_check" => to_json_list(&model.auth_checks),
-                    "advisory" => to_json_list(&model.advisories),
-                    "function" => to_json_list(&model.functions),
-                    "suppression" => to_json_list(&model.suppressions),
-                    _ => vec![],
-                };
-                (t, list)
-            })
+        // Rules read the model's entities in place, through their typed view; rules run in parallel over
+        // the shared lists (the engine sorts findings afterwards, so the order here does not matter).
+        let entities: BTreeMap<&str, Vec<Prop>> = needed
+            .into_iter()
+            .map(|t| (t, entities::target_entities(model, t)))
             .collect();
-        entities.extend(lists);
         let enabled_rules: Vec<&Rule> = self.rules.iter().filter(|r| enabled(r)).collect();
         // Entities grouped by each property that some case requires, built once and shared.
         let keys: std::collections::BTreeSet<(&str, &[String])> = enabled_rules
@@ -300,7 +283,7 @@ impl RuleSet {
                         None => Box::new(0..list.len()),
                     };
                     for i in ids {
-                        let e = &list[i];
+                        let e = list[i];
                         if reported.contains(&(target, i)) {
                             continue;
                         }
@@ -318,40 +301,23 @@ impl RuleSet {
     }
 }
 
-fn to_json_list<T: Serialize + Sync>(items: &[T]) -> Vec<Json> {
-    items
-        .par_iter()
-        .map(|i| serde_json::to_value(i).unwrap_or(Json::Null))
-        .collect()
-}
-
-fn as_loc(v: &Json) -> Option<Loc> {
-    if v.get("line").is_some() && v.get("file").is_some() {
-        serde_json::from_value(v.clone()).ok()
-    } else {
-        None
-    }
-}
-
-fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
-    let loc = as_loc(lookup_path(e, case.at.as_deref().unwrap_or("loc"))?)?;
+fn finding(rule: &Rule, case: &Case, e: Prop) -> Option<Finding> {
+    let loc = lookup_path(e, case.at.as_deref().unwrap_or("loc")).as_loc()?;
     let mut labels: Vec<Label> = vec![];
     for (path, msg) in &case.labels {
-        let Some(v) = lookup_path(e, path) else {
+        let v = lookup_path(e, path);
+        if v.is_absent() {
             continue;
-        };
-        let items: Vec<&Json> = match v {
-            Json::Array(a) => a.iter().collect(),
-            other => vec![other],
+        }
+        let items: Vec<Prop> = match v.items() {
+            Some(items) => items.collect(),
+            None => vec![v],
         };
         for item in items {
-            let (l, note) = match as_loc(item) {
+            let (l, note) = match item.as_loc() {
                 Some(l) => (l, None),
-                None => match item.get("loc").and_then(as_loc) {
-                    Some(l) => (
-                        l,
-                        item.get("note").and_then(Json::as_str).map(str::to_string),
-                    ),
+                None => match item.get("loc").as_loc() {
+                    Some(l) => (l, item.get("note").as_str().map(str::to_string)),
                     None => continue,
                 },
             };
@@ -370,7 +336,7 @@ fn finding(rule: &Rule, case: &Case, e: &Json) -> Option<Finding> {
         severity: case.severity,
         message: case.message.render(e),
         label: case.label.render(e),
-        package: e.get("package").and_then(Json::as_str).map(str::to_string),
+        package: e.get("package").as_str().map(str::to_string),
         help: case.help.render(e),
         loc,
         labels,

@@ -2,8 +2,8 @@
 
 use super::condition::lookup_path;
 use super::props::{resolve, Shape};
+use super::view::Prop;
 use crate::policy_error::did_you_mean;
-use serde_json::Value as Json;
 
 #[derive(Debug, Clone)]
 pub enum Piece {
@@ -71,25 +71,28 @@ pub fn parse(src: &str, shape: &Shape) -> Result<Template, (usize, String, Optio
     Ok(Template(pieces))
 }
 
-pub fn render_value(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        Json::Null => String::new(),
-        Json::Array(a) => a.iter().map(render_value).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
+/// A value as a message shows it: strings as they are, lists joined with `, `, nothing for null, and
+/// anything else as its JSON text.
+pub fn render_value(v: Prop) -> String {
+    if v.is_absent() || v.is_null() {
+        String::new()
+    } else if let Some(s) = v.as_str() {
+        s.to_string()
+    } else if let Some(items) = v.items() {
+        items.map(render_value).collect::<Vec<_>>().join(", ")
+    } else {
+        v.to_json().to_string()
     }
 }
 
 impl Template {
-    pub fn render(&self, target: &Json) -> String {
+    pub fn render(&self, target: Prop) -> String {
         let mut out = String::new();
         for p in &self.0 {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Prop(path) => {
-                    let value = lookup_path(target, path)
-                        .map(render_value)
-                        .unwrap_or_default();
+                    let value = render_value(lookup_path(target, path));
                     // Code is shortened; prose (advisory titles, paths, names) is only kept on one line.
                     let code = matches!(
                         path.rsplit('.').next(),
