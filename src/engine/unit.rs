@@ -265,7 +265,19 @@ struct Clock {
     on: bool,
     unit: String,
     started: std::time::Instant,
-    laps: Vec<(&'static str, f64)>,
+    laps: Vec<(&'static str, f64, String)>,
+}
+
+/// The process's resident memory where the system tells it (`/proc/self/status` on Linux).
+fn resident() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| format!(" [{}]", l[6..].trim()))
+        })
+        .unwrap_or_default()
 }
 
 impl Clock {
@@ -286,7 +298,7 @@ impl Clock {
     fn lap(&mut self, stage: &'static str) {
         if self.on {
             self.laps
-                .push((stage, self.started.elapsed().as_secs_f64()));
+                .push((stage, self.started.elapsed().as_secs_f64(), resident()));
         }
     }
 }
@@ -298,10 +310,10 @@ impl Drop for Clock {
             let laps: Vec<String> = self
                 .laps
                 .iter()
-                .map(|(s, t)| {
+                .map(|(s, t, rss)| {
                     let d = t - last;
                     last = *t;
-                    format!("{s} {:.0} ms", d * 1000.0)
+                    format!("{s} {:.0} ms{rss}", d * 1000.0)
                 })
                 .collect();
             eprintln!("portcullis: timing: {}: {}", self.unit, laps.join(", "));

@@ -349,7 +349,11 @@ impl<'p, 'a> Flows<'p, 'a> {
             .flow
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.patterns.iter().any(|p| names.iter().any(|n| p.is_match(n))))
+            .filter(|(_, e)| {
+                e.patterns
+                    .iter()
+                    .any(|p| names.iter().any(|n| p.is_match(n)))
+            })
             .map(|(i, _)| i)
             .collect();
         self.matching
