@@ -291,8 +291,9 @@ fn an_unwritable_cache_is_one_warning_and_a_normal_run() {
     assert_eq!(warnings, 1, "{}", common::stderr(&out));
 }
 
-/// Per unit, whether it was answered from the cache (`PORTCULLIS_TIMINGS` reports each unit's stages).
-fn units_answered(dir: &Path, cache: &Path) -> Vec<(String, bool)> {
+/// Per unit, whether it was answered from the cache and how many files it lowered
+/// (`PORTCULLIS_TIMINGS` reports each unit's stages).
+fn units_answered(dir: &Path, cache: &Path) -> Vec<(String, bool, usize)> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     let out = cmd
         .args([
@@ -309,12 +310,17 @@ fn units_answered(dir: &Path, cache: &Path) -> Vec<(String, bool)> {
         .env("PORTCULLIS_TIMINGS", "1")
         .output()
         .unwrap();
-    let mut units: Vec<(String, bool)> = common::stderr(&out)
+    let mut units: Vec<(String, bool, usize)> = common::stderr(&out)
         .lines()
         .filter_map(|l| l.strip_prefix("portcullis: timing: "))
         .map(|l| {
             let (unit, stages) = l.split_once(": ").unwrap();
-            (unit.to_string(), stages.contains("cached"))
+            let lowered = stages
+                .split_once(" file(s) lowered")
+                .and_then(|(before, _)| before.rsplit('(').next()?.parse().ok())
+                .unwrap_or(0);
+            let answered = stages.contains(", cached ") && !stages.contains("front end");
+            (unit.to_string(), answered, lowered)
         })
         .collect();
     units.sort();
@@ -327,19 +333,23 @@ fn a_warm_run_analyses_nothing_and_a_change_only_its_unit() {
     let cache = tempfile::tempdir().unwrap();
     let cold = units_answered(tree.path(), cache.path());
     assert!(
-        cold.len() > 4 && cold.iter().all(|(_, hit)| !hit),
+        cold.len() > 4 && cold.iter().all(|(_, hit, _)| !hit),
         "{cold:?}"
     );
+    assert!(cold.iter().any(|(_, _, lowered)| *lowered > 3), "{cold:?}");
     let warm = units_answered(tree.path(), cache.path());
-    assert!(warm.iter().all(|(_, hit)| *hit), "{warm:?}");
+    assert!(warm.iter().all(|(_, hit, _)| *hit), "{warm:?}");
     let file = tree.path().join("axum-ledger/crates/api/src/handlers.rs");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("{text}\n// changed\n")).unwrap();
-    let missed: Vec<String> = units_answered(tree.path(), cache.path())
+    let missed: Vec<(String, bool, usize)> = units_answered(tree.path(), cache.path())
         .into_iter()
-        .filter(|(_, hit)| !hit)
-        .map(|(u, _)| u)
+        .filter(|(_, hit, _)| !hit)
         .collect();
     assert_eq!(missed.len(), 1, "{missed:?}");
-    assert!(missed[0].starts_with("ledger-api "), "{missed:?}");
+    assert!(missed[0].0.starts_with("ledger-api "), "{missed:?}");
+    assert_eq!(
+        missed[0].2, 1,
+        "only the changed file is lowered again: {missed:?}"
+    );
 }

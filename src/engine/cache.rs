@@ -1,4 +1,9 @@
-//! The persistent cache: per-file facts and per-unit findings, in a directory outside the scanned tree.
+//! The persistent cache: per-file facts, packed by unit, and per-unit findings, in a directory outside
+//! the scanned tree.
+//!
+//! Facts are stored as one pack per unit (package), each file's facts under its own key: a unit of 700
+//! files is one entry to read and write rather than 700 (creating thousands of small files cost more
+//! than the facts themselves), and a changed file still re-lowers that file only.
 //!
 //! Keys are 128-bit hashes of everything the value depends on (portcullis's own sources, the policy,
 //! the bytes of the file or of every file of the unit). An entry is `MAGIC`, the payload's length and
@@ -86,12 +91,15 @@ impl Cache {
         self.root.join(kind).join(&hex[..2]).join(&hex[2..])
     }
 
-    pub fn get_facts(&self, key: u128) -> Option<FileFacts> {
-        self.get(&self.path("facts", key))
+    /// The facts of a unit's files as last stored, by file key.
+    pub fn get_facts(&self, unit: u128) -> std::collections::HashMap<u128, FileFacts> {
+        let stored: Option<Vec<(u128, FileFacts)>> = self.get(&self.path("facts", unit));
+        stored.unwrap_or_default().into_iter().collect()
     }
 
-    pub fn put_facts(&self, key: u128, facts: &FileFacts) {
-        self.put(&self.path("facts", key), facts);
+    /// Replaces a unit's pack with the facts of its files now.
+    pub fn put_facts(&self, unit: u128, facts: &[(u128, &FileFacts)]) {
+        self.put(&self.path("facts", unit), &facts);
     }
 
     pub fn get_unit(&self, key: u128, first_file: u32) -> Option<UnitHit> {
@@ -302,8 +310,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let facts = FileFacts::default();
-        cache.put_facts(7, &facts);
-        assert!(cache.get_facts(7).is_some());
+        cache.put_facts(7, &[(1, &facts)]);
+        assert!(cache.get_facts(7).contains_key(&1));
         let path = cache.path("facts", 7);
         let good = std::fs::read(&path).unwrap();
         let mut flipped = good.clone();
@@ -317,7 +325,7 @@ mod tests {
             b"garbage".to_vec(),
         ] {
             std::fs::write(&path, &bad).unwrap();
-            assert!(cache.get_facts(7).is_none(), "{bad:?}");
+            assert!(cache.get_facts(7).is_empty(), "{bad:?}");
         }
     }
 
@@ -326,7 +334,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         for k in 0..20u128 {
-            cache.put_facts(k, &FileFacts::default());
+            cache.put_facts(k, &[(k, &FileFacts::default())]);
         }
         prune_dir(&cache.root, MAX_AGE, 0, 0);
         let left = walkdir::WalkDir::new(&cache.root)

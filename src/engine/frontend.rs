@@ -1,9 +1,8 @@
-//! Stage 2 of a unit: the front end, once per file. A Rust file becomes facts (from the cache when its
-//! bytes, module path and the policy are unchanged; otherwise parsed with syn, whose tree is dropped as
-//! soon as it is lowered); a TOML file becomes configuration entries or, for `Cargo.lock`, advisory
-//! matches. Failures become findings located in the file.
+//! Stage 2 of a unit: the front end, once per file. A Rust file becomes facts (from the unit's stored
+//! facts when its bytes, module path and the policy are unchanged; otherwise parsed with syn, whose tree
+//! is dropped as soon as it is lowered); a TOML file becomes configuration entries or, for `Cargo.lock`,
+//! advisory matches. Failures become findings located in the file.
 
-use super::cache::Cache;
 use super::diagnostics::{injected_panic, internal_error, panic_message, parse_error, FIX_SYNTAX};
 use super::hash::Hasher128;
 use super::read::{FilePlan, ReadFile};
@@ -17,6 +16,9 @@ use crate::source::{FileKind, Loc, SourceFile, Span};
 #[derive(Default)]
 pub struct FileOut {
     pub facts: Option<FileFacts>,
+    /// The facts' cache key, and whether they were lowered now rather than found in the cache.
+    pub key: u128,
+    pub lowered: bool,
     pub config: Vec<ConfigEntry>,
     pub advisories: Vec<AdvisoryMatch>,
     pub findings: Vec<Finding>,
@@ -25,7 +27,8 @@ pub struct FileOut {
 pub struct FrontEnd<'a> {
     pub package: &'a str,
     pub advisories: &'a [Advisory],
-    pub cache: Option<&'a Cache>,
+    /// The facts the cache holds for this unit, taken out as they are used.
+    pub stored: std::sync::Mutex<std::collections::HashMap<u128, FileFacts>>,
     /// The policy's fingerprint, part of every facts key.
     pub policy: u128,
 }
@@ -52,9 +55,15 @@ impl FrontEnd<'_> {
 
     fn rust(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
         let key = self.facts_key(plan, read);
-        if let Some(facts) = self.cache.and_then(|c| c.get_facts(key)) {
+        let stored = self
+            .stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        if let Some(facts) = stored {
             return FileOut {
                 facts: Some(facts),
+                key,
                 ..FileOut::default()
             };
         }
@@ -63,14 +72,13 @@ impl FrontEnd<'_> {
             injected_panic(&plan.display);
             facts::extract(text, plan.module.clone())
         }));
-        let mut out = FileOut::default();
+        let mut out = FileOut {
+            key,
+            lowered: true,
+            ..FileOut::default()
+        };
         match result {
-            Ok(Ok(f)) => {
-                if let Some(c) = self.cache {
-                    c.put_facts(key, &f);
-                }
-                out.facts = Some(f);
-            }
+            Ok(Ok(f)) => out.facts = Some(f),
             Ok(Err(e)) => out.findings.push(syntax_error(&read.file, id, e)),
             Err(p) => out.findings.push(internal_error(
                 id,

@@ -75,10 +75,20 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         clock.lap("cached");
         return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
     }
+    // The unit's facts pack is keyed by the package alone: its entries are per file.
+    let pack = Hasher128::new()
+        .str("facts")
+        .str(&package.name)
+        .str(&package.root.to_string_lossy())
+        .finish();
     let front = FrontEnd {
         package: &package.name,
         advisories: &cx.policy.advisories,
-        cache: cx.cache,
+        stored: cx
+            .cache
+            .map(|c| c.get_facts(pack))
+            .unwrap_or_default()
+            .into(),
         policy: cx.policy.fingerprint(),
     };
     let outs: Vec<FileOut> = plan
@@ -88,7 +98,20 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .enumerate()
         .map(|(i, (p, r))| front.file(p, r, plan.first_file + i as u32))
         .collect();
+    drop(front);
+    if let Some(c) = cx
+        .cache
+        .filter(|_| outs.iter().any(|o| o.lowered && o.facts.is_some()))
+    {
+        let facts: Vec<(u128, &crate::facts::FileFacts)> = outs
+            .iter()
+            .filter_map(|o| Some((o.key, o.facts.as_ref()?)))
+            .collect();
+        c.put_facts(pack, &facts);
+    }
+    let lowered = outs.iter().filter(|o| o.lowered).count();
     clock.lap("front end");
+    clock.note(format!("{lowered} file(s) lowered"));
     let mut findings: Vec<Finding> = vec![];
     let mut units: Vec<Unit> = vec![];
     let mut config = vec![];
@@ -292,6 +315,13 @@ impl Clock {
             },
             started: std::time::Instant::now(),
             laps: vec![],
+        }
+    }
+
+    /// Adds a remark to the last stage.
+    fn note(&mut self, text: String) {
+        if let Some(last) = self.laps.last_mut().filter(|_| self.on) {
+            last.2 = format!(" ({text}){}", last.2);
         }
     }
 
