@@ -1,6 +1,7 @@
 //! Embeds the built-in rule pack (`rules/*.toml`), catalog (`rules/catalog/*.toml`) and curated
 //! advisories (`rules/advisories/*.md`) into the binary, with a hash of the analyser's own sources
-//! (`src/`) that keys the cache: a changed analyser never reads entries an older one wrote.
+//! (`src/` and the locked dependency versions: a new syn may parse differently) that keys the cache: a
+//! changed analyser never reads entries an older one wrote.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -50,7 +51,12 @@ fn main() {
         writeln!(out, "];").unwrap();
     }
     println!("cargo:rerun-if-changed=src");
-    let mut sources = vec![];
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let mut sources = vec![
+        root.join("Cargo.lock"),
+        root.join("Cargo.toml"),
+        root.join("build.rs"),
+    ];
     collect_rs(&root.join("src"), &mut sources);
     sources.sort();
     let mut h = std::hash::DefaultHasher::new();

@@ -371,9 +371,12 @@ pub fn check(args: &CheckArgs) -> i32 {
 
 /// Per-file ignores and severity overrides from the project configuration.
 /// The cache directory in force: `--no-cache`, `--cache-dir`, `PORTCULLIS_CACHE_DIR`, the config's
-/// `cache-dir`, then the user's cache directory. Never the scanned tree unless one of these says so.
+/// `cache-dir`, then the user's cache directory. Only the first two (said by whoever runs portcullis)
+/// may point into the scanned tree: the configuration belongs to the tree, which may be a stranger's
+/// pull request, and a home directory can be scanned too.
 fn cache_dir(args: &CheckArgs, cfg: &Config) -> Option<std::path::PathBuf> {
-    if args.no_cache {
+    // A failure injected on purpose must happen, not be answered from the cache.
+    if args.no_cache || std::env::var_os(engine::INJECT_PANIC_VAR).is_some() {
         return None;
     }
     let env = |name: &str| {
@@ -381,18 +384,43 @@ fn cache_dir(args: &CheckArgs, cfg: &Config) -> Option<std::path::PathBuf> {
             .filter(|v| !v.is_empty())
             .map(std::path::PathBuf::from)
     };
-    args.cache_dir
+    if let Some(dir) = args
+        .cache_dir
         .clone()
         .or_else(|| env("PORTCULLIS_CACHE_DIR"))
-        .or_else(|| cfg.cache_dir.clone())
+    {
+        return Some(dir);
+    }
+    let dir = cfg
+        .cache_dir
+        .clone()
         .or_else(|| {
             env("XDG_CACHE_HOME")
                 .filter(|p| p.is_absolute())
                 .map(|p| p.join("portcullis"))
         })
-        .or_else(|| env("HOME").map(|h| h.join(".cache").join("portcullis")))
+        .or_else(|| env("HOME").map(|h| h.join(".cache").join("portcullis")))?;
+    let scanned: Vec<std::path::PathBuf> = args
+        .paths
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+    // The directory may not exist yet: compare its nearest existing ancestor.
+    let real = dir
+        .ancestors()
+        .find_map(|a| a.canonicalize().ok())
+        .unwrap_or_default();
+    if scanned.iter().any(|s| real.starts_with(s)) {
+        eprintln!(
+            "portcullis: warning: the cache directory {} is inside the scanned tree; running without the cache (choose one with --cache-dir or PORTCULLIS_CACHE_DIR)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
 }
 
+/// Applies the configuration's per-file ignores and severity overrides to the findings.
 fn apply_config(cfg: &Config, policy: &Policy, outcome: &mut engine::Outcome) {
     if cfg.per_file_ignores.is_empty() && cfg.severity.is_empty() {
         return;

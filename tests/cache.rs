@@ -338,6 +338,7 @@ fn a_warm_run_analyses_nothing_and_a_change_only_its_unit() {
     );
     assert!(cold.iter().any(|(_, _, lowered)| *lowered > 3), "{cold:?}");
     let warm = units_answered(tree.path(), cache.path());
+    assert_eq!(warm.len(), cold.len());
     assert!(warm.iter().all(|(_, hit, _)| *hit), "{warm:?}");
     let file = tree.path().join("axum-ledger/crates/api/src/handlers.rs");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -352,4 +353,78 @@ fn a_warm_run_analyses_nothing_and_a_change_only_its_unit() {
         missed[0].2, 1,
         "only the changed file is lowered again: {missed:?}"
     );
+}
+
+#[test]
+fn every_setting_that_changes_findings_changes_the_key() {
+    let tree = tree();
+    let cache = tempfile::tempdir().unwrap();
+    // Each variant runs warm after the others, so a key that missed the setting would answer with
+    // another variant's findings.
+    let variants: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["--ignore", "plaintext-listener"],
+        vec!["--ignore", "audit"],
+        vec!["--max-file-size", "600"],
+        vec!["--select", "all", "--ignore", "parse-error"],
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..2 {
+        for args in &variants {
+            let expected = findings(&check(
+                tree.path(),
+                &[&["--no-cache"][..], args].concat(),
+                &[],
+            ));
+            let got = findings(&with_cache(tree.path(), cache.path(), args));
+            assert_eq!(got, expected, "round {round}, {args:?}");
+            seen.insert(expected);
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        variants.len(),
+        "every variant reports differently"
+    );
+    // A configuration setting read by the rules about suppressions.
+    std::fs::write(
+        tree.path().join("axum-ledger/portcullis.toml"),
+        "require-suppression-reason = true\n",
+    )
+    .unwrap();
+    let ledger = tree.path().join("axum-ledger");
+    for _ in 0..2 {
+        assert_eq!(
+            findings(&with_cache(&ledger, cache.path(), &[])),
+            findings(&check(&ledger, &["--no-cache"], &[]))
+        );
+    }
+}
+
+#[test]
+fn a_cache_inside_the_scanned_tree_needs_an_explicit_flag() {
+    let tree = tree();
+    let before = snapshot(tree.path());
+    // The tree's own configuration cannot make portcullis write into it.
+    std::fs::write(
+        tree.path().join("portcullis.toml"),
+        "cache-dir = \".cache\"\n",
+    )
+    .unwrap();
+    let out = check(tree.path(), &[], &[("HOME", tree.path())]);
+    findings(&out);
+    assert!(
+        common::stderr(&out).contains("inside the scanned tree"),
+        "{}",
+        common::stderr(&out)
+    );
+    std::fs::remove_file(tree.path().join("portcullis.toml")).unwrap();
+    // Nor can a home directory that is being scanned.
+    let out = check(tree.path(), &[], &[("HOME", tree.path())]);
+    assert!(common::stderr(&out).contains("inside the scanned tree"));
+    assert_eq!(snapshot(tree.path()), before);
+    // `--cache-dir` says so explicitly.
+    let inside = tree.path().join("cache-here");
+    findings(&with_cache(tree.path(), &inside, &[]));
+    assert!(!entries(&inside).is_empty());
 }

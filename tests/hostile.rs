@@ -279,12 +279,42 @@ fn run_unprivileged(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
     } else {
         std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
     };
-    cmd.args(args)
+    // Nobody may write the shared test cache: an unprivileged run uses none.
+    let args: Vec<&str> = match args.split_first() {
+        Some((&"check", rest)) => ["check", "--no-cache"]
+            .into_iter()
+            .chain(rest.iter().copied())
+            .collect(),
+        _ => args.to_vec(),
+    };
+    cmd.args(&args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
         .ok()
         .filter(|o| !(root && o.status.code() == Some(127)))
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_directory_is_reported_where_no_package_is_found() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("service");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("Cargo.toml"), "[package]\nname = \"s\"\n").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = run_unprivileged(dir.path(), &["check", ".", "--format", "json"]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(out) = out else {
+        eprintln!("skipped: no way to run as an unprivileged user here");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(finding_field(&doc, "rule"), ["parse-error"]);
+    assert_eq!(finding_field(&doc, "file"), ["service"]);
 }
 
 #[cfg(unix)]

@@ -72,7 +72,10 @@ mod sandbox {
 ))]
 fn offline(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("PORTCULLIS_CACHE_DIR", test_cache());
     sandbox::forbid_sockets(&mut cmd);
     cmd.output().expect("the binary starts under the filter")
 }
@@ -179,6 +182,7 @@ fn no_toolchain_program_is_ever_started() {
         let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .args(args)
             .current_dir(repo())
+            .env("PORTCULLIS_CACHE_DIR", test_cache())
             .env("PATH", &path)
             .env("CARGO", fake("cargo"))
             .env("RUSTC", fake("rustc"))

@@ -100,6 +100,7 @@ fn a_commit_with_a_finding_is_refused_until_it_is_fixed() {
         .arg("install")
         .current_dir(dir)
         .env("PRE_COMMIT_HOME", home.path())
+        .env("PORTCULLIS_CACHE_DIR", test_cache())
         .output()
         .unwrap();
     assert!(

@@ -37,8 +37,10 @@ pub struct Cache {
     build: u128,
     writable: AtomicBool,
     warned: AtomicBool,
-    counter: AtomicU64,
 }
+
+/// Temporary file names are unique per process, whatever the number of caches in it.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A finding as stored: file ids are relative to the unit's first file.
 #[derive(Serialize, Deserialize)]
@@ -77,7 +79,6 @@ impl Cache {
             build: h.finish(),
             writable: AtomicBool::new(true),
             warned: AtomicBool::new(false),
-            counter: AtomicU64::new(0),
         }
     }
 
@@ -95,6 +96,11 @@ impl Cache {
     pub fn get_facts(&self, unit: u128) -> std::collections::HashMap<u128, FileFacts> {
         let stored: Option<Vec<(u128, FileFacts)>> = self.get(&self.path("facts", unit));
         stored.unwrap_or_default().into_iter().collect()
+    }
+
+    /// Marks a unit's facts as used though they were not read (its findings were).
+    pub fn touch_facts(&self, unit: u128) {
+        self.touch(&self.path("facts", unit));
     }
 
     /// Replaces a unit's pack with the facts of its files now.
@@ -132,27 +138,33 @@ impl Cache {
     }
 
     pub fn put_unit(&self, key: u128, first_file: u32, findings: &[Finding], suppressed: usize) {
-        let stored = StoredUnit {
-            findings: findings
-                .iter()
-                .map(|f| StoredFinding {
-                    rule: f.rule.clone(),
-                    severity: f.severity,
-                    message: f.message.clone(),
-                    label: f.label.clone(),
-                    package: f.package.clone(),
-                    help: f.help.clone(),
-                    file: f.loc.file - first_file,
-                    span: f.loc.span,
-                    labels: f
-                        .labels
-                        .iter()
-                        .map(|l| (l.loc.file - first_file, l.loc.span, l.message.clone()))
-                        .collect(),
-                })
-                .collect(),
+        let relative = |loc: &Loc| loc.file.checked_sub(first_file);
+        let mut stored = StoredUnit {
+            findings: vec![],
             suppressed: suppressed as u64,
         };
+        for f in findings {
+            let labels: Option<Vec<(u32, Span, String)>> = f
+                .labels
+                .iter()
+                .map(|l| Some((relative(&l.loc)?, l.loc.span, l.message.clone())))
+                .collect();
+            // A location outside the unit cannot be stored relative to it: keep the unit uncached.
+            let (Some(file), Some(labels)) = (relative(&f.loc), labels) else {
+                return;
+            };
+            stored.findings.push(StoredFinding {
+                rule: f.rule.clone(),
+                severity: f.severity,
+                message: f.message.clone(),
+                label: f.label.clone(),
+                package: f.package.clone(),
+                help: f.help.clone(),
+                file,
+                span: f.loc.span,
+                labels,
+            });
+        }
         self.put(&self.path("units", key), &stored);
     }
 
@@ -188,7 +200,14 @@ impl Cache {
         let Ok(payload) = postcard::to_stdvec(value) else {
             return;
         };
-        if let Err(e) = self.write_atomically(path, &entry(&payload)) {
+        let Err(e) = self.write_atomically(path, &entry(&payload)) else {
+            return;
+        };
+        // One entry that cannot be written (a directory in its place, a rename refused while another
+        // process reads it) costs that entry; a cache directory that cannot be written at all stops
+        // the writing, with one warning.
+        let unwritable = e.kind() == std::io::ErrorKind::PermissionDenied || !self.root_writable();
+        if unwritable {
             self.writable.store(false, Ordering::Relaxed);
             if !self.warned.swap(true, Ordering::Relaxed) {
                 eprintln!(
@@ -212,7 +231,7 @@ impl Cache {
         let tmp = dir.join(format!(
             ".tmp-{}-{}",
             std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
         let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
@@ -220,6 +239,21 @@ impl Cache {
             let _ = std::fs::remove_file(&tmp);
         }
         renamed
+    }
+
+    /// Whether a file can be created at the top of the cache (read-only media, a full disk, a file where
+    /// the directory should be all say no).
+    fn root_writable(&self) -> bool {
+        let probe = self.root.join(format!(
+            ".tmp-probe-{}-{}",
+            std::process::id(),
+            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let ok = std::fs::create_dir_all(&self.root)
+            .and_then(|()| std::fs::write(&probe, b"probe"))
+            .is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
     }
 
     /// Removes entries unused for `MAX_AGE`, then the oldest while the cache is over `MAX_BYTES`; runs
@@ -254,7 +288,8 @@ pub fn prune_dir(root: &Path, max_age: Duration, max_bytes: u64, target_bytes: u
         .filter_map(Result::ok)
     {
         let Ok(meta) = e.metadata() else { continue };
-        if !meta.is_file() {
+        // Only what this cache writes is ever removed, whatever else the directory holds.
+        if !meta.is_file() || !is_entry_path(e.path()) {
             continue;
         }
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -280,6 +315,21 @@ pub fn prune_dir(root: &Path, max_age: Duration, max_bytes: u64, target_bytes: u
             total -= len;
         }
     }
+}
+
+/// `<facts|units>/<2 hex digits>/<30 hex digits, or a temporary file>`.
+fn is_entry_path(path: &Path) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let names: Vec<&str> = path
+        .iter()
+        .rev()
+        .take(3)
+        .filter_map(|c| c.to_str())
+        .collect();
+    matches!(names.as_slice(), [file, fan, kind]
+        if (hex(file, 30) || file.starts_with(".tmp-"))
+            && hex(fan, 2)
+            && (*kind == "facts" || *kind == "units"))
 }
 
 fn entry(payload: &[u8]) -> Vec<u8> {
@@ -327,6 +377,24 @@ mod tests {
             std::fs::write(&path, &bad).unwrap();
             assert!(cache.get_facts(7).is_empty(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn pruning_removes_only_cache_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        cache.put_facts(1, &[(1, &FileFacts::default())]);
+        let foreign = [
+            cache.root.join("facts/ab/notes.txt"),
+            cache.root.join("src/ab/0123456789abcdef0123456789abcd"),
+        ];
+        for f in &foreign {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "keep me").unwrap();
+        }
+        prune_dir(&cache.root, MAX_AGE, 0, 0);
+        assert!(cache.get_facts(1).is_empty());
+        assert!(foreign.iter().all(|f| f.is_file()));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct FileOut {
     /// The facts' cache key, and whether they were lowered now rather than found in the cache.
     pub key: u128,
     pub lowered: bool,
+    /// Lowering failed inside portcullis (reported as `internal-error`).
+    pub panicked: bool,
     pub config: Vec<ConfigEntry>,
     pub advisories: Vec<AdvisoryMatch>,
     pub findings: Vec<Finding>,
@@ -80,13 +82,16 @@ impl FrontEnd<'_> {
         match result {
             Ok(Ok(f)) => out.facts = Some(f),
             Ok(Err(e)) => out.findings.push(syntax_error(&read.file, id, e)),
-            Err(p) => out.findings.push(internal_error(
-                id,
-                format!(
-                    "internal error while analysing this file: {}",
-                    panic_message(p.as_ref())
-                ),
-            )),
+            Err(p) => {
+                out.panicked = true;
+                out.findings.push(internal_error(
+                    id,
+                    format!(
+                        "internal error while analysing this file: {}",
+                        panic_message(p.as_ref())
+                    ),
+                ))
+            }
         }
         out
     }

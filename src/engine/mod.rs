@@ -18,7 +18,7 @@ mod suppressions;
 mod unit;
 
 pub use cache::Cache;
-pub use diagnostics::{INTERNAL_ERROR, PARSE_ERROR};
+pub use diagnostics::{INJECT_PANIC_VAR, INTERNAL_ERROR, PARSE_ERROR};
 pub use policy::{load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
 
 use crate::discover::{Discovery, Package};
@@ -112,8 +112,23 @@ pub fn analyze_with(
     enabled: &(dyn Fn(&Rule) -> bool + Sync),
     options: Options,
 ) -> Outcome {
-    let units = read::plan(disc);
-    let mut outcome = run(&units, &disc.packages, policy, enabled, options);
+    // What the walk could not enter is still reported when no package was found to hold it.
+    let placeholder;
+    let packages = if disc.packages.is_empty() && !disc.unreadable.is_empty() {
+        placeholder = [Package {
+            name: String::new(),
+            root: PathBuf::from("."),
+            manifest: None,
+            rust_files: vec![],
+            toml_files: vec![],
+        }];
+        &placeholder[..]
+    } else {
+        &disc.packages[..]
+    };
+    let units = read::plan(packages, disc);
+    let mut outcome = run(&units, packages, policy, enabled, options);
+    outcome.packages = disc.packages.len();
     if let Some(allowed) = &disc.report_only {
         let files = &outcome.files;
         outcome.findings.retain(|f| {

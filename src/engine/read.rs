@@ -45,11 +45,11 @@ pub struct ReadFile {
     pub problem: Option<Finding>,
 }
 
-/// Every package of the discovery, with its files; unreadable paths go to the package that holds them.
-pub fn plan(disc: &Discovery) -> Vec<UnitPlan> {
+/// Every package with its files; unreadable paths go to the package that holds them (the first when
+/// none does: the caller gives a placeholder package when discovery found none).
+pub fn plan(packages: &[Package], disc: &Discovery) -> Vec<UnitPlan> {
     let display = super::DisplayPaths::new();
-    let mut units: Vec<UnitPlan> = disc
-        .packages
+    let mut units: Vec<UnitPlan> = packages
         .iter()
         .enumerate()
         .map(|(pi, pkg)| UnitPlan {
@@ -59,8 +59,7 @@ pub fn plan(disc: &Discovery) -> Vec<UnitPlan> {
         })
         .collect();
     for (path, why) in &disc.unreadable {
-        let holder = disc
-            .packages
+        let holder = packages
             .iter()
             .enumerate()
             .filter(|(_, p)| path.starts_with(&p.root))

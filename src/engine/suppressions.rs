@@ -30,7 +30,9 @@ impl Suppressions {
     pub fn apply(&mut self, findings: &mut Vec<Finding>) -> usize {
         let before = findings.len();
         findings.retain(|f| {
-            let i = (f.loc.file - self.first_file) as usize;
+            let Some(i) = f.loc.file.checked_sub(self.first_file).map(|i| i as usize) else {
+                return true;
+            };
             let Some(list) = self.comments.get(i) else {
                 return true;
             };

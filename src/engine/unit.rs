@@ -21,6 +21,8 @@ pub struct RunCx<'a> {
     pub enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
     pub cache: Option<&'a Cache>,
     pub keep_model: bool,
+    /// The policy's fingerprint, part of every facts key.
+    pub policy_key: u128,
     /// The policy and the enabled rules, hashed once: part of every unit key.
     pub key: u128,
 }
@@ -32,8 +34,9 @@ impl<'a> RunCx<'a> {
         cache: Option<&'a Cache>,
         keep_model: bool,
     ) -> Self {
+        let policy_key = policy.fingerprint();
         let mut h = Hasher128::new();
-        h.u128(policy.fingerprint());
+        h.u128(policy_key);
         for r in &policy.rules.rules {
             if enabled(r) {
                 h.str(&r.id);
@@ -47,6 +50,7 @@ impl<'a> RunCx<'a> {
             enabled,
             cache,
             keep_model,
+            policy_key,
             key: h.finish(),
         }
     }
@@ -69,18 +73,22 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .collect();
     let key = unit_key(cx, plan, package, &reads);
     let cache = cx.cache.filter(|_| !cx.keep_model);
-    clock.lap("read");
-    if let Some(hit) = cache.and_then(|c| c.get_unit(key, plan.first_file)) {
-        let files = reads.into_iter().map(|r| r.file).collect();
-        clock.lap("cached");
-        return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
-    }
     // The unit's facts pack is keyed by the package alone: its entries are per file.
     let pack = Hasher128::new()
         .str("facts")
         .str(&package.name)
         .str(&package.root.to_string_lossy())
         .finish();
+    clock.lap("read");
+    if let Some(hit) = cache.and_then(|c| c.get_unit(key, plan.first_file)) {
+        // The facts are still in use: the next change to this unit needs them.
+        if let Some(c) = cache {
+            c.touch_facts(pack);
+        }
+        let files = reads.into_iter().map(|r| r.file).collect();
+        clock.lap("cached");
+        return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
+    }
     let front = FrontEnd {
         package: &package.name,
         advisories: &cx.policy.advisories,
@@ -89,7 +97,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
             .map(|c| c.get_facts(pack))
             .unwrap_or_default()
             .into(),
-        policy: cx.policy.fingerprint(),
+        policy: cx.policy_key,
     };
     let outs: Vec<FileOut> = plan
         .files
@@ -110,6 +118,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         c.put_facts(pack, &facts);
     }
     let lowered = outs.iter().filter(|o| o.lowered).count();
+    let mut panicked = outs.iter().any(|o| o.panicked);
     clock.lap("front end");
     clock.note(format!("{lowered} file(s) lowered"));
     let mut findings: Vec<Finding> = vec![];
@@ -139,13 +148,18 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         })
         .collect();
     drop_test_modules(&mut units);
-    let mut model = build_model(cx, package, &units, config, &mut findings);
+    let first_rust = units.first().map_or(plan.first_file, |u| u.file);
+    let mut model = build_model(cx, package, &units, config, first_rust, &mut findings)
+        .unwrap_or_else(|| {
+            panicked = true;
+            Model::default()
+        });
     drop(units);
     model.advisories = advisories;
     clock.lap("model");
     let (findings, suppressed) = evaluate(cx, &files, plan.first_file, &mut model, findings);
     clock.lap("rules");
-    let panicked = findings.iter().any(|f| f.rule == INTERNAL_ERROR);
+    // A failure inside portcullis is reported every time, never answered from the cache.
     if let (Some(c), false) = (cache, panicked) {
         c.put_unit(key, plan.first_file, &findings, suppressed);
     }
@@ -199,31 +213,32 @@ fn drop_test_modules(units: &mut Vec<Unit>) {
     });
 }
 
+/// The unit's model; `None` when building it failed inside portcullis (reported at `report_at`, the
+/// package's first Rust file: its parse and configuration findings remain).
 fn build_model(
     cx: &RunCx,
     package: &Package,
     units: &[Unit],
     config: Vec<model::ConfigEntry>,
+    report_at: u32,
     findings: &mut Vec<Finding>,
-) -> Model {
+) -> Option<Model> {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.name, units);
         model::build_package(&prog, &cx.policy.catalog, config)
     }));
-    built.unwrap_or_else(|p| {
-        // The package's model is lost; its parse and configuration findings remain.
-        if let Some(first) = units.first() {
+    built
+        .map_err(|p| {
             findings.push(internal_error(
-                first.file,
+                report_at,
                 format!(
                     "internal error while building the model of package `{}`: {}",
                     package.name,
                     panic_message(p.as_ref())
                 ),
-            ));
-        }
-        Model::default()
-    })
+            ))
+        })
+        .ok()
 }
 
 /// The enabled rules on the unit's model, then the suppression comments, then the rules about them.

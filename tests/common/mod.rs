@@ -121,6 +121,8 @@ pub fn git_in(dir: &Path) -> Command {
         "-c",
         "commit.gpgsign=false",
     ])
-    .current_dir(dir);
+    .current_dir(dir)
+    // Hooks run portcullis: it uses the tests' cache, not the user's.
+    .env("PORTCULLIS_CACHE_DIR", test_cache());
     cmd
 }
