@@ -200,7 +200,7 @@ impl Cache {
         let Ok(payload) = postcard::to_stdvec(value) else {
             return;
         };
-        let Err(e) = self.write_atomically(path, &entry(&payload)) else {
+        let Err(e) = self.write_atomically(path, &header(&payload), &payload) else {
             return;
         };
         // One entry that cannot be written (a directory in its place, a rename refused while another
@@ -218,7 +218,9 @@ impl Cache {
         }
     }
 
-    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes `header` then `payload` (apart, so a large payload is never copied) to a private
+    /// temporary file, then renames it into place.
+    fn write_atomically(&self, path: &Path, header: &[u8], payload: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
         let tag = self.dir().join("CACHEDIR.TAG");
@@ -233,7 +235,8 @@ impl Cache {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(header).and_then(|()| f.write_all(payload)));
         let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
         if renamed.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -332,12 +335,12 @@ fn is_entry_path(path: &Path) -> bool {
             && (*kind == "facts" || *kind == "units"))
 }
 
-fn entry(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 32);
+/// What precedes an entry's payload: the magic, the payload's length and checksum.
+fn header(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&hash_bytes(payload).to_le_bytes());
-    out.extend_from_slice(payload);
     out
 }
 
