@@ -160,7 +160,12 @@ fn damaged_entries_are_ignored() {
     let out = with_cache(tree.path(), cache.path(), &[]);
     assert_eq!(findings(&out), expected);
     assert!(!common::stderr(&out).contains("panicked"));
-    // The damaged entries were replaced: the next run answers from the cache again, identically.
+    // The damaged entries were replaced: the next run answers every unit from the cache again.
+    let answered = units_answered(tree.path(), cache.path());
+    assert!(
+        !answered.is_empty() && answered.iter().all(|(_, hit, _)| *hit),
+        "{answered:?}"
+    );
     assert_eq!(
         findings(&with_cache(tree.path(), cache.path(), &[])),
         expected
