@@ -78,7 +78,8 @@ pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
 fn block(b: &Block, sp: &Spanner, out: &mut Vec<CallSite>) {
     for s in &b.stmts {
         match s {
-            Stmt::Let { init, els, .. } => {
+            Stmt::Let(l) => {
+                let super::Let { init, els, .. } = &**l;
                 if let Some(e) = init {
                     visit(e, els.is_some(), sp, out);
                 }

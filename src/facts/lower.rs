@@ -489,13 +489,13 @@ impl<'a> Lowerer<'a> {
                                 semi: false,
                             }],
                         });
-                    stmts.push(Stmt::Let {
+                    stmts.push(Stmt::Let(Box::new(Let {
                         pat,
                         ty,
                         init,
                         els,
                         span: self.span(local.span()),
-                    });
+                    })));
                 }
                 syn::Stmt::Item(item) => {
                     // Items nested in a body are still items of the module.

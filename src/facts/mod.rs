@@ -79,20 +79,24 @@ pub struct Block {
 }
 
 // Facts favour plain shapes over boxing: statements are few compared to expressions.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Stmt {
-    Let {
-        pat: Pat,
-        ty: Option<TypeRef>,
-        init: Option<Expr>,
-        els: Option<Block>,
-        span: Span,
-    },
+    /// Boxed: a `let` is more than twice the size of an expression statement, and every statement of
+    /// every body would pay for it.
+    Let(Box<Let>),
     Expr {
         expr: Expr,
         semi: bool,
     },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Let {
+    pub pat: Pat,
+    pub ty: Option<TypeRef>,
+    pub init: Option<Expr>,
+    pub els: Option<Block>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -335,7 +339,8 @@ impl Block {
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         for stmt in &self.stmts {
             match stmt {
-                Stmt::Let { init, els, .. } => {
+                Stmt::Let(l) => {
+                    let Let { init, els, .. } = &**l;
                     if let Some(e) = init {
                         e.walk(f);
                     }

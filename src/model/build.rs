@@ -1004,9 +1004,10 @@ fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>
     while let Some(b) = stack.pop() {
         for s in &b.stmts {
             match s {
-                Stmt::Let {
-                    pat, span, init, ..
-                } => {
+                Stmt::Let(l) => {
+                    let crate::facts::Let {
+                        pat, span, init, ..
+                    } = &**l;
                     out.push((*span, pat.bindings.first().map(String::as_str)));
                     if let Some(init) = init {
                         nested_blocks(init, &mut stack);
@@ -1099,17 +1100,13 @@ fn let_binding_for(
     use crate::facts::{Expr, Stmt};
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Let {
-                pat,
-                ty,
-                init: Some(init),
-                ..
-            } => {
+            Stmt::Let(l) => {
+                let Some(init) = &l.init else { continue };
                 let s = init.span();
                 if s.start <= span.start && span.end <= s.end {
                     return Some((
-                        pat.bindings.first().cloned().unwrap_or_default(),
-                        ty.clone(),
+                        l.pat.bindings.first().cloned().unwrap_or_default(),
+                        l.ty.clone(),
                     ));
                 }
             }
@@ -1123,7 +1120,6 @@ fn let_binding_for(
                     return Some(found);
                 }
             }
-            _ => {}
         }
     }
     None

@@ -231,7 +231,8 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 break;
             }
             match stmt {
-                Stmt::Let { pat, init, els, .. } => {
+                Stmt::Let(l) => {
+                    let crate::facts::Let { pat, init, els, .. } = &**l;
                     let v = init
                         .as_ref()
                         .map(|e| self.eval(f, e))

@@ -151,9 +151,10 @@ impl FnState<'_, '_, '_> {
         let mut last = Taint::NONE;
         for (i, s) in b.stmts.iter().enumerate() {
             match s {
-                Stmt::Let {
-                    pat, ty, init, els, ..
-                } => {
+                Stmt::Let(l) => {
+                    let crate::facts::Let {
+                        pat, ty, init, els, ..
+                    } = &**l;
                     let mut t = init.as_ref().map(|e| self.expr(e)).unwrap_or_default();
                     if ty.as_ref().is_some_and(is_scalar_type) {
                         t = Taint::NONE;
