@@ -42,6 +42,11 @@ fn copy(from: &Path, to: &Path) {
 
 /// Runs `check` on `dir` with only the environment given (no cache variables of the caller's).
 fn check(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    command(dir, args, env).output().expect("the binary runs")
+}
+
+/// `check . --select all --format json` in `dir`, with only the environment given.
+fn command(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     cmd.args(["check", ".", "--select", "all", "--format", "json"])
         .args(args)
@@ -53,7 +58,7 @@ fn check(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("the binary runs")
+    cmd
 }
 
 fn with_cache(dir: &Path, cache: &Path, args: &[&str]) -> Output {
@@ -177,21 +182,10 @@ fn concurrent_runs_share_the_cache_safely() {
     let tree = tree();
     let cache = tempfile::tempdir().unwrap();
     let expected = findings(&check(tree.path(), &["--no-cache"], &[]));
+    let cache_dir = ["--cache-dir", cache.path().to_str().unwrap()];
     let runs: Vec<std::process::Child> = (0..4)
         .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_portcullis"))
-                .args([
-                    "check",
-                    ".",
-                    "--select",
-                    "all",
-                    "--format",
-                    "json",
-                    "--cache-dir",
-                ])
-                .arg(cache.path())
-                .current_dir(tree.path())
-                .env("NO_COLOR", "1")
+            command(tree.path(), &cache_dir, &[])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -299,22 +293,13 @@ fn an_unwritable_cache_is_one_warning_and_a_normal_run() {
 /// Per unit, whether it was answered from the cache and how many files it lowered
 /// (`PORTCULLIS_TIMINGS` reports each unit's stages).
 fn units_answered(dir: &Path, cache: &Path) -> Vec<(String, bool, usize)> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    let out = cmd
-        .args([
-            "check",
-            ".",
-            "--select",
-            "all",
-            "--format",
-            "json",
-            "--cache-dir",
-        ])
-        .arg(cache)
-        .current_dir(dir)
-        .env("PORTCULLIS_TIMINGS", "1")
-        .output()
-        .unwrap();
+    let out = command(
+        dir,
+        &["--cache-dir", cache.to_str().unwrap()],
+        &[("PORTCULLIS_TIMINGS", Path::new("1"))],
+    )
+    .output()
+    .unwrap();
     let mut units: Vec<(String, bool, usize)> = common::stderr(&out)
         .lines()
         .filter_map(|l| l.strip_prefix("portcullis: timing: "))
