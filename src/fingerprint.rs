@@ -22,14 +22,9 @@ fn code_at(f: &Finding, files: &[SourceFile]) -> String {
     let last = (f.loc.span.end_line as usize).min(first + 4);
     let mut out = String::new();
     for line in first..=last {
-        let Some(&start) = file.line_starts.get(line.saturating_sub(1)) else {
+        let Some((start, end)) = file.line_range(line.saturating_sub(1)) else {
             break;
         };
-        let end = file
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(file.text.len());
         out.extend(file.text[start..end].chars().filter(|c| !c.is_whitespace()));
     }
     out

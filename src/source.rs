@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A region of one file: 1-based line and column (columns count characters), byte offsets.
 #[derive(
@@ -47,14 +48,16 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub display: String,
     pub kind: FileKind,
-    pub text: String,
-    pub line_starts: Vec<usize>,
+    /// Shared with the model's view of the file, which would otherwise hold a second copy.
+    pub text: Arc<str>,
+    /// Byte offset of each line's start (files are read only below 4 GiB).
+    pub line_starts: Vec<u32>,
 }
 
 impl SourceFile {
     /// Drops the text of a file no finding points into: a large run keeps only what it reports.
     pub fn forget_text(&mut self) {
-        self.text = String::new();
+        self.text = Arc::from("");
         self.line_starts = vec![0];
     }
 
@@ -64,9 +67,19 @@ impl SourceFile {
             path,
             display,
             kind,
-            text,
+            text: Arc::from(text),
             line_starts,
         }
+    }
+
+    /// The byte range of the 0-based line `idx`, with its line break; `None` past the last line.
+    pub fn line_range(&self, idx: usize) -> Option<(usize, usize)> {
+        let start = *self.line_starts.get(idx)? as usize;
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |&e| e as usize);
+        Some((start, end))
     }
 
     /// Byte offset of a 1-based line and 0-based character column, clamped to the text.
@@ -91,11 +104,11 @@ impl SourceFile {
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&offset) {
+        let line_idx = match self.line_starts.binary_search(&(offset as u32)) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let start = self.line_starts[line_idx];
+        let start = self.line_starts[line_idx] as usize;
         let col = self
             .text
             .get(start..offset)
@@ -105,16 +118,17 @@ impl SourceFile {
     }
 }
 
-pub fn line_starts(text: &str) -> Vec<usize> {
+pub fn line_starts(text: &str) -> Vec<u32> {
     let mut starts = vec![0];
-    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
     starts
 }
 
-fn offset_of(text: &str, starts: &[usize], line: usize, col0: usize) -> usize {
+fn offset_of(text: &str, starts: &[u32], line: usize, col0: usize) -> usize {
     let Some(&start) = starts.get(line.saturating_sub(1)) else {
         return text.len();
     };
+    let start = start as usize;
     let rest = &text[start..];
     let line_text = rest.split('\n').next().unwrap_or("");
     let within: usize = line_text.chars().take(col0).map(char::len_utf8).sum();
@@ -124,7 +138,7 @@ fn offset_of(text: &str, starts: &[usize], line: usize, col0: usize) -> usize {
 /// Converts proc-macro2 spans of one parsed file into portcullis spans.
 pub struct Spanner<'a> {
     pub text: &'a str,
-    starts: Vec<usize>,
+    starts: Vec<u32>,
     /// Per line: ASCII only, so a column is a byte offset (long generated lines stay linear).
     ascii: Vec<bool>,
 }
@@ -136,8 +150,8 @@ impl<'a> Spanner<'a> {
             .iter()
             .enumerate()
             .map(|(i, &s)| {
-                let end = starts.get(i + 1).copied().unwrap_or(text.len());
-                text.as_bytes()[s..end].is_ascii()
+                let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+                text.as_bytes()[s as usize..end].is_ascii()
             })
             .collect();
         Spanner {
@@ -152,8 +166,11 @@ impl<'a> Spanner<'a> {
         let idx = line.saturating_sub(1);
         match self.ascii.get(idx) {
             Some(true) => {
-                let start = self.starts[idx];
-                let end = self.starts.get(idx + 1).copied().unwrap_or(self.text.len());
+                let start = self.starts[idx] as usize;
+                let end = self
+                    .starts
+                    .get(idx + 1)
+                    .map_or(self.text.len(), |&e| e as usize);
                 (start + col0).min(end)
             }
             _ => offset_of(self.text, &self.starts, line, col0),

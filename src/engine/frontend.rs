@@ -128,8 +128,7 @@ impl FrontEnd<'_> {
 
 fn syntax_error(file: &SourceFile, id: u32, e: facts::ParseFailure) -> Finding {
     let text = &file.text;
-    let starts = &file.line_starts;
-    let off = starts.get(e.line.saturating_sub(1)).copied().unwrap_or(0);
+    let off = file.line_range(e.line.saturating_sub(1)).map_or(0, |r| r.0);
     let col_bytes: usize = text[off..].chars().take(e.col0).map(char::len_utf8).sum();
     let start = (off + col_bytes).min(text.len());
     let span = Span {

@@ -141,7 +141,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
                     target: p.target.clone(),
                     module: p.module.clone(),
                     facts,
-                    text: std::sync::Arc::from(r.file.text.as_str()),
+                    text: r.file.text.clone(),
                 });
             }
             r.file

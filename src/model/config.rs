@@ -10,7 +10,7 @@ pub fn config_entries(
     file_id: u32,
     file: &SourceFile,
 ) -> Result<Vec<ConfigEntry>, (std::ops::Range<usize>, String)> {
-    let doc = ImDocument::parse(file.text.as_str())
+    let doc = ImDocument::parse(&*file.text)
         .map_err(|e| (e.span().unwrap_or(0..0), e.message().to_string()))?;
     let mut out = vec![];
     walk_table(package, file_id, file, doc.as_table(), "", &mut out);

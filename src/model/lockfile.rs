@@ -13,7 +13,7 @@ pub fn advisory_matches(
     file: &SourceFile,
     advisories: &[Advisory],
 ) -> Result<Vec<AdvisoryMatch>, (std::ops::Range<usize>, String)> {
-    let doc = ImDocument::parse(file.text.as_str())
+    let doc = ImDocument::parse(&*file.text)
         .map_err(|e| (e.span().unwrap_or(0..0), e.message().to_string()))?;
     let mut by_crate: HashMap<&str, Vec<&Advisory>> = HashMap::new();
     for a in advisories {

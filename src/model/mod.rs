@@ -22,6 +22,7 @@ mod warp;
 
 pub use build::build_package;
 pub use config::config_entries;
+pub use flow::Labels;
 pub use lockfile::advisory_matches;
 pub use program::{Program, Unit};
 
@@ -175,7 +176,8 @@ pub struct AppRoute {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
-    pub package: String,
+    /// Shared by every call of the package (as `function` and `statement` are by theirs).
+    pub package: std::sync::Arc<str>,
     pub kind: crate::facts::CallKind,
     pub name: String,
     /// The callee as written (`a::b::c`), or the method name.
@@ -185,8 +187,8 @@ pub struct Call {
     pub args: Vec<CallArg>,
     pub receiver: Option<String>,
     /// What flows into the receiver (see `flow`): `input`, `secret`, `dynamic`, `variable`.
-    pub receiver_flow: Vec<String>,
-    pub function: String,
+    pub receiver_flow: flow::Labels,
+    pub function: std::sync::Arc<str>,
     pub is_async_fn: bool,
     /// The call is in a route handler (or a closure inside one).
     pub in_handler: bool,
@@ -201,7 +203,7 @@ pub struct Call {
     /// What the package is: `service`, `cli` or `library`.
     pub role: &'static str,
     /// The source of the statement the call is in (shortened), e.g. a whole builder chain.
-    pub statement: String,
+    pub statement: std::sync::Arc<str>,
     /// When that statement is `let x = …`: the methods later called on `x` in the same function.
     pub then_called: Vec<String>,
     /// Methods called on the same binding earlier in the function, with their arguments as written
@@ -215,7 +217,7 @@ pub struct CallArg {
     pub text: String,
     pub value: serde_json::Value,
     /// What flows into the argument: `input`, `secret`, `dynamic`, `variable`.
-    pub flow: Vec<String>,
+    pub flow: flow::Labels,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,14 +13,9 @@ fn span(loc: &Loc, files: &[SourceFile], primary: bool, label: &str) -> Value {
     let mut lines = vec![];
     for line in s.line..=s.end_line {
         let i = line as usize - 1;
-        let Some(&start) = file.line_starts.get(i) else {
+        let Some((start, end)) = file.line_range(i) else {
             break;
         };
-        let end = file
-            .line_starts
-            .get(i + 1)
-            .copied()
-            .unwrap_or(file.text.len());
         let text = file.text[start..end].trim_end_matches(['\n', '\r']);
         let width = text.chars().count() as u32 + 1;
         let hs = if line == s.line { s.col } else { 1 };

@@ -41,6 +41,12 @@ macro_rules! entity {
     (@name $field:ident $name:literal) => { $name };
 }
 
+impl ToProp for crate::model::Labels {
+    fn to_prop(&self) -> Prop<'_> {
+        Prop::Strs(self.names())
+    }
+}
+
 impl ToProp for CallKind {
     /// The serialized (lowercase) name.
     fn to_prop(&self) -> Prop<'_> {

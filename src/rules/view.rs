@@ -63,6 +63,12 @@ impl ToProp for String {
     }
 }
 
+impl ToProp for std::sync::Arc<str> {
+    fn to_prop(&self) -> Prop<'_> {
+        Prop::Str(self)
+    }
+}
+
 impl ToProp for &'static str {
     fn to_prop(&self) -> Prop<'_> {
         Prop::Str(self)

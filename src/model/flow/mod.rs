@@ -86,17 +86,40 @@ impl Taint {
     }
 }
 
-pub fn label_names(labels: u8) -> Vec<String> {
-    [
-        (INPUT, "input"),
-        (DYNAMIC, "dynamic"),
-        (SECRET, "secret"),
-        (VARIABLE, "variable"),
-    ]
-    .iter()
-    .filter(|(b, _)| labels & b != 0)
-    .map(|(_, n)| n.to_string())
-    .collect()
+/// A set of flow labels as the model holds it: one byte, shown as the list of names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Labels(pub u8);
+
+const LABEL_NAMES: [(u8, &str); 4] = [
+    (INPUT, "input"),
+    (DYNAMIC, "dynamic"),
+    (SECRET, "secret"),
+    (VARIABLE, "variable"),
+];
+
+impl Labels {
+    /// The names of the set, from one table of every combination: a rule reads them as a borrowed
+    /// list, and tens of thousands of call arguments share them.
+    pub fn names(self) -> &'static [String] {
+        static SETS: std::sync::LazyLock<Vec<Vec<String>>> = std::sync::LazyLock::new(|| {
+            (0..16u8)
+                .map(|bits| {
+                    LABEL_NAMES
+                        .iter()
+                        .filter(|(b, _)| bits & b != 0)
+                        .map(|(_, n)| n.to_string())
+                        .collect()
+                })
+                .collect()
+        });
+        &SETS[(self.0 & 15) as usize]
+    }
+}
+
+impl serde::Serialize for Labels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
 }
 
 fn label_bits(names: &[String]) -> u8 {

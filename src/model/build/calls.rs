@@ -1,0 +1,351 @@
+//! The model's call entities: every call site of the package with what rules ask about it: what flows
+//! into it, the statement around it, where it runs (a handler, start-up code, a branch on a setting)
+//! and what else is called on the same binding.
+
+use super::{Builder, SERVE_CALLS};
+use crate::facts::{CallKind, CallSite, FnDef, Lit};
+use crate::model::flow::CallFlow;
+use crate::model::program::FnId;
+use crate::model::{Call, CallArg, Labels};
+use crate::source::{Loc, Span};
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// What the calls of one function share.
+struct FnCalls<'f> {
+    id: FnId,
+    f: &'f FnDef,
+    text: &'f str,
+    name: Arc<str>,
+    in_handler: bool,
+    stmts: Vec<(Span, Option<&'f str>)>,
+    startup: Option<u32>,
+    branches: Vec<Range<u32>>,
+    /// The last statement's text, shared by the calls of that statement (a builder chain has many).
+    statement: Option<(Span, Arc<str>)>,
+}
+
+impl Builder<'_, '_> {
+    pub(super) fn add_calls(&mut self) {
+        let prog = self.prog;
+        let in_handler = self.handler_code();
+        let package: Arc<str> = Arc::from(prog.package.as_str());
+        let total = prog.all_fns().map(|id| prog.func(id).calls.len()).sum();
+        self.model.calls.reserve_exact(total);
+        let mut seen: HashSet<Loc> = HashSet::new();
+        for id in prog.all_fns() {
+            let f = prog.func(id);
+            let text = &*prog.unit(id.unit).text;
+            let mut fc = FnCalls {
+                id,
+                f,
+                text,
+                name: Arc::from(prog.fn_display(id)),
+                in_handler: in_handler.contains(&id),
+                stmts: statements(&f.body),
+                startup: startup_end(f),
+                branches: branch_spans(&f.body, text),
+                statement: None,
+            };
+            let file = prog.unit(id.unit).file;
+            for c in &f.calls {
+                let loc = Loc::new(file, c.span);
+                if seen.insert(loc) {
+                    let call = self.call_entity(&mut fc, c, loc, &package);
+                    self.model.calls.push(call);
+                }
+            }
+        }
+    }
+
+    /// Handlers, and the closures written inside them: they run as part of the handler.
+    fn handler_code(&self) -> HashSet<FnId> {
+        let mut out = self.handlers_seen.clone();
+        for &h in &self.handlers_seen {
+            self.prog.func(h).body.walk(&mut |e| {
+                if let crate::facts::Expr::Closure { fn_index, .. } = e {
+                    out.insert(FnId {
+                        unit: h.unit,
+                        idx: *fn_index,
+                    });
+                }
+            });
+        }
+        out
+    }
+
+    fn call_entity(&self, fc: &mut FnCalls, c: &CallSite, loc: Loc, package: &Arc<str>) -> Call {
+        let ctx = self.prog.ctx_of(fc.id);
+        let (callee, resolved) = match c.kind {
+            CallKind::Method | CallKind::Assign => (c.name.clone(), c.name.clone()),
+            _ => (c.path.join("::"), self.prog.resolved_name(&ctx, &c.path)),
+        };
+        let site = (fc.id.unit, c.span.start, c.span.end);
+        let flow = self.flows.get(&site).cloned().unwrap_or_default();
+        let (statement, then_called) = statement_of(fc, c.span);
+        Call {
+            package: package.clone(),
+            kind: c.kind,
+            name: c.name.clone(),
+            callee,
+            resolved,
+            args: call_args(c, &flow),
+            receiver: c.recv.clone(),
+            receiver_flow: Labels(flow.recv),
+            function: fc.name.clone(),
+            is_async_fn: fc.f.is_async,
+            in_handler: fc.in_handler,
+            input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
+            startup: fc.startup.is_some_and(|end| c.span.start < end),
+            in_branch: fc
+                .branches
+                .iter()
+                .any(|b| b.start <= c.span.start && c.span.end <= b.end),
+            role: "service",
+            statement,
+            then_called,
+            before_called: called_before(fc.f, c),
+            loc,
+        }
+    }
+}
+
+/// The arguments as written, with their literal value and what flows into them.
+fn call_args(c: &CallSite, flow: &CallFlow) -> Vec<CallArg> {
+    c.args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| CallArg {
+            flow: Labels(flow.args.get(i).copied().unwrap_or(0)),
+            text: a.text.clone(),
+            value: match &a.lit {
+                Some(Lit::Str(s)) => serde_json::Value::String(s.clone()),
+                Some(Lit::Int(i)) => serde_json::Value::from(*i as i64),
+                Some(Lit::Bool(b)) => serde_json::Value::Bool(*b),
+                Some(Lit::Float(x)) => serde_json::Number::from_f64(*x)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or_default(),
+                Some(Lit::Bytes(b)) => {
+                    serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
+                }
+                _ => serde_json::Value::Null,
+            },
+        })
+        .collect()
+}
+
+/// The (shortened) statement a call is in and, when it is `let x = …`, the methods later called on `x`.
+fn statement_of(fc: &mut FnCalls, span: Span) -> (Arc<str>, Vec<String>) {
+    let Some((stmt, binding)) = innermost(&fc.stmts, span) else {
+        return (Arc::from(""), vec![]);
+    };
+    let text = match &fc.statement {
+        Some((s, t)) if *s == stmt => t.clone(),
+        _ => {
+            let t: Arc<str> = Arc::from(shorten(
+                fc.text
+                    .get(stmt.start as usize..stmt.end as usize)
+                    .unwrap_or(""),
+            ));
+            fc.statement = Some((stmt, t.clone()));
+            t
+        }
+    };
+    let then_called = binding
+        .map(|b| {
+            fc.f.calls
+                .iter()
+                .filter(|m| {
+                    m.kind == CallKind::Method
+                        && m.span.start > stmt.end
+                        && m.recv.as_deref().map(bare_binding) == Some(b)
+                })
+                .map(|m| m.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    (text, then_called)
+}
+
+/// Methods called on the same plain binding earlier in the function, with their arguments as written:
+/// `set_secure(true)` and `set_secure(cfg.x)` differ.
+fn called_before(f: &FnDef, c: &CallSite) -> Vec<String> {
+    let recv = c.recv.as_deref().map(bare_binding);
+    match (c.kind, recv) {
+        (CallKind::Method, Some(r)) if !r.is_empty() => f
+            .calls
+            .iter()
+            .filter(|m| {
+                m.kind == CallKind::Method
+                    && m.span.end <= c.span.start
+                    && m.recv.as_deref().map(bare_binding) == Some(r)
+            })
+            .map(|m| {
+                let args: Vec<&str> = m.args.iter().map(|a| a.text.as_str()).collect();
+                format!("{}({})", m.name, args.join(", "))
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// A receiver that is a plain binding (`cookie`, `&mut cookie`), or "" for anything else.
+fn bare_binding(recv: &str) -> &str {
+    let r = recv
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
+    if r.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        r
+    } else {
+        ""
+    }
+}
+
+/// The arms of every `if` and `match` on a setting (`if cfg.insecure_upstream`, `match
+/// args.tls_mode`): code there runs only when an operator asks for it. A branch on anything else (a
+/// request value, an `if let`) is ordinary control flow.
+fn branch_spans(body: &crate::facts::Block, text: &str) -> Vec<std::ops::Range<u32>> {
+    use crate::facts::Expr;
+    let on_setting = |cond: &Expr| {
+        let s = cond.span();
+        let t = text
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        !matches!(cond, Expr::Lit { .. } | Expr::LetCond { .. })
+            && SETTING_WORDS.iter().any(|w| t.contains(w))
+    };
+    let mut out = vec![];
+    body.walk(&mut |e| match e {
+        Expr::If { cond, span, .. } if on_setting(cond) => {
+            out.push(cond.span().end..span.end);
+        }
+        Expr::Match {
+            scrutinee, span, ..
+        } if on_setting(scrutinee) => {
+            out.push(scrutinee.span().end..span.end);
+        }
+        _ => {}
+    });
+    out
+}
+
+/// Words that mark a condition as a setting: configuration, options, command-line arguments, the
+/// environment, and the flags that switch checks off.
+const SETTING_WORDS: &[&str] = &[
+    "config",
+    "cfg",
+    "setting",
+    "opts",
+    "option",
+    "args",
+    "env",
+    "flag",
+    "insecure",
+    "danger",
+    "verify",
+    "verification",
+    "skip_",
+    "accept_invalid",
+    "disable",
+    "enable",
+    "allow_",
+    "dev_mode",
+    "staging",
+    "production",
+    "debug",
+];
+
+const STARTUP_ENDS: &[&str] = &["bind_rustls", "await_shutdown"];
+
+/// Where the start-up part of `main` ends: its first serve call, or the end of the body when it serves
+/// nothing itself (it dispatches subcommands, or hands over to a function that serves).
+fn startup_end(f: &crate::facts::FnDef) -> Option<u32> {
+    if f.name != "main" || f.is_closure || f.self_ty.is_some() {
+        return None;
+    }
+    Some(
+        f.calls
+            .iter()
+            .filter(|c| {
+                SERVE_CALLS.contains(&c.name.as_str()) || STARTUP_ENDS.contains(&c.name.as_str())
+            })
+            .map(|c| c.span.start)
+            .min()
+            .unwrap_or(u32::MAX),
+    )
+}
+
+/// Every statement of a body, nested blocks included: its span and, for `let x = …`, the binding.
+fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>)> {
+    use crate::facts::Stmt;
+    let mut out = vec![];
+    let mut stack = vec![b];
+    while let Some(b) = stack.pop() {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let(l) => {
+                    let crate::facts::Let {
+                        pat, span, init, ..
+                    } = &**l;
+                    out.push((*span, pat.bindings.first().map(String::as_str)));
+                    if let Some(init) = init {
+                        nested_blocks(init, &mut stack);
+                    }
+                }
+                Stmt::Expr { expr, .. } => {
+                    out.push((expr.span(), None));
+                    nested_blocks(expr, &mut stack);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The blocks directly inside a statement's expression: bodies of blocks and loops, both arms of an
+/// `if` (and its `else if` chain), every arm of a `match`.
+fn nested_blocks<'b>(expr: &'b crate::facts::Expr, stack: &mut Vec<&'b crate::facts::Block>) {
+    use crate::facts::Expr;
+    match expr {
+        Expr::Block { block, .. } | Expr::Loop { body: block, .. } => stack.push(block),
+        Expr::If { then, els, .. } => {
+            stack.push(then);
+            if let Some(e) = els {
+                nested_blocks(e, stack);
+            }
+        }
+        Expr::Match { arms, .. } => {
+            for a in arms {
+                nested_blocks(a, stack);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The smallest statement containing `span`.
+fn innermost<'s>(
+    stmts: &[(crate::source::Span, Option<&'s str>)],
+    span: crate::source::Span,
+) -> Option<(crate::source::Span, Option<&'s str>)> {
+    stmts
+        .iter()
+        .filter(|(s, _)| s.start <= span.start && span.end <= s.end)
+        .min_by_key(|(s, _)| s.end - s.start)
+        .copied()
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 400;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
