@@ -8,9 +8,8 @@ use super::{Evidence, Middleware};
 use crate::catalog::Catalog;
 use crate::facts::{CallKind, CallSite, Expr, TypeRef};
 use crate::source::{Loc, Span};
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Default)]
 pub struct FnSummary {
@@ -37,9 +36,11 @@ pub struct FnSummary {
 pub struct Analyzer<'p, 'a> {
     pub prog: &'p Program<'a>,
     pub catalog: &'p Catalog,
-    memo: RefCell<HashMap<FnId, Rc<FnSummary>>>,
+    // Mutexes, not cells, so that the flow analysis can share the analyser between threads; it reads
+    // only summaries computed before it runs side by side (see `flow::state::param_taints`).
+    memo: Mutex<HashMap<FnId, Arc<FnSummary>>>,
     /// Layers are shared by every route they wrap: classify each once.
-    layers: RefCell<HashMap<(Loc, String), Middleware>>,
+    layers: Mutex<HashMap<(Loc, String), Middleware>>,
 }
 
 /// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
@@ -157,8 +158,8 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         Analyzer {
             prog,
             catalog,
-            memo: RefCell::new(HashMap::new()),
-            layers: RefCell::new(HashMap::new()),
+            memo: Mutex::new(HashMap::new()),
+            layers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -205,25 +206,30 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         }
     }
 
-    pub fn summary(&self, id: FnId) -> Rc<FnSummary> {
+    pub fn summary(&self, id: FnId) -> Arc<FnSummary> {
         self.summary_at(id, 0)
     }
 
-    fn summary_at(&self, id: FnId, depth: usize) -> Rc<FnSummary> {
-        if let Some(s) = self.memo.borrow().get(&id) {
+    fn summary_at(&self, id: FnId, depth: usize) -> Arc<FnSummary> {
+        if let Some(s) = self.lock_memo().get(&id) {
             return s.clone();
         }
         // Placeholder against recursion (a recursive function is assumed to write).
-        self.memo.borrow_mut().insert(
+        self.lock_memo().insert(
             id,
-            Rc::new(FnSummary {
+            Arc::new(FnSummary {
                 may_change_state: true,
                 ..FnSummary::default()
             }),
         );
-        let s = Rc::new(self.compute(id, depth));
-        self.memo.borrow_mut().insert(id, s.clone());
+        let s = Arc::new(self.compute(id, depth));
+        self.lock_memo().insert(id, s.clone());
         s
+    }
+
+    fn lock_memo(&self) -> std::sync::MutexGuard<'_, HashMap<FnId, Arc<FnSummary>>> {
+        // A panic while holding the lock fails the whole model build: the data is never read after.
+        self.memo.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn compute(&self, id: FnId, depth: usize) -> FnSummary {
@@ -642,11 +648,19 @@ impl<'p, 'a> Analyzer<'p, 'a> {
     /// Classifies a layer by what it is (catalog) or, for middleware functions, by what it does.
     pub fn classify_layer(&self, l: &LayerVal) -> Middleware {
         let key = (l.loc, l.name.clone());
-        if let Some(m) = self.layers.borrow().get(&key) {
+        if let Some(m) = self
+            .layers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return m.clone();
         }
         let m = self.classify_layer_uncached(l);
-        self.layers.borrow_mut().insert(key, m.clone());
+        self.layers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, m.clone());
         m
     }
 

@@ -12,7 +12,10 @@ use super::analysis::Analyzer;
 use super::program::{FnId, Program};
 use super::Evidence;
 use crate::source::{Loc, Span};
+use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+mod scc;
 mod state;
 pub(crate) mod vocab;
 
@@ -250,9 +253,11 @@ pub struct Flows<'p, 'a> {
     /// Parameters that hold request input, per handler.
     input_params: &'p HashMap<FnId, Vec<usize>>,
     summaries: HashMap<FnId, Taint>,
+    /// The taint each function's parameters start with.
+    params: HashMap<FnId, Vec<Taint>>,
     /// The catalog flow entries whose patterns match a call's names, per distinct list of names: the
     /// same calls (`clone`, `to_string`, `query`) recur in every function and every round.
-    matching: std::cell::RefCell<HashMap<Vec<String>, std::rc::Rc<[usize]>>>,
+    matching: RwLock<HashMap<Vec<String>, Arc<[usize]>>>,
 }
 
 impl<'p, 'a> Flows<'p, 'a> {
@@ -267,43 +272,19 @@ impl<'p, 'a> Flows<'p, 'a> {
             an,
             input_params,
             summaries: HashMap::new(),
+            params: HashMap::new(),
             matching: Default::default(),
         };
         let fns: Vec<FnId> = prog
             .all_fns()
             .filter(|id| !prog.func(*id).is_closure)
             .collect();
-        let mut results: HashMap<FnId, FnResult> = HashMap::new();
-        // Return summaries depend on callees' summaries: iterate to a fixed point (bounded), analysing
-        // again only the callers of functions whose summary changed.
-        let mut dirty: Vec<FnId> = fns.clone();
-        let mut callers: HashMap<FnId, Vec<FnId>> = HashMap::new();
-        for round in 0..MAX_ROUNDS {
-            let mut changed = vec![];
-            for &id in &dirty {
-                let r = fl.analyse(id);
-                if round == 0 {
-                    for (callee, _, _) in &r.edges {
-                        callers.entry(*callee).or_default().push(id);
-                    }
-                }
-                if fl.summaries.get(&id).copied().unwrap_or_default() != r.ret {
-                    fl.summaries.insert(id, r.ret);
-                    changed.push(id);
-                }
-                results.insert(id, r);
-            }
-            let mut next: Vec<FnId> = changed
-                .iter()
-                .flat_map(|c| callers.get(c).into_iter().flatten().copied())
-                .collect();
-            next.sort_by_key(|f| (f.unit, f.idx));
-            next.dedup();
-            if next.is_empty() {
-                break;
-            }
-            dirty = next;
-        }
+        // In the order the functions come: see `param_taints`.
+        fl.params = fns
+            .iter()
+            .map(|&id| (id, state::param_taints(&fl, id)))
+            .collect();
+        let results = fl.fixed_point(&fns);
         // What callers pass fills the callees' parameters.
         let mut entry: HashMap<FnId, Vec<u8>> = HashMap::new();
         // The first call site that brought request input into each function, for the evidence.
@@ -362,11 +343,12 @@ impl<'p, 'a> Flows<'p, 'a> {
         out
     }
     /// The indices of the catalog's flow entries with a pattern matching one of `names`.
-    fn matching_entries(&self, names: &[String]) -> std::rc::Rc<[usize]> {
-        if let Some(hit) = self.matching.borrow().get(names) {
-            return hit.clone();
+    fn matching_entries(&self, names: &[String]) -> Arc<[usize]> {
+        let hit = self.matching.read().map(|m| m.get(names).cloned());
+        if let Ok(Some(hit)) = hit {
+            return hit;
         }
-        let found: std::rc::Rc<[usize]> = self
+        let found: Arc<[usize]> = self
             .an
             .catalog
             .flow
@@ -379,14 +361,88 @@ impl<'p, 'a> Flows<'p, 'a> {
             })
             .map(|(i, _)| i)
             .collect();
-        self.matching
-            .borrow_mut()
-            .insert(names.to_vec(), found.clone());
+        if let Ok(mut m) = self.matching.write() {
+            m.insert(names.to_vec(), found.clone());
+        }
         found
     }
 
     fn analyse(&self, id: FnId) -> FnResult {
         state::analyse(self, id)
+    }
+
+    /// Return summaries to a fixed point. Every function is analysed once without summaries, side by
+    /// side: that gives the call graph. Then its strongly connected components, callees first, level by
+    /// level: the functions of a level depend only on lower levels, so they run side by side, and each is
+    /// analysed again only when one of its callees has a summary. A recursive cycle is iterated (a few
+    /// rounds at most).
+    fn fixed_point(&mut self, fns: &[FnId]) -> HashMap<FnId, FnResult> {
+        let mut results: Vec<FnResult> = fns.par_iter().map(|id| self.analyse(*id)).collect();
+        let index: HashMap<FnId, usize> = fns.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let callees: Vec<Vec<usize>> = results
+            .iter()
+            .map(|r| {
+                let mut v: Vec<usize> = r
+                    .edges
+                    .iter()
+                    .filter_map(|(c, _, _)| index.get(c).copied())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .collect();
+        for level in scc::levels(&callees) {
+            let (single, cycles): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = level
+                .iter()
+                .partition(|c| c.len() == 1 && !callees[c[0]].contains(&c[0]));
+            let stale: Vec<usize> = single
+                .iter()
+                .map(|c| c[0])
+                .filter(|&i| {
+                    callees[i]
+                        .iter()
+                        .any(|c| self.summaries.contains_key(&fns[*c]))
+                })
+                .collect();
+            let again: Vec<FnResult> = stale.par_iter().map(|&i| self.analyse(fns[i])).collect();
+            for (i, r) in stale.into_iter().zip(again) {
+                results[i] = r;
+            }
+            for c in &single {
+                let ret = results[c[0]].ret;
+                if ret != Taint::default() {
+                    self.summaries.insert(fns[c[0]], ret);
+                }
+            }
+            for cycle in cycles {
+                self.iterate_cycle(fns, cycle, &mut results);
+            }
+        }
+        fns.iter().copied().zip(results).collect()
+    }
+
+    /// The functions of one recursive cycle, analysed in turn until their summaries stop changing.
+    fn iterate_cycle(&mut self, fns: &[FnId], cycle: &[usize], results: &mut [FnResult]) {
+        for &i in cycle {
+            if results[i].ret != Taint::default() {
+                self.summaries.insert(fns[i], results[i].ret);
+            }
+        }
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for &i in cycle {
+                let r = self.analyse(fns[i]);
+                if self.summaries.get(&fns[i]).copied().unwrap_or_default() != r.ret {
+                    self.summaries.insert(fns[i], r.ret);
+                    changed = true;
+                }
+                results[i] = r;
+            }
+            if !changed {
+                break;
+            }
+        }
     }
 }
 

@@ -21,39 +21,15 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         fn_calls: f,
         closure_depth: 0,
     };
-    let inputs = fl.input_params.get(&id);
-    let route_params = attribute_route_params(f);
-    for (i, p) in f.params.iter().enumerate() {
-        let mut t = Taint::label(VARIABLE);
-        if i < MAX_PARAMS {
-            t.params = 1 << i;
+    let computed;
+    let params = match fl.params.get(&id) {
+        Some(p) => p,
+        None => {
+            computed = param_taints(fl, id);
+            &computed
         }
-        // Outside the routes found, a parameter typed as an extractor (`Path<String>`, `Multipart`)
-        // is still request input; a bare `String` is only when a route says so.
-        let typed_input = p.ty.as_ref().is_some_and(|ty| {
-            (!ty.args.is_empty() || ty.name() == "Multipart")
-                && fl.an.classify_input(ty, &st.ctx).is_some()
-        });
-        let segment_input = route_params.iter().any(|(name, rest)| {
-            // Rocket's `PathBuf` from `<path..>` rejects `..` and absolute segments itself.
-            p.pat.bindings.first() == Some(name)
-                && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
-        });
-        let self_validating =
-            p.ty.as_ref()
-                .is_some_and(|ty| fl.an.validates_itself(ty, &st.ctx));
-        if (typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i)))
-            && !self_validating
-        {
-            t = t.with(INPUT);
-        }
-        // A value of a self-validating type is no longer raw input, whatever the caller passed.
-        if self_validating {
-            t.cleared |= INPUT;
-        }
-        if p.ty.as_ref().is_some_and(is_scalar_type) {
-            t = Taint::NONE;
-        }
+    };
+    for (i, (p, &t)) in f.params.iter().zip(params).enumerate() {
         if t.labels & INPUT != 0 {
             st.res
                 .origins
@@ -69,6 +45,51 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         st.res.ret = Taint::NONE;
     }
     st.res
+}
+
+/// The taint each parameter of `id` starts with. Classifying a parameter's type reads the analyser's
+/// summaries, which are computed on first use, and a recursive cycle's depend on where it is entered:
+/// this runs for every function in a fixed order before the analysis itself runs side by side.
+pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
+    let f = fl.prog.func(id);
+    let ctx = fl.prog.ctx_of(id);
+    let inputs = fl.input_params.get(&id);
+    let route_params = attribute_route_params(f);
+    let mut out = Vec::with_capacity(f.params.len());
+    for (i, p) in f.params.iter().enumerate() {
+        let mut t = Taint::label(VARIABLE);
+        if i < MAX_PARAMS {
+            t.params = 1 << i;
+        }
+        // Outside the routes found, a parameter typed as an extractor (`Path<String>`, `Multipart`)
+        // is still request input; a bare `String` is only when a route says so.
+        let typed_input = p.ty.as_ref().is_some_and(|ty| {
+            (!ty.args.is_empty() || ty.name() == "Multipart")
+                && fl.an.classify_input(ty, &ctx).is_some()
+        });
+        let segment_input = route_params.iter().any(|(name, rest)| {
+            // Rocket's `PathBuf` from `<path..>` rejects `..` and absolute segments itself.
+            p.pat.bindings.first() == Some(name)
+                && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
+        });
+        let self_validating =
+            p.ty.as_ref()
+                .is_some_and(|ty| fl.an.validates_itself(ty, &ctx));
+        if (typed_input || segment_input || inputs.is_some_and(|v| v.contains(&i)))
+            && !self_validating
+        {
+            t = t.with(INPUT);
+        }
+        // A value of a self-validating type is no longer raw input, whatever the caller passed.
+        if self_validating {
+            t.cleared |= INPUT;
+        }
+        if p.ty.as_ref().is_some_and(is_scalar_type) {
+            t = Taint::NONE;
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// Dynamic segments named in a route attribute (`#[get("/files/<name>?<q>")]`, Rocket): the name and
