@@ -31,6 +31,45 @@ const MAX_BYTES: u64 = 1 << 30;
 /// After pruning for size, the cache is brought down to this, so that the next run does not prune again.
 const PRUNED_BYTES: u64 = 3 << 28;
 
+/// One file's facts as they are stored in a pack.
+pub fn encode_facts(facts: &FileFacts) -> Option<Vec<u8>> {
+    postcard::to_stdvec(facts).ok()
+}
+
+/// `None` for bytes that do not decode (the file is lowered again).
+pub fn decode_facts(bytes: &[u8]) -> Option<FileFacts> {
+    postcard::from_bytes(bytes).ok()
+}
+
+/// Encoded facts inside a pack: a byte string, copied out in one piece rather than byte by byte.
+struct Encoded(Vec<u8>);
+struct EncodedRef<'a>(&'a [u8]);
+
+impl Serialize for EncodedRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Encoded {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Bytes;
+        impl serde::de::Visitor<'_> for Bytes {
+            type Value = Encoded;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("encoded facts")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Encoded, E> {
+                Ok(Encoded(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Encoded, E> {
+                Ok(Encoded(v))
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
+}
+
 pub struct Cache {
     root: PathBuf,
     /// Portcullis's build: a different analyser never reads these entries.
@@ -92,10 +131,15 @@ impl Cache {
         self.root.join(kind).join(&hex[..2]).join(&hex[2..])
     }
 
-    /// The facts of a unit's files as last stored, by file key.
-    pub fn get_facts(&self, unit: u128) -> std::collections::HashMap<u128, FileFacts> {
-        let stored: Option<Vec<(u128, FileFacts)>> = self.get(&self.path("facts", unit));
-        stored.unwrap_or_default().into_iter().collect()
+    /// The facts of a unit's files as last stored, by file key, still encoded: the front end decodes
+    /// them side by side, and the next pack reuses the bytes of the files that did not change.
+    pub fn get_facts(&self, unit: u128) -> std::collections::HashMap<u128, Vec<u8>> {
+        let stored: Option<Vec<(u128, Encoded)>> = self.get(&self.path("facts", unit));
+        stored
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, e)| (k, e.0))
+            .collect()
     }
 
     /// Marks a unit's facts as used though they were not read (its findings were).
@@ -103,9 +147,11 @@ impl Cache {
         self.touch(&self.path("facts", unit));
     }
 
-    /// Replaces a unit's pack with the facts of its files now.
-    pub fn put_facts(&self, unit: u128, facts: &[(u128, &FileFacts)]) {
-        self.put(&self.path("facts", unit), &facts);
+    /// Replaces a unit's pack with the (encoded) facts of its files now.
+    pub fn put_facts(&self, unit: u128, facts: &[(u128, &[u8])]) {
+        let pack: Vec<(u128, EncodedRef)> =
+            facts.iter().map(|(k, b)| (*k, EncodedRef(b))).collect();
+        self.put(&self.path("facts", unit), &pack);
     }
 
     pub fn get_unit(&self, key: u128, first_file: u32) -> Option<UnitHit> {
@@ -362,9 +408,10 @@ mod tests {
     fn damaged_entries_are_misses() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        let facts = FileFacts::default();
+        let facts = encode_facts(&FileFacts::default()).unwrap();
         cache.put_facts(7, &[(1, &facts)]);
-        assert!(cache.get_facts(7).contains_key(&1));
+        let back = cache.get_facts(7);
+        assert!(back.get(&1).and_then(|b| decode_facts(b)).is_some());
         let path = cache.path("facts", 7);
         let good = std::fs::read(&path).unwrap();
         let mut flipped = good.clone();
@@ -386,7 +433,7 @@ mod tests {
     fn pruning_removes_only_cache_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        cache.put_facts(1, &[(1, &FileFacts::default())]);
+        cache.put_facts(1, &[(1, b"facts")]);
         let foreign = [
             cache.root.join("facts/ab/notes.txt"),
             cache.root.join("src/ab/0123456789abcdef0123456789abcd"),
@@ -405,7 +452,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         for k in 0..20u128 {
-            cache.put_facts(k, &[(k, &FileFacts::default())]);
+            cache.put_facts(k, &[(k, b"facts")]);
         }
         prune_dir(&cache.root, MAX_AGE, 0, 0);
         let left = walkdir::WalkDir::new(&cache.root)

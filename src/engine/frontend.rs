@@ -3,6 +3,7 @@
 //! is dropped as soon as it is lowered); a TOML file becomes configuration entries or, for `Cargo.lock`,
 //! advisory matches. Failures become findings located in the file.
 
+use super::cache::decode_facts;
 use super::diagnostics::{injected_panic, internal_error, panic_message, parse_error, FIX_SYNTAX};
 use super::hash::Hasher128;
 use super::read::{FilePlan, ReadFile};
@@ -29,8 +30,8 @@ pub struct FileOut {
 pub struct FrontEnd<'a> {
     pub package: &'a str,
     pub advisories: &'a [Advisory],
-    /// The facts the cache holds for this unit, taken out as they are used.
-    pub stored: std::sync::Mutex<std::collections::HashMap<u128, FileFacts>>,
+    /// The facts the cache holds for this unit, encoded, by file key.
+    pub stored: std::collections::HashMap<u128, Vec<u8>>,
     /// The policy's fingerprint, part of every facts key.
     pub policy: u128,
 }
@@ -57,12 +58,7 @@ impl FrontEnd<'_> {
 
     fn rust(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
         let key = self.facts_key(plan, read);
-        let stored = self
-            .stored
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
-        if let Some(facts) = stored {
+        if let Some(facts) = self.stored.get(&key).and_then(|b| decode_facts(b)) {
             return FileOut {
                 facts: Some(facts),
                 key,

@@ -2,7 +2,7 @@
 //! end per file → model → rules → suppressions. Nothing of a unit outlives it but its findings, the
 //! texts of the files they point into, and the model when the caller asked to keep it.
 
-use super::cache::Cache;
+use super::cache::{encode_facts, Cache};
 use super::diagnostics::{enabled_id, internal_error, panic_message, INTERNAL_ERROR, PARSE_ERROR};
 use super::frontend::{FileOut, FrontEnd};
 use super::hash::Hasher128;
@@ -92,11 +92,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     let front = FrontEnd {
         package: &package.name,
         advisories: &cx.policy.advisories,
-        stored: cx
-            .cache
-            .map(|c| c.get_facts(pack))
-            .unwrap_or_default()
-            .into(),
+        stored: cx.cache.map(|c| c.get_facts(pack)).unwrap_or_default(),
         policy: cx.policy_key,
     };
     let outs: Vec<FileOut> = plan
@@ -106,17 +102,13 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .enumerate()
         .map(|(i, (p, r))| front.file(p, r, plan.first_file + i as u32))
         .collect();
-    drop(front);
     if let Some(c) = cx
         .cache
         .filter(|_| outs.iter().any(|o| o.lowered && o.facts.is_some()))
     {
-        let facts: Vec<(u128, &crate::facts::FileFacts)> = outs
-            .iter()
-            .filter_map(|o| Some((o.key, o.facts.as_ref()?)))
-            .collect();
-        c.put_facts(pack, &facts);
+        store_facts(c, pack, &outs, &front);
     }
+    drop(front);
     let lowered = outs.iter().filter(|o| o.lowered).count();
     let mut panicked = outs.iter().any(|o| o.panicked);
     clock.lap("front end");
@@ -170,6 +162,30 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         suppressed,
         cx.keep_model.then_some(model),
     )
+}
+
+/// Replaces the unit's facts pack: the files lowered now are encoded (side by side), the others keep the
+/// bytes they were read from.
+fn store_facts(cache: &Cache, pack: u128, outs: &[FileOut], front: &FrontEnd) {
+    let encoded: Vec<Option<Vec<u8>>> = outs
+        .par_iter()
+        .map(|o| match (&o.facts, o.lowered) {
+            (Some(f), true) => encode_facts(f),
+            _ => None,
+        })
+        .collect();
+    let files: Vec<(u128, &[u8])> = outs
+        .iter()
+        .zip(&encoded)
+        .filter(|(o, _)| o.facts.is_some())
+        .filter_map(|(o, e)| {
+            let bytes = e
+                .as_deref()
+                .or_else(|| front.stored.get(&o.key).map(Vec::as_slice))?;
+            Some((o.key, bytes))
+        })
+        .collect();
+    cache.put_facts(pack, &files);
 }
 
 /// Everything a unit's findings depend on besides the policy: each file's name, place in the crate and
