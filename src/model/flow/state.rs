@@ -9,6 +9,7 @@ use crate::model::analysis::norm_name;
 use crate::model::program::{Ctx, FnId};
 use crate::source::Span;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
     let f = fl.prog.func(id);
@@ -20,6 +21,7 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         res: FnResult::default(),
         fn_calls: f,
         closure_depth: 0,
+        resolved: HashMap::new(),
     };
     let computed;
     let params = match fl.params.get(&id) {
@@ -130,6 +132,17 @@ pub struct FnState<'s, 'p, 'a> {
     res: FnResult,
     fn_calls: &'a FnDef,
     closure_depth: usize,
+    /// Per call expression, by the address of its node (the callee path of a call, the receiver of a
+    /// method call): what it resolves to. The body is walked twice and resolving a path is costly;
+    /// neither depends on taints.
+    resolved: HashMap<usize, Resolved>,
+}
+
+#[derive(Clone)]
+struct Resolved {
+    callee: Option<FnId>,
+    /// The catalog's flow entries matching the call's names.
+    entries: Arc<[usize]>,
 }
 
 impl FnState<'_, '_, '_> {
@@ -488,15 +501,17 @@ impl FnState<'_, '_, '_> {
         };
         let ts = self.exprs(args);
         self.record(span, Taint::NONE, ts.clone());
-        let site = synthetic_site(
-            CallKind::Call,
-            segs.last().cloned().unwrap_or_default(),
-            segs.clone(),
-            span,
-        );
+        let res = self.resolve(func as *const Expr as usize, || {
+            synthetic_site(
+                CallKind::Call,
+                segs.last().cloned().unwrap_or_default(),
+                segs.clone(),
+                span,
+            )
+        });
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
         let last = segs.last().map(String::as_str).unwrap_or("");
-        let mut t = if let Some(callee) = self.fl.an.callee(&self.ctx, &site) {
+        let t = if let Some(callee) = res.callee {
             self.res.edges.push((callee, ts.clone(), span));
             match self.fl.summaries.get(&callee) {
                 Some(sum) => substitute(*sum, &ts),
@@ -513,9 +528,22 @@ impl FnState<'_, '_, '_> {
         } else {
             joined.with(VARIABLE)
         };
+        self.apply_entries(&res.entries, None, t, &ts)
+    }
+
+    /// A call's callee and catalog entries, resolved on first use.
+    fn resolve(&mut self, key: usize, site: impl FnOnce() -> crate::facts::CallSite) -> Resolved {
+        if let Some(r) = self.resolved.get(&key) {
+            return r.clone();
+        }
+        let site = site();
         let names = self.fl.an.call_names(&self.ctx, &site);
-        t = self.apply_catalog(&names, None, t, &ts);
-        t
+        let r = Resolved {
+            callee: self.fl.an.callee(&self.ctx, &site),
+            entries: self.fl.matching_entries(&names),
+        };
+        self.resolved.insert(key, r.clone());
+        r
     }
 
     fn method(
@@ -545,6 +573,9 @@ impl FnState<'_, '_, '_> {
             }
         }
         self.record(span, r, ts.clone());
+        let res = self.resolve(recv as *const Expr as usize, || {
+            synthetic_site(CallKind::Method, name.to_string(), vec![], span)
+        });
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
         let recv_text = self.fl.an.text(self.unit, recv.span()).to_string();
         let mut t = if APPEND.contains(&name) {
@@ -567,8 +598,7 @@ impl FnState<'_, '_, '_> {
         } else if PROPAGATE.contains(&name) {
             r
         } else {
-            let site = synthetic_site(CallKind::Method, name.to_string(), vec![], span);
-            match self.fl.an.callee(&self.ctx, &site) {
+            match res.callee {
                 Some(callee) if self.fl.prog.func(callee).params.len() == args.len() + 1 => {
                     let mut all = vec![r];
                     all.extend(ts.iter().copied());
@@ -599,8 +629,7 @@ impl FnState<'_, '_, '_> {
                 }
             }
         }
-        let names = vec![format!(".{name}")];
-        let out = self.apply_catalog(&names, Some(&recv_text), t, &ts);
+        let out = self.apply_entries(&res.entries, Some(&recv_text), t, &ts);
         if out.labels & INPUT != 0 && t.labels & INPUT == 0 {
             self.res
                 .origins
@@ -613,11 +642,21 @@ impl FnState<'_, '_, '_> {
         &self,
         names: &[String],
         recv_text: Option<&str>,
+        t: Taint,
+        args: &[Taint],
+    ) -> Taint {
+        self.apply_entries(&self.fl.matching_entries(names), recv_text, t, args)
+    }
+
+    fn apply_entries(
+        &self,
+        matching: &[usize],
+        recv_text: Option<&str>,
         mut t: Taint,
         args: &[Taint],
     ) -> Taint {
         let entries = self.catalog_flow();
-        for &i in self.fl.matching_entries(names).iter() {
+        for &i in matching {
             let entry = &entries[i];
             if let Some(r) = &entry.receiver {
                 if !recv_text.is_some_and(|t| r.is_match(t)) {
