@@ -5,7 +5,7 @@
 use crate::policy_error::PolicyError;
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use toml::Spanned;
 
@@ -201,6 +201,57 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// The pattern's text when it has no star.
+    fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+}
+
+/// The patterns of a list of entries, indexed: a literal pattern is found by its text, the others are
+/// tested in turn. Most of the catalog's patterns are literal, and every call of a package asks.
+#[derive(Debug, Clone, Default)]
+pub struct PatternIndex {
+    exact: HashMap<String, Vec<usize>>,
+    globs: Vec<(Pattern, usize)>,
+}
+
+impl PatternIndex {
+    pub fn new<'a>(entries: impl Iterator<Item = &'a [Pattern]>) -> Self {
+        let mut index = PatternIndex::default();
+        for (i, patterns) in entries.enumerate() {
+            for p in patterns {
+                match p.literal() {
+                    Some(text) => index.exact.entry(text.to_string()).or_default().push(i),
+                    None => index.globs.push((p.clone(), i)),
+                }
+            }
+        }
+        index
+    }
+
+    /// The entries with a pattern that matches one of `names`: ascending, each once.
+    pub fn matching(&self, names: &[String]) -> Vec<usize> {
+        let mut out: Vec<usize> = names
+            .iter()
+            .filter_map(|n| self.exact.get(n.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        for (p, i) in &self.globs {
+            if names.iter().any(|n| p.is_match(n)) {
+                out.push(*i);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LayerEntry {
     pub name: String,
@@ -273,6 +324,9 @@ pub struct Catalog {
     pub bounded: Vec<Pattern>,
     pub flow: Vec<FlowEntry>,
     pub secret_names: Vec<Regex>,
+    /// The patterns of `calls` and of `flow`, indexed once the catalog is loaded.
+    call_index: PatternIndex,
+    flow_index: PatternIndex,
 }
 
 pub const LAYER_CAPABILITIES: &[&str] = &[
@@ -312,6 +366,8 @@ impl Catalog {
                 Err(e) => errors.push(PolicyError::from_toml(name, text, &e)),
             }
         }
+        cat.call_index = PatternIndex::new(cat.calls.iter().map(|c| c.patterns.as_slice()));
+        cat.flow_index = PatternIndex::new(cat.flow.iter().map(|f| f.patterns.as_slice()));
         if errors.is_empty() {
             Ok(cat)
         } else {
@@ -497,11 +553,15 @@ impl Catalog {
         &'a self,
         names: &'a [String],
     ) -> impl Iterator<Item = &'a CallEntry> + 'a {
-        self.calls.iter().filter(move |c| {
-            c.patterns
-                .iter()
-                .any(|p| names.iter().any(|n| p.is_match(n)))
-        })
+        self.call_index
+            .matching(names)
+            .into_iter()
+            .map(|i| &self.calls[i])
+    }
+
+    /// The indices of the flow entries with a pattern matching one of `names`, ascending.
+    pub fn flow_entries(&self, names: &[String]) -> Vec<usize> {
+        self.flow_index.matching(names)
     }
 
     pub fn is_validation_derive(&self, derive: &str) -> bool {

@@ -24,6 +24,10 @@ pub fn scan(text: &str, kind: FileKind) -> Vec<Suppression> {
         FileKind::Toml => "#",
     };
     let mut out = vec![];
+    // Almost no file has one: one search of the whole text instead of two per line.
+    if !text.contains("portcullis: ignore") {
+        return out;
+    }
     let mut offset = 0;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
         let line_start = offset;

@@ -146,13 +146,12 @@ impl<'a> Program<'a> {
         parts.join("::")
     }
 
-    fn uses(&self, ctx: &Ctx) -> impl Iterator<Item = &'a UseDef> + '_ {
-        let module = ctx.module.clone();
+    fn uses<'s>(&'s self, ctx: &'s Ctx) -> impl Iterator<Item = &'a UseDef> + 's {
         self.units[ctx.unit as usize]
             .facts
             .uses
             .iter()
-            .filter(move |u| u.module == module)
+            .filter(move |u| u.module == ctx.module)
     }
 
     /// Expands a path through the imports in scope and normalises `crate`/`self`/`super`: the result is

@@ -256,7 +256,7 @@ pub struct Flows<'p, 'a> {
     /// The taint each function's parameters start with.
     params: HashMap<FnId, Vec<Taint>>,
     /// The catalog flow entries whose patterns match a call's names, per distinct list of names: the
-    /// same calls (`clone`, `to_string`, `query`) recur in every function and every round.
+    /// same calls (`clone`, `to_string`, `query`) recur in every function, and most patterns are globs.
     matching: RwLock<HashMap<Vec<String>, Arc<[usize]>>>,
 }
 
@@ -348,19 +348,7 @@ impl<'p, 'a> Flows<'p, 'a> {
         if let Ok(Some(hit)) = hit {
             return hit;
         }
-        let found: Arc<[usize]> = self
-            .an
-            .catalog
-            .flow
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| {
-                e.patterns
-                    .iter()
-                    .any(|p| names.iter().any(|n| p.is_match(n)))
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let found: Arc<[usize]> = self.an.catalog.flow_entries(names).into();
         if let Ok(mut m) = self.matching.write() {
             m.insert(names.to_vec(), found.clone());
         }
