@@ -141,3 +141,51 @@ async fn main() -> shuttle_axum::ShuttleAxum {
         ]
     );
 }
+
+#[test]
+fn request_input_reaches_a_sink_through_a_long_chain_of_helpers() {
+    // Ten helpers, each written before the one it calls: the summaries must reach their fixed point
+    // however deep the chain and whatever the order of the functions in the file.
+    let mut helpers = String::new();
+    for i in 1..10 {
+        helpers.push_str(&format!(
+            "fn step{i}(s: &str) -> String {{ step{}(s) }}\n",
+            i + 1
+        ));
+    }
+    let main = |last: &str| {
+        format!(
+            r#"use axum::{{extract::{{Query, State}}, routing::get, Router}};
+#[derive(serde::Deserialize)]
+struct Search {{ term: String }}
+async fn search(State(pool): State<sqlx::PgPool>, Query(q): Query<Search>) -> String {{
+    let sql = step1(&q.term);
+    sqlx::query(&sql).execute(&pool).await.ok();
+    String::new()
+}}
+{helpers}fn step10(s: &str) -> String {{ {last} }}
+#[tokio::main]
+async fn main() {{
+    let pool = sqlx::PgPool::connect_lazy("postgres://db/app").unwrap();
+    let app = Router::new().route("/search", get(search)).with_state(pool);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
+    axum::serve(l, app).await.unwrap();
+}}
+"#
+        )
+    };
+    let pkg = package(&[(
+        "src/main.rs",
+        &main(r#"format!("SELECT * FROM items WHERE name = '{s}'")"#),
+    )]);
+    assert_eq!(
+        findings(&pkg, "sql-injection"),
+        vec!["sql-injection src/main.rs:6"]
+    );
+    // The last helper ignores its argument: nothing from the request reaches the query.
+    let pkg = package(&[(
+        "src/main.rs",
+        &main(r#"format!("SELECT * FROM items LIMIT {}", 10)"#),
+    )]);
+    assert!(findings(&pkg, "sql-injection").is_empty());
+}
