@@ -189,3 +189,54 @@ async fn main() {{
     )]);
     assert!(findings(&pkg, "sql-injection").is_empty());
 }
+
+#[test]
+fn a_rejection_recorded_two_helpers_below_the_extractor_counts_as_recorded() {
+    let main = |record: &str| {
+        format!(
+            r#"use axum::{{extract::FromRequestParts, http::{{request::Parts, StatusCode}}, routing::post, Router}};
+
+pub struct User(String);
+
+async fn lookup_session(token: &str) -> Result<String, StatusCode> {{
+    if token.len() != 32 {{
+        {record}
+        return Err(StatusCode::UNAUTHORIZED);
+    }}
+    Ok(token.to_string())
+}}
+
+async fn extract_token(parts: &Parts) -> Result<String, StatusCode> {{
+    let token = parts.headers.get("authorization").ok_or(StatusCode::UNAUTHORIZED)?;
+    lookup_session(token.to_str().unwrap_or_default()).await
+}}
+
+impl<S: Send + Sync> FromRequestParts<S> for User {{
+    type Rejection = StatusCode;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {{
+        extract_token(parts).await.map(User)
+    }}
+}}
+
+async fn rename(User(_): User) -> &'static str {{ "ok" }}
+
+#[tokio::main]
+async fn main() {{
+    let app = Router::new().route("/rename", post(rename));
+    let l = tokio::net::TcpListener::bind("0.0.0.0:3000").await.unwrap();
+    axum::serve(l, app).await.unwrap();
+}}
+"#
+        )
+    };
+    let pkg = package(&[(
+        "src/main.rs",
+        &main(r#"tracing::warn!(len = token.len(), "rejected session token");"#),
+    )]);
+    assert!(findings(&pkg, "auth-failure-not-logged").is_empty());
+    let pkg = package(&[("src/main.rs", &main(""))]);
+    assert_eq!(
+        findings(&pkg, "auth-failure-not-logged"),
+        vec!["auth-failure-not-logged src/main.rs:20"]
+    );
+}

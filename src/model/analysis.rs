@@ -36,9 +36,9 @@ pub struct FnSummary {
 pub struct Analyzer<'p, 'a> {
     pub prog: &'p Program<'a>,
     pub catalog: &'p Catalog,
-    // Mutexes, not cells, so that the flow analysis can share the analyser between threads; it reads
-    // only summaries computed before it runs side by side (see `flow::state::param_taints`).
-    memo: Mutex<HashMap<FnId, Arc<FnSummary>>>,
+    // Mutexes, not cells, so that summaries can be asked for from several threads: each is a function
+    // of the program alone, whoever computes it first.
+    memo: Mutex<HashMap<(FnId, usize), Arc<FnSummary>>>,
     /// Layers are shared by every route they wrap: classify each once.
     layers: Mutex<HashMap<(Loc, String), Middleware>>,
 }
@@ -210,24 +210,19 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         self.summary_at(id, 0)
     }
 
+    /// A function's summary seen from `depth` calls away: callees are followed only a few calls deep.
+    /// Memoised by function and depth, so a summary never depends on which caller asked first, and a
+    /// recursive cycle ends because the depth grows with every call followed.
     fn summary_at(&self, id: FnId, depth: usize) -> Arc<FnSummary> {
-        if let Some(s) = self.lock_memo().get(&id) {
+        if let Some(s) = self.lock_memo().get(&(id, depth)) {
             return s.clone();
         }
-        // Placeholder against recursion (a recursive function is assumed to write).
-        self.lock_memo().insert(
-            id,
-            Arc::new(FnSummary {
-                may_change_state: true,
-                ..FnSummary::default()
-            }),
-        );
         let s = Arc::new(self.compute(id, depth));
-        self.lock_memo().insert(id, s.clone());
+        self.lock_memo().insert((id, depth), s.clone());
         s
     }
 
-    fn lock_memo(&self) -> std::sync::MutexGuard<'_, HashMap<FnId, Arc<FnSummary>>> {
+    fn lock_memo(&self) -> std::sync::MutexGuard<'_, HashMap<(FnId, usize), Arc<FnSummary>>> {
         // A panic while holding the lock fails the whole model build: the data is never read after.
         self.memo.lock().unwrap_or_else(|e| e.into_inner())
     }

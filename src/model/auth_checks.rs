@@ -6,6 +6,7 @@ use super::program::FnId;
 use super::{AuthCheck, Evidence};
 use crate::facts::Expr;
 use crate::source::Loc;
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// Traits whose implementations run before a handler and may reject the request.
@@ -25,8 +26,10 @@ const RESPONSE_TRAITS: &[&str] = &["IntoResponse", "ResponseError", "Responder",
 
 pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
     let prog = an.prog;
-    let candidates: Vec<FnId> = prog
-        .all_fns()
+    // Every function's summary, side by side: a summary is the same whichever thread computes it.
+    let all: Vec<FnId> = prog.all_fns().collect();
+    let candidates: Vec<FnId> = all
+        .into_par_iter()
         .filter(|id| {
             let f = prog.func(*id);
             !f.is_closure && !handlers.contains(id) && !an.summary(*id).checked_auth.is_empty()

@@ -279,9 +279,8 @@ impl<'p, 'a> Flows<'p, 'a> {
             .all_fns()
             .filter(|id| !prog.func(*id).is_closure)
             .collect();
-        // In the order the functions come: see `param_taints`.
         fl.params = fns
-            .iter()
+            .par_iter()
             .map(|&id| (id, state::param_taints(&fl, id)))
             .collect();
         let results = fl.fixed_point(&fns);

@@ -49,9 +49,7 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
     st.res
 }
 
-/// The taint each parameter of `id` starts with. Classifying a parameter's type reads the analyser's
-/// summaries, which are computed on first use, and a recursive cycle's depend on where it is entered:
-/// this runs for every function in a fixed order before the analysis itself runs side by side.
+/// The taint each parameter of `id` starts with (computed once per function: re-analyses reuse it).
 pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
     let f = fl.prog.func(id);
     let ctx = fl.prog.ctx_of(id);
