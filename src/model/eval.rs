@@ -608,6 +608,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 return v;
             }
         }
+        if matches!(recv, Value::Router(_) | Value::MethodRouter(_)) {
+            return self.unknown_router_method(recv, name, &cx);
+        }
         match &recv {
             Value::Opaque(o) => {
                 let mut o2 = (**o).clone();
@@ -636,6 +639,22 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             }
             _ => Value::Unknown,
         }
+    }
+
+    /// A method no adapter knows, called on a router. The crate's own method of that name (an extension
+    /// trait of the crate, a helper taking `self`) is evaluated when it is the only one and returns a
+    /// router; anything else (an extension trait from another crate, a wrapper returning `Self`) passes the
+    /// router through with what it holds, rather than losing every route built so far.
+    fn unknown_router_method(&mut self, recv: Value, name: &str, cx: &CallCx) -> Value {
+        if let [id] = self.prog.methods_named(name).as_slice() {
+            let mut args = vec![recv.clone()];
+            args.extend(cx.args.iter().cloned());
+            let v = self.call_fn(*id, args);
+            if matches!(v, Value::Router(_) | Value::MethodRouter(_)) {
+                return v;
+            }
+        }
+        recv
     }
 
     fn builtin_call(&mut self, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
