@@ -206,6 +206,9 @@ pub struct Call {
     pub statement: std::sync::Arc<str>,
     /// When that statement is `let x = …`: the methods later called on `x` in the same function.
     pub then_called: Vec<String>,
+    /// The methods called on this call's result in the same expression, in order: the builder chain
+    /// that follows it (`allow_origin`, `allow_methods` after `Cors::new()`).
+    pub chained: Vec<String>,
     /// Methods called on the same binding earlier in the function, with their arguments as written
     /// (`set_secure(true)` before `cookie.set_same_site(None)`).
     pub before_called: Vec<String>,

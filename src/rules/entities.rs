@@ -155,6 +155,7 @@ entity!(Call {
     role,
     statement,
     then_called,
+    chained,
     before_called,
     loc,
 });

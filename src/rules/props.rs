@@ -201,6 +201,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("role", Scalar),
             ("statement", Scalar),
             ("then_called", list(Scalar)),
+            ("chained", list(Scalar)),
             ("before_called", list(Scalar)),
             ("loc", Loc),
         ]),

@@ -3,12 +3,12 @@
 //! and what else is called on the same binding.
 
 use super::{Builder, SERVE_CALLS};
-use crate::facts::{CallKind, CallSite, FnDef, Lit};
+use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
 use crate::model::flow::CallFlow;
 use crate::model::program::FnId;
 use crate::model::{Call, CallArg, Labels};
 use crate::source::{Loc, Span};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ struct FnCalls<'f> {
     branches: Vec<Range<u32>>,
     /// The last statement's text, shared by the calls of that statement (a builder chain has many).
     statement: Option<(Span, Arc<str>)>,
+    /// Per receiver expression (by span), the method called on it and that call's span.
+    called_on: HashMap<(u32, u32), (&'f str, Span)>,
 }
 
 impl Builder<'_, '_> {
@@ -47,6 +49,7 @@ impl Builder<'_, '_> {
                 startup: startup_end(f),
                 branches: branch_spans(&f.body, text),
                 statement: None,
+                called_on: called_on(f),
             };
             let file = prog.unit(id.unit).file;
             for c in &f.calls {
@@ -105,6 +108,7 @@ impl Builder<'_, '_> {
             role: "service",
             statement,
             then_called,
+            chained: chained(fc, c.span),
             before_called: called_before(fc.f, c),
             loc,
         }
@@ -166,6 +170,36 @@ fn statement_of(fc: &mut FnCalls, span: Span) -> (Arc<str>, Vec<String>) {
         })
         .unwrap_or_default();
     (text, then_called)
+}
+
+/// Every method call of a body by its receiver's span. Closures are functions of their own.
+fn called_on(f: &FnDef) -> HashMap<(u32, u32), (&str, Span)> {
+    let mut out = HashMap::new();
+    f.body.walk(&mut |e| {
+        if let Expr::Method {
+            recv, name, span, ..
+        } = e
+        {
+            let r = recv.span();
+            out.insert((r.start, r.end), (name.as_str(), *span));
+        }
+    });
+    out
+}
+
+/// The methods called one after the other on a call's result.
+fn chained(fc: &FnCalls, span: Span) -> Vec<String> {
+    let mut out = vec![];
+    let mut at = span;
+    while let Some(&(name, outer)) = fc.called_on.get(&(at.start, at.end)) {
+        // Spans grow outwards; a bound keeps a malformed tree from looping.
+        if out.len() > 64 || outer.end - outer.start <= at.end - at.start {
+            break;
+        }
+        out.push(name.to_string());
+        at = outer;
+    }
+    out
 }
 
 /// Methods called on the same plain binding earlier in the function, with their arguments as written:
