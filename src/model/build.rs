@@ -205,6 +205,7 @@ impl Builder<'_, '_> {
         let mut evidence = vec![];
         let source = match &l.addr.origin {
             Origin::Literal(_) => "literal",
+            Origin::Default(_) => "default",
             Origin::Constant(name, loc) => {
                 evidence.push(Evidence {
                     loc: *loc,
@@ -304,12 +305,12 @@ impl Builder<'_, '_> {
             && listeners
                 .iter()
                 .all(|&l| self.model.listeners[l].redirect_only);
+        // A framework's default loopback address says nothing about who reaches the app: deployments
+        // override it, and reverse proxies forward to loopback. Only an address written down counts.
         let loopback_only = !listeners.is_empty()
             && listeners.iter().all(|&l| {
-                matches!(
-                    self.model.listeners[l].host_kind.as_str(),
-                    "loopback" | "local"
-                )
+                let l = &self.model.listeners[l];
+                matches!(l.host_kind.as_str(), "loopback" | "local") && l.source != "default"
             });
         let mut app_routes = vec![];
         for rv in routes {

@@ -139,7 +139,7 @@ pub struct Listener {
     pub port: Option<i64>,
     /// `public`, `loopback`, `unresolved`, `local`
     pub host_kind: String,
-    /// `literal`, `constant`, `config`, `env`, `unknown`
+    /// `literal`, `constant`, `config`, `env`, `default` (the framework's), `unknown`
     pub source: String,
     /// `on`, `off`, `unknown`
     pub tls: String,

@@ -188,7 +188,7 @@ fn listener(ev: &Evaluator, s: &ServerVal, launch: Loc) -> ListenerVal {
         if addr.host.is_none() && field("address").is_none() {
             addr.host = Some("127.0.0.1".into());
             addr.text = format!("127.0.0.1:{}", addr.port.unwrap_or(8000));
-            addr.origin = Origin::Literal(*loc);
+            addr.origin = Origin::Default(*loc);
         }
         let tls = field("tls").is_some_and(
             |t| !matches!(t, Value::Path(ref p, _) if p.last().is_some_and(|l| l == "None")),
@@ -229,7 +229,7 @@ fn listener(ev: &Evaluator, s: &ServerVal, launch: Loc) -> ListenerVal {
             Origin::Config(c.key.clone(), c.loc),
             c.loc,
         ),
-        None => ("127.0.0.1".to_string(), Origin::Literal(launch), launch),
+        None => ("127.0.0.1".to_string(), Origin::Default(launch), launch),
     };
     ListenerVal {
         framework: FRAMEWORK,

@@ -8,6 +8,9 @@ use std::rc::Rc;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     Literal(Loc),
+    /// Nothing in the code or configuration names it: the framework's default (Rocket's `127.0.0.1`),
+    /// which deployments commonly override.
+    Default(Loc),
     Constant(String, Loc),
     Config(String, Loc),
     Env(String, Option<String>, Loc),
