@@ -84,7 +84,13 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
             }
             if let Value::Router(r) = v {
                 if r.has_routes() {
-                    b.add_app(r.framework, r.loc, false, &r.as_root().routes(), vec![]);
+                    b.add_app(
+                        r.framework,
+                        (r.loc, None),
+                        false,
+                        &r.as_root().routes(),
+                        vec![],
+                    );
                 }
             }
         }
@@ -198,7 +204,11 @@ impl Builder<'_, '_> {
             };
             listeners.push(self.listener(l, redirect_only));
         }
-        self.add_app(s.framework, s.loc, true, &routes, listeners);
+        let router_loc = match &s.app {
+            Value::Router(r) if r.loc != s.loc => Some(r.loc),
+            _ => None,
+        };
+        self.add_app(s.framework, (s.loc, router_loc), true, &routes, listeners);
     }
 
     fn listener(&mut self, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
@@ -289,10 +299,12 @@ impl Builder<'_, '_> {
         self.model.listeners.len() - 1
     }
 
+    /// `locs`: where the app is served (or its root router, when nothing serves it), and where the root
+    /// router is assembled when that is elsewhere.
     fn add_app(
         &mut self,
         framework: &str,
-        loc: Loc,
+        locs: (Loc, Option<Loc>),
         served: bool,
         routes: &[RouteVal],
         listeners: Vec<usize>,
@@ -337,7 +349,8 @@ impl Builder<'_, '_> {
         self.model.apps.push(App {
             package: self.prog.package.clone(),
             framework: framework.into(),
-            loc,
+            loc: locs.0,
+            router_loc: locs.1,
             served,
             loopback_only,
             redirect_only,

@@ -155,6 +155,8 @@ pub struct App {
     pub package: String,
     pub framework: String,
     pub loc: Loc,
+    /// Where the root router is assembled, when that is not where it is served.
+    pub router_loc: Option<Loc>,
     pub served: bool,
     pub loopback_only: bool,
     /// Every listener only redirects to HTTPS or answers ACME challenges.

@@ -130,6 +130,7 @@ entity!(App {
     package,
     framework,
     loc,
+    router_loc,
     served,
     loopback_only,
     redirect_only,

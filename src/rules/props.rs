@@ -161,6 +161,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("package", Scalar),
             ("framework", Scalar),
             ("loc", Loc),
+            ("router_loc", Loc),
             ("served", Scalar),
             ("loopback_only", Scalar),
             ("redirect_only", Scalar),
