@@ -14,6 +14,8 @@ pub struct InputClass {
     pub validated_by: Option<String>,
 }
 
+/// Wrappers that hide a value from logs and debug output (`secrecy`, `zeroize`) and validate nothing.
+const SECRET_WRAPPERS: &[&str] = &["Secret", "SecretBox", "Zeroizing"];
 const STRINGS: &[&str] = &[
     "String", "str", "Value", "Bytes", "Cow", "Box<str>", "Json", "RawValue", "BytesMut",
 ];
@@ -153,6 +155,21 @@ impl Analyzer<'_, '_> {
         }
         if STRINGS.contains(&name) || COLLECTIONS.contains(&name) || NUMBERS.contains(&name) {
             label(out);
+            return;
+        }
+        // `secrecy`'s wrappers keep a value out of logs; they check nothing about it.
+        if name == "SecretString" {
+            label(out);
+            return;
+        }
+        if SECRET_WRAPPERS.contains(&name) {
+            let mut inner = vec![];
+            for a in &t.args {
+                self.free_form_fields(a, ctx, depth + 1, prefix, &mut inner);
+            }
+            if !inner.is_empty() {
+                label(out);
+            }
             return;
         }
         if name == "()" {
