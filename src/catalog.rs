@@ -172,6 +172,14 @@ impl Pattern {
         }
     }
 
+    /// The pattern's text when it has no star.
+    fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+
     pub fn is_match(&self, s: &str) -> bool {
         let (first, rest) = match self.parts.split_first() {
             Some((first, [])) => return s == first,
@@ -198,16 +206,6 @@ impl Pattern {
             gap = &gap[i + part.len()..];
         }
         gaps_ok && !gap.contains('\n')
-    }
-}
-
-impl Pattern {
-    /// The pattern's text when it has no star.
-    fn literal(&self) -> Option<&str> {
-        match self.parts.as_slice() {
-            [only] => Some(only),
-            _ => None,
-        }
     }
 }
 

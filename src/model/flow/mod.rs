@@ -127,13 +127,10 @@ impl serde::Serialize for Labels {
 
 fn label_bits(names: &[String]) -> u8 {
     names.iter().fold(0, |acc, n| {
-        acc | match n.as_str() {
-            "input" => INPUT,
-            "dynamic" => DYNAMIC,
-            "secret" => SECRET,
-            "variable" => VARIABLE,
-            _ => 0,
-        }
+        acc | LABEL_NAMES
+            .iter()
+            .find(|(_, name)| name == n)
+            .map_or(0, |(bit, _)| *bit)
     })
 }
 
