@@ -28,7 +28,8 @@ pub struct FileOut {
 }
 
 pub struct FrontEnd<'a> {
-    pub package: &'a str,
+    /// The unit's packages: configuration and lock files are filed under theirs.
+    pub crates: &'a [crate::discover::Crate],
     pub advisories: &'a [Advisory],
     /// The facts the cache holds for this unit, encoded, by file key.
     pub stored: std::collections::HashMap<u128, Vec<u8>>,
@@ -43,7 +44,7 @@ impl FrontEnd<'_> {
         }
         match plan.kind {
             FileKind::Rust => self.rust(plan, read, id),
-            FileKind::Toml => self.toml(&read.file, id),
+            FileKind::Toml => self.toml(&read.file, id, plan.krate),
         }
     }
 
@@ -92,14 +93,17 @@ impl FrontEnd<'_> {
         out
     }
 
-    fn toml(&self, file: &SourceFile, id: u32) -> FileOut {
+    fn toml(&self, file: &SourceFile, id: u32, krate: u32) -> FileOut {
         let mut out = FileOut::default();
+        let package = self
+            .crates
+            .get(krate as usize)
+            .map_or("", |c| c.name.as_str());
         let is_lock = file.path.file_name().is_some_and(|n| n == "Cargo.lock");
         let parsed = if is_lock {
-            model::advisory_matches(self.package, id, file, self.advisories)
-                .map(|m| out.advisories = m)
+            model::advisory_matches(package, id, file, self.advisories).map(|m| out.advisories = m)
         } else {
-            model::config_entries(self.package, id, file).map(|e| out.config = e)
+            model::config_entries(package, id, file).map(|e| out.config = e)
         };
         if let Err((range, msg)) = parsed {
             // Keep the label on the line where the error starts.

@@ -21,7 +21,7 @@ pub use cache::Cache;
 pub use diagnostics::{INJECT_PANIC_VAR, INTERNAL_ERROR, PARSE_ERROR};
 pub use policy::{load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
 
-use crate::discover::{Discovery, Package};
+use crate::discover::{Crate, Discovery, Package};
 use crate::model::Model;
 use crate::rules::{Finding, Label, Rule};
 use crate::source::SourceFile;
@@ -121,6 +121,7 @@ pub fn analyze_with(
             manifest: None,
             rust_files: vec![],
             toml_files: vec![],
+            crates: vec![Crate::named("", Path::new("."))],
         }];
         &placeholder[..]
     } else {
@@ -128,7 +129,7 @@ pub fn analyze_with(
     };
     let units = read::plan(packages, disc);
     let mut outcome = run(&units, packages, policy, enabled, options);
-    outcome.packages = disc.packages.len();
+    outcome.packages = disc.packages.iter().map(|p| p.crates.len()).sum();
     if let Some(allowed) = &disc.report_only {
         let files = &outcome.files;
         outcome.findings.retain(|f| {
@@ -156,6 +157,7 @@ pub fn analyze_sources(
         manifest: None,
         rust_files: vec![],
         toml_files: vec![],
+        crates: vec![Crate::named(package, Path::new("."))],
     };
     let files = sources
         .iter()
@@ -178,6 +180,7 @@ pub fn analyze_sources(
                 kind,
                 target: "main".into(),
                 module,
+                krate: 0,
                 unread: None,
                 text: Some(text.to_string()),
             }

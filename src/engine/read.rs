@@ -23,6 +23,8 @@ pub struct FilePlan {
     pub kind: FileKind,
     pub target: String,
     pub module: Vec<String>,
+    /// The file's crate among its package's `crates`.
+    pub krate: u32,
     /// Known before reading (the walk could not enter it).
     pub unread: Option<Unread>,
     /// In-memory sources (rule examples, tests) are not read from disk.
@@ -72,6 +74,7 @@ pub fn plan(packages: &[Package], disc: &Discovery) -> Vec<UnitPlan> {
                 kind: FileKind::Toml,
                 target: String::new(),
                 module: vec![],
+                krate: packages[holder].crate_of(path),
                 unread: Some(Unread {
                     message: why.clone(),
                     fix: FIX_UNREADABLE,
@@ -111,6 +114,7 @@ fn package_files(pkg: &Package, display: &super::DisplayPaths) -> Vec<FilePlan> 
         kind: FileKind::Rust,
         target: rf.target.clone(),
         module: rf.module.clone(),
+        krate: rf.krate,
         unread: None,
         text: None,
     });
@@ -120,6 +124,7 @@ fn package_files(pkg: &Package, display: &super::DisplayPaths) -> Vec<FilePlan> 
         kind: FileKind::Toml,
         target: String::new(),
         module: vec![],
+        krate: pkg.crate_of(t),
         unread: None,
         text: None,
     });

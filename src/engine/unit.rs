@@ -90,7 +90,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
     }
     let front = FrontEnd {
-        package: &package.name,
+        crates: &package.crates,
         advisories: &cx.policy.advisories,
         stored: cx.cache.map(|c| c.get_facts(pack)).unwrap_or_default(),
         policy: cx.policy_key,
@@ -130,6 +130,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
                 let p = &plan.files[i];
                 units.push(Unit {
                     file: plan.first_file + i as u32,
+                    krate: p.krate,
                     target: p.target.clone(),
                     module: p.module.clone(),
                     facts,
@@ -193,9 +194,17 @@ fn store_facts(cache: &Cache, pack: u128, outs: &[FileOut], front: &FrontEnd) {
 fn unit_key(cx: &RunCx, plan: &UnitPlan, package: &Package, reads: &[ReadFile]) -> u128 {
     let mut h = Hasher128::new();
     h.str("unit").u128(cx.key).str(&package.name);
+    // Crate names and the names their code gives each other decide name resolution.
+    for c in &package.crates {
+        h.str(&c.name).str(&c.lib).u64(c.deps.len() as u64);
+        for (name, k) in &c.deps {
+            h.str(name).u64(*k as u64);
+        }
+    }
     for (p, r) in plan.files.iter().zip(reads) {
         h.str(&p.display)
             .str(&p.target)
+            .u64(p.krate as u64)
             .u64(p.kind as u64)
             .u64(p.module.len() as u64)
             .u128(r.hash)
@@ -209,13 +218,13 @@ fn unit_key(cx: &RunCx, plan: &UnitPlan, package: &Package, reads: &[ReadFile]) 
 
 /// Files of `#[cfg(test)] mod x;` modules are test code.
 fn drop_test_modules(units: &mut Vec<Unit>) {
-    let test_mods: Vec<(String, Vec<String>)> = units
+    let test_mods: Vec<(u32, String, Vec<String>)> = units
         .iter()
         .flat_map(|u| {
             u.facts
                 .test_mods
                 .iter()
-                .map(move |m| (u.target.clone(), m.clone()))
+                .map(move |m| (u.krate, u.target.clone(), m.clone()))
         })
         .collect();
     // `src/main.rs` and `src/lib.rs` share `src/`: a module file below it is filed under `lib`
@@ -225,7 +234,7 @@ fn drop_test_modules(units: &mut Vec<Unit>) {
     units.retain(|u| {
         !test_mods
             .iter()
-            .any(|(t, m)| same_tree(t, &u.target) && u.module.starts_with(m))
+            .any(|(k, t, m)| *k == u.krate && same_tree(t, &u.target) && u.module.starts_with(m))
     });
 }
 
@@ -240,7 +249,7 @@ fn build_model(
     findings: &mut Vec<Finding>,
 ) -> Option<Model> {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let prog = Program::new(&package.name, units);
+        let prog = Program::new(&package.crates, units);
         model::build_package(&prog, &cx.policy.catalog, config)
     }));
     built

@@ -70,24 +70,83 @@ pub fn method_span(name: Span, whole: Span) -> Span {
 }
 
 pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
-    let mut out = vec![];
+    let mut out = Out::default();
     block(body, sp, &mut out);
-    out
+    out.sites
 }
 
-fn block(b: &Block, sp: &Spanner, out: &mut Vec<CallSite>) {
+/// The calls found so far, and the plain names whose value the current statement checks.
+#[derive(Default)]
+struct Out {
+    sites: Vec<CallSite>,
+    checked_names: Vec<String>,
+}
+
+impl Out {
+    fn push(&mut self, c: CallSite) {
+        self.sites.push(c);
+    }
+}
+
+/// A `let x = <calls>;` whose outcome is still unchecked: the statement's calls are `sites[from..to]`.
+struct Pending<'e> {
+    name: &'e str,
+    init: &'e Expr,
+    from: usize,
+    to: usize,
+}
+
+fn block(b: &Block, sp: &Spanner, out: &mut Out) {
+    let mut pending: Vec<Pending> = vec![];
     for s in &b.stmts {
+        // Names checked by this statement, nested blocks included (an enclosing block sees them too).
+        let mark = out.checked_names.len();
         match s {
             Stmt::Let(l) => {
-                let super::Let { init, els, .. } = &**l;
+                let super::Let { init, els, pat, .. } = &**l;
                 if let Some(e) = init {
+                    let from = out.sites.len();
                     visit(e, els.is_some(), sp, out);
+                    if let ([name], None) = (pat.bindings.as_slice(), els) {
+                        pending.retain(|p| p.name != name);
+                        pending.push(Pending {
+                            name,
+                            init: e,
+                            from,
+                            to: out.sites.len(),
+                        });
+                    }
                 }
                 if let Some(b) = els {
                     block(b, sp, out);
                 }
             }
             Stmt::Expr { expr, .. } => visit(expr, false, sp, out),
+        }
+        check_later(&mut pending, mark, sp, out);
+    }
+}
+
+/// `let token = headers.get(AUTHORIZATION); let Some(t) = token else { return Err(..) };`: the check of
+/// the binding is a check of the calls that produced it.
+fn check_later(pending: &mut Vec<Pending>, mark: usize, sp: &Spanner, out: &mut Out) {
+    if out.checked_names.len() == mark {
+        return;
+    }
+    let names = &out.checked_names[mark..];
+    let mut hit = vec![];
+    pending.retain(|p| {
+        let checked = names.iter().any(|n| n == p.name);
+        if checked {
+            hit.push((p.init, p.from, p.to));
+        }
+        !checked
+    });
+    for (init, from, to) in hit {
+        let mut again = Out::default();
+        visit(init, true, sp, &mut again);
+        for (site, checked) in out.sites[from..to].iter_mut().zip(&again.sites) {
+            site.checked |= checked.checked;
         }
     }
 }
@@ -102,7 +161,7 @@ fn arg(e: &Expr, sp: &Spanner) -> ArgFact {
     }
 }
 
-fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
+fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
     match e {
         Expr::Call { func, args, span } => {
             if let Expr::Path { segs, generics, .. } = func.as_ref() {
@@ -254,8 +313,12 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Vec<CallSite>) {
             visit(value, false, sp, out);
         }
         Expr::Return { value: Some(v), .. } => visit(v, false, sp, out),
+        Expr::Path { segs, .. } => {
+            if let (true, [name]) = (checked, segs.as_slice()) {
+                out.checked_names.push(name.clone());
+            }
+        }
         Expr::Lit { .. }
-        | Expr::Path { .. }
         | Expr::Closure { .. }
         | Expr::Return { value: None, .. }
         | Expr::Unknown { .. } => {}

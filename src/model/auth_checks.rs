@@ -85,7 +85,7 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
             audit.extend(rejection_logging(an, id));
         }
         out.push(AuthCheck {
-            package: prog.package.clone(),
+            package: prog.package_of(id.unit).to_string(),
             name: prog.fn_display(id),
             kind: kind.into(),
             loc: Loc::new(file, f.span),

@@ -103,24 +103,28 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     b.add_functions();
     b.model.auth_checks = super::auth_checks::collect(&an, &b.handlers_seen);
     b.model.config = config;
-    let role = package_role(&b.model);
+    let roles: HashMap<&str, &'static str> = prog
+        .crates
+        .iter()
+        .map(|c| (c.name.as_str(), package_role(&b.model, &c.name)))
+        .collect();
     for c in &mut b.model.calls {
-        c.role = role;
+        c.role = roles.get(&*c.package).copied().unwrap_or("library");
     }
     b.model
 }
 
-/// What the package is: `service` (it serves, or defines routes or handlers that a sibling serves),
+/// What a package is: `service` (it serves, or defines routes or handlers that a sibling serves),
 /// `cli` (a command-line program: clap, argh or structopt, and nothing served), or `library`.
-fn package_role(m: &Model) -> &'static str {
-    if !m.routes.is_empty()
-        || !m.listeners.is_empty()
-        || !m.handlers.is_empty()
-        || !m.apps.is_empty()
+fn package_role(m: &Model, package: &str) -> &'static str {
+    if m.routes.iter().any(|r| r.package == package)
+        || m.listeners.iter().any(|l| l.package == package)
+        || m.handlers.iter().any(|h| h.package == package)
+        || m.apps.iter().any(|a| a.package == package)
     {
         return "service";
     }
-    let cli_derive = m.types.iter().any(|t| {
+    let cli_derive = m.types.iter().filter(|t| t.package == package).any(|t| {
         t.derives.iter().any(|d| {
             matches!(
                 d.rsplit("::").next().unwrap_or(d),
@@ -128,7 +132,7 @@ fn package_role(m: &Model) -> &'static str {
             )
         })
     });
-    let cli_call = m.calls.iter().any(|c| {
+    let cli_call = m.calls.iter().filter(|c| &*c.package == package).any(|c| {
         ["clap::", "argh::", "structopt::"]
             .iter()
             .any(|p| c.resolved.starts_with(p))
@@ -277,7 +281,7 @@ impl Builder<'_, '_> {
             _ => l.addr.text.clone(),
         };
         self.model.listeners.push(Listener {
-            package: self.prog.package.clone(),
+            package: self.prog.package_at(l.loc.file),
             framework: l.framework.into(),
             loc: l.loc,
             address,
@@ -347,7 +351,7 @@ impl Builder<'_, '_> {
             }
         }
         self.model.apps.push(App {
-            package: self.prog.package.clone(),
+            package: self.prog.package_at(locs.0.file),
             framework: framework.into(),
             loc: locs.0,
             router_loc: locs.1,
@@ -525,7 +529,7 @@ impl Builder<'_, '_> {
             .fn_id
             .is_none_or(|id| an.summary(id).may_change_state);
         Route {
-            package: self.prog.package.clone(),
+            package: self.prog.package_at(rv.loc.file),
             framework: framework.into(),
             methods: rv.methods.clone(),
             path: rv.path.clone(),
@@ -562,7 +566,7 @@ impl Builder<'_, '_> {
                 })
                 .collect(),
             cache_control: summary.cache_headers.first().map(|(d, _)| d.clone()),
-            package: self.prog.package.clone(),
+            package: self.prog.package_of(id.unit).to_string(),
             name: self.prog.fn_display(id),
             is_async: f.is_async,
             loc: Loc::new(file, f.span),
@@ -705,8 +709,9 @@ impl Builder<'_, '_> {
                 });
             }
         }
+        // Filed under the route's package, whichever crate defines the handler.
         self.model.inputs.push(Input {
-            package: self.prog.package.clone(),
+            package: self.prog.package_at(rv.loc.file),
             kind: class.kind,
             extractor: class.extractor,
             ty: class.inner.text.clone(),
@@ -737,7 +742,7 @@ impl Builder<'_, '_> {
                 .map(|a| traced_params(f, &a.tokens))
                 .unwrap_or_default();
             self.model.functions.push(Function {
-                package: self.prog.package.clone(),
+                package: self.prog.package_of(id.unit).to_string(),
                 name: self.prog.fn_display(id),
                 is_async: f.is_async,
                 attrs: f.attrs.iter().map(|a| a.path.clone()).collect(),
@@ -754,7 +759,7 @@ impl Builder<'_, '_> {
                     a.iter().map(|a| a.tokens.clone()).collect::<Vec<_>>()
                 };
                 self.model.types.push(TypeInfo {
-                    package: self.prog.package.clone(),
+                    package: self.prog.crates[unit.krate as usize].name.clone(),
                     name: t.name.clone(),
                     kind: match t.kind {
                         crate::facts::TypeKind::Struct => "struct",

@@ -1,5 +1,6 @@
 //! One package's facts, indexed for name resolution across its files and modules.
 
+use crate::discover::Crate;
 use crate::facts::{ConstDef, FileFacts, FnDef, ImplDef, TypeDef, UseDef};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,14 +8,25 @@ use std::sync::Arc;
 /// One analysed Rust file of a package.
 pub struct Unit {
     pub file: u32,
+    /// Its crate among the program's `crates`.
+    pub krate: u32,
     pub target: String,
     pub module: Vec<String>,
     pub facts: FileFacts,
     pub text: Arc<str>,
 }
 
-fn module_key(target: &str, module: &[String]) -> String {
-    format!("{target}::{}", module.join("::"))
+fn module_key(krate: u32, target: &str, module: &[String]) -> String {
+    format!("{krate}/{target}::{}", module.join("::"))
+}
+
+/// The first segment of an expanded path rooted in a crate of the program: `crate` for the crate of
+/// the expanding code, `crate#N` for the program's crate N (a workspace sibling).
+const CRATE_ROOT: &str = "crate";
+
+fn is_root_marker(seg: &str) -> bool {
+    seg.strip_prefix(CRATE_ROOT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,8 +44,10 @@ pub struct Ctx {
 }
 
 pub struct Program<'a> {
-    pub package: String,
-    pub crate_name: String,
+    /// The Cargo packages analysed together, each with the names its code gives its siblings.
+    pub crates: &'a [Crate],
+    /// Per crate, its package name, shared by the entities it holds.
+    packages: Vec<Arc<str>>,
     pub units: &'a [Unit],
     fns_by_name: HashMap<&'a str, Vec<FnId>>,
     consts_by_name: HashMap<&'a str, Vec<(u32, u32)>>,
@@ -46,10 +60,10 @@ pub struct Program<'a> {
 }
 
 impl<'a> Program<'a> {
-    pub fn new(package: &str, units: &'a [Unit]) -> Self {
+    pub fn new(crates: &'a [Crate], units: &'a [Unit]) -> Self {
         let mut p = Program {
-            package: package.to_string(),
-            crate_name: package.replace('-', "_"),
+            crates,
+            packages: crates.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             units,
             fns_by_name: HashMap::new(),
             consts_by_name: HashMap::new(),
@@ -72,7 +86,7 @@ impl<'a> Program<'a> {
                     p.fns_by_name.entry(&f.name).or_default().push(id);
                     if f.self_ty.is_none() {
                         p.fns_by_module
-                            .entry((module_key(&unit.target, &f.module), &f.name))
+                            .entry((module_key(unit.krate, &unit.target, &f.module), &f.name))
                             .or_default()
                             .push(id);
                     }
@@ -106,6 +120,44 @@ impl<'a> Program<'a> {
 
     pub fn unit(&self, id: u32) -> &'a Unit {
         &self.units[id as usize]
+    }
+
+    fn krate(&self, unit: u32) -> u32 {
+        self.units[unit as usize].krate
+    }
+
+    /// The package a unit (a file of Rust) belongs to.
+    pub fn package_of(&self, unit: u32) -> &Arc<str> {
+        &self.packages[self.krate(unit) as usize]
+    }
+
+    /// The package the file with this id belongs to (the first package for configuration files).
+    pub fn package_at(&self, file: u32) -> String {
+        let u = self.units.partition_point(|u| u.file < file);
+        let k = self
+            .units
+            .get(u)
+            .filter(|u| u.file == file)
+            .map_or(0, |u| u.krate);
+        self.packages[k as usize].to_string()
+    }
+
+    /// The crate a path expanded by `expand` is rooted in, if it is one of the program's.
+    fn root_crate(&self, ctx: &Ctx, expanded: &[String]) -> Option<u32> {
+        let first = expanded.first()?;
+        match first.strip_prefix(CRATE_ROOT)? {
+            "" => Some(self.krate(ctx.unit)),
+            rest => rest.strip_prefix('#')?.parse().ok(),
+        }
+    }
+
+    /// Whether code of crate `from` can name crate `to` (itself or a dependency).
+    fn sees(&self, from: u32, to: u32) -> bool {
+        from == to
+            || self.crates[from as usize]
+                .deps
+                .iter()
+                .any(|(_, k)| *k == to)
     }
 
     pub fn all_fns(&self) -> impl Iterator<Item = FnId> + '_ {
@@ -195,10 +247,19 @@ impl<'a> Program<'a> {
                     .collect(),
                 None => segs.to_vec(),
             },
-            f if *f == self.crate_name => ["crate".to_string()]
-                .into_iter()
-                .chain(segs[1..].iter().cloned())
-                .collect(),
+            f if self.crate_named(ctx, f).is_some() => {
+                let k = self.crate_named(ctx, f).unwrap_or_default();
+                let root = if k == self.krate(ctx.unit) {
+                    CRATE_ROOT.to_string()
+                } else {
+                    format!("{CRATE_ROOT}#{k}")
+                };
+                [root]
+                    .into_iter()
+                    .chain(segs[1..].iter().cloned())
+                    .collect()
+            }
+            f if f.starts_with("crate#") => segs.to_vec(),
             _ => match self
                 .uses(ctx)
                 .find(|u| &u.alias == first && u.path.first() != Some(first))
@@ -219,21 +280,35 @@ impl<'a> Program<'a> {
                 None => segs.to_vec(),
             },
         };
-        if out.first().map(String::as_str) == Some("crate") && out.len() == 1 {
+        if out.len() == 1 && out.first().is_some_and(|s| is_root_marker(s)) {
             out.clear();
         }
         out
     }
 
-    /// Resolves a function path to a function of this package.
+    /// The crate the code of `ctx` names `name`: its own library (a binary using its package's
+    /// library) or a dependency of the program.
+    fn crate_named(&self, ctx: &Ctx, name: &str) -> Option<u32> {
+        let here = self.krate(ctx.unit);
+        let own = &self.crates[here as usize];
+        if own.lib == name {
+            return Some(here);
+        }
+        own.deps.iter().find(|(n, _)| n == name).map(|(_, k)| *k)
+    }
+
+    /// Resolves a function path to a function of the program: of the calling code's crate, or of a
+    /// sibling crate it depends on.
     pub fn resolve_fn(&self, ctx: &Ctx, segs: &[String]) -> Option<FnId> {
         let name = segs.last()?;
         let cands = self.fns_by_name.get(name.as_str())?;
         let expanded = self.expand(ctx, segs);
+        let here = self.krate(ctx.unit);
+        let root = self.root_crate(ctx, &expanded);
         let qualifier: Vec<&str> = expanded[..expanded.len().saturating_sub(1)]
             .iter()
             .map(String::as_str)
-            .filter(|s| *s != "crate")
+            .filter(|s| !is_root_marker(s))
             .collect();
         let full = |id: &FnId| -> Vec<&str> {
             let f = self.func(*id);
@@ -243,69 +318,44 @@ impl<'a> Program<'a> {
             }
             v
         };
-        let same_target =
-            |id: &FnId| self.units[id.unit as usize].target == self.units[ctx.unit as usize].target;
-        let pick = |list: Vec<FnId>| -> Option<FnId> {
-            if list.len() <= 1 {
-                return list.first().copied();
-            }
-            let local: Vec<FnId> = list.iter().copied().filter(|id| same_target(id)).collect();
-            if local.len() == 1 {
-                return Some(local[0]);
-            }
-            // Prefer free functions over methods of the same name, then the first in file order.
-            list.iter()
-                .copied()
-                .find(|id| self.func(*id).self_ty.is_none())
-                .or(list.first().copied())
+        // The crate the path names, else every crate the calling code can name.
+        let crate_ok = |id: &FnId| {
+            let k = self.krate(id.unit);
+            root.map_or(self.sees(here, k), |r| r == k)
         };
+        let cands: Vec<FnId> = cands.iter().copied().filter(crate_ok).collect();
+        let pick = |list: Vec<FnId>| self.pick_fn(ctx, list);
         if qualifier.is_empty() {
-            if expanded.len() > 1 || (expanded.first() != Some(name) && !expanded.is_empty()) {
-                // An import of an external function (`use jsonwebtoken::decode`).
-                if !segs[0].eq("crate") && expanded.first().map(String::as_str) != Some("crate") {
-                    return None;
-                }
-            }
-            let target = &self.units[ctx.unit as usize].target;
-            if let Some(local) = self
-                .fns_by_module
-                .get(&(module_key(target, &ctx.module), name.as_str()))
-            {
-                // Defined in this module: this file first, then the module's other files.
-                return local
+            if let Some(k) = root.filter(|k| *k != here) {
+                // `sibling::handler` (or `use sibling::handler`): the sibling's root module, else one
+                // of its functions re-exported there.
+                let free: Vec<FnId> = cands
                     .iter()
                     .copied()
-                    .find(|id| id.unit == ctx.unit)
-                    .or(local.first().copied());
-            }
-            // Glob imports bring modules' functions into scope.
-            for g in self.uses(ctx).filter(|u| u.alias == "*") {
-                let m = self.expand(ctx, &g.path);
-                let m: Vec<&str> = m
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|s| *s != "crate")
+                    .filter(|id| self.krate(id.unit) == k && self.func(*id).self_ty.is_none())
                     .collect();
-                if let Some(id) = cands.iter().copied().find(|id| full(id) == m) {
-                    return Some(id);
-                }
+                let at_root: Vec<FnId> = free
+                    .iter()
+                    .copied()
+                    .filter(|id| full(id).is_empty())
+                    .collect();
+                return pick(if at_root.is_empty() { free } else { at_root });
             }
-            let free: Vec<FnId> = cands
-                .iter()
-                .copied()
-                .filter(|id| self.func(*id).self_ty.is_none())
-                .collect();
-            return if free.len() == 1 { Some(free[0]) } else { None };
+            if (expanded.len() > 1 || (expanded.first() != Some(name) && !expanded.is_empty()))
+                && root.is_none()
+            {
+                // An import of an external function (`use jsonwebtoken::decode`).
+                return None;
+            }
+            return self.resolve_unqualified(ctx, name, &cands);
         }
-        if expanded.first().map(String::as_str) != Some("crate")
-            && !self.is_local_head(ctx, &expanded)
-        {
+        if root.is_none() && !self.is_local_head(ctx, &expanded) {
             return None;
         }
-        // A path from the crate root (`crate::archive::search`, or `archive::search` after `use
+        // A path from a crate root (`crate::archive::search`, or `archive::search` after `use
         // crate::archive`) names exactly one module: a same-named function elsewhere (the handler
         // `api::archive::search` calling it) is not meant.
-        if expanded.first().map(String::as_str) == Some("crate") {
+        if root.is_some() {
             let exact: Vec<FnId> = cands
                 .iter()
                 .copied()
@@ -327,7 +377,11 @@ impl<'a> Program<'a> {
             .map(String::as_str)
             .chain(qualifier.iter().copied())
             .collect();
-        if let Some(id) = matching.iter().copied().find(|id| full(id) == relative) {
+        if let Some(id) = matching
+            .iter()
+            .copied()
+            .find(|id| self.krate(id.unit) == here && full(id) == relative)
+        {
             return Some(id);
         }
         if !matching.is_empty() {
@@ -341,6 +395,78 @@ impl<'a> Program<'a> {
             .filter(|id| self.func(*id).self_ty.is_none() && full(id).starts_with(&qualifier))
             .collect();
         pick(reexported)
+    }
+
+    /// A bare function name: defined in the calling module, brought in by a glob import, or the only
+    /// free function of that name the calling crate (then its dependencies) defines.
+    fn resolve_unqualified(&self, ctx: &Ctx, name: &str, cands: &[FnId]) -> Option<FnId> {
+        let here = self.krate(ctx.unit);
+        let target = &self.units[ctx.unit as usize].target;
+        if let Some(local) = self
+            .fns_by_module
+            .get(&(module_key(here, target, &ctx.module), name))
+        {
+            // Defined in this module: this file first, then the module's other files.
+            return local
+                .iter()
+                .copied()
+                .find(|id| id.unit == ctx.unit)
+                .or(local.first().copied());
+        }
+        // Glob imports bring modules' functions into scope.
+        for g in self.uses(ctx).filter(|u| u.alias == "*") {
+            let m = self.expand(ctx, &g.path);
+            let k = self.root_crate(ctx, &m).unwrap_or(here);
+            let m: Vec<&str> = m
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !is_root_marker(s))
+                .collect();
+            let found = cands.iter().copied().find(|id| {
+                let f = self.func(*id);
+                self.krate(id.unit) == k
+                    && f.self_ty.is_none()
+                    && f.module.iter().map(String::as_str).eq(m.iter().copied())
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+        let free = |own: bool| -> Vec<FnId> {
+            cands
+                .iter()
+                .copied()
+                .filter(|id| self.func(*id).self_ty.is_none())
+                .filter(|id| (self.krate(id.unit) == here) == own)
+                .collect()
+        };
+        let own = free(true);
+        let list = if own.is_empty() { free(false) } else { own };
+        (list.len() == 1).then(|| list[0])
+    }
+
+    /// One of several candidates: the only one of the caller's crate and target, else a free function
+    /// before methods of the same name, then the first in file order.
+    fn pick_fn(&self, ctx: &Ctx, list: Vec<FnId>) -> Option<FnId> {
+        if list.len() <= 1 {
+            return list.first().copied();
+        }
+        let caller = &self.units[ctx.unit as usize];
+        let local: Vec<FnId> = list
+            .iter()
+            .copied()
+            .filter(|id| {
+                let u = &self.units[id.unit as usize];
+                u.krate == caller.krate && u.target == caller.target
+            })
+            .collect();
+        if local.len() == 1 {
+            return Some(local[0]);
+        }
+        list.iter()
+            .copied()
+            .find(|id| self.func(*id).self_ty.is_none())
+            .or(list.first().copied())
     }
 
     /// Whether a path that does not start with `crate` still names something of this crate: a module or
@@ -363,15 +489,21 @@ impl<'a> Program<'a> {
     pub fn resolve_const(&self, ctx: &Ctx, segs: &[String]) -> Option<(u32, &'a ConstDef)> {
         let name = segs.last()?;
         let cands = self.consts_by_name.get(name.as_str())?;
+        let here = self.krate(ctx.unit);
+        let mut root = None;
         if segs.len() > 1 {
             // `Modifier::DIM` names another crate's constant unless its head is this crate's.
             let expanded = self.expand(ctx, segs);
-            if expanded.first().map(String::as_str) != Some("crate")
-                && !self.is_local_head(ctx, &expanded)
-            {
+            root = self.root_crate(ctx, &expanded);
+            if root.is_none() && !self.is_local_head(ctx, &expanded) {
                 return None;
             }
         }
+        let cands: Vec<(u32, u32)> = cands
+            .iter()
+            .copied()
+            .filter(|(u, _)| root.map_or(self.sees(here, self.krate(*u)), |r| r == self.krate(*u)))
+            .collect();
         let best = cands
             .iter()
             .find(|(u, i)| {
@@ -391,14 +523,17 @@ impl<'a> Program<'a> {
         ))
     }
 
+    /// A type by name: in the calling module first, then the calling crate, then any crate.
     pub fn resolve_type(&self, ctx: &Ctx, name: &str) -> Option<(u32, &'a TypeDef)> {
         let cands = self.types_by_name.get(name)?;
+        let here = self.krate(ctx.unit);
         let best = cands
             .iter()
             .find(|(u, i)| {
                 *u == ctx.unit
                     && self.units[*u as usize].facts.types[*i as usize].module == ctx.module
             })
+            .or_else(|| cands.iter().find(|(u, _)| self.krate(*u) == here))
             .or_else(|| cands.first())?;
         Some((
             best.0,
@@ -434,7 +569,17 @@ impl<'a> Program<'a> {
     }
 
     /// The full path of a call as resolved through imports, for catalog matching.
+    /// A sibling crate's paths read as its code names them (`sibling::auth::verify`).
     pub fn resolved_name(&self, ctx: &Ctx, segs: &[String]) -> String {
-        self.expand(ctx, segs).join("::")
+        let mut expanded = self.expand(ctx, segs);
+        if let Some(first) = expanded.first_mut() {
+            if let Some(k) = first
+                .strip_prefix("crate#")
+                .and_then(|k| k.parse::<usize>().ok())
+            {
+                *first = self.crates[k].lib.clone();
+            }
+        }
+        expanded.join("::")
     }
 }

@@ -24,6 +24,8 @@ pub struct RouteRow {
     pub body_limit: String,
     /// `on`, `off`, `local`, `mixed` over the listeners serving the route, `unserved` when none does.
     pub tls: String,
+    /// The addresses of the listeners serving the route (whichever package binds them).
+    pub listeners: Vec<String>,
 }
 
 fn at(route: &Route, files: &[SourceFile]) -> String {
@@ -78,14 +80,20 @@ pub fn rows(model: &Model, files: &[SourceFile]) -> Vec<RouteRow> {
                 .find(|m| m.capability == "body-limit")
                 .map(|m| m.name.clone())
                 .unwrap_or_else(|| "default".into());
-            let tls = match r.app.and_then(|a| model.apps.get(a)) {
-                Some(app) if !app.listeners.is_empty() => {
-                    let mut modes: Vec<&str> = app
-                        .listeners
+            let serving: Vec<&crate::model::Listener> = r
+                .app
+                .and_then(|a| model.apps.get(a))
+                .map(|app| {
+                    app.listeners
                         .iter()
                         .filter_map(|l| model.listeners.get(*l))
-                        .map(|l| l.tls.as_str())
-                        .collect();
+                        .collect()
+                })
+                .unwrap_or_default();
+            let tls = match serving.as_slice() {
+                [] => "unserved".into(),
+                _ => {
+                    let mut modes: Vec<&str> = serving.iter().map(|l| l.tls.as_str()).collect();
                     modes.sort();
                     modes.dedup();
                     match modes.as_slice() {
@@ -93,8 +101,10 @@ pub fn rows(model: &Model, files: &[SourceFile]) -> Vec<RouteRow> {
                         _ => format!("mixed ({})", modes.join(", ")),
                     }
                 }
-                _ => "unserved".into(),
             };
+            let mut listeners: Vec<String> = serving.iter().map(|l| l.address.clone()).collect();
+            listeners.sort();
+            listeners.dedup();
             RouteRow {
                 package: r.package.clone(),
                 framework: r.framework.clone(),
@@ -108,6 +118,7 @@ pub fn rows(model: &Model, files: &[SourceFile]) -> Vec<RouteRow> {
                 input,
                 body_limit,
                 tls,
+                listeners,
             }
         })
         .collect();
@@ -134,8 +145,9 @@ pub fn table(rows: &[RouteRow]) -> String {
         "INPUT",
         "BODY-LIMIT",
         "TLS",
+        "LISTENER",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 10]> = rows
         .iter()
         .map(|r| {
             [
@@ -148,6 +160,11 @@ pub fn table(rows: &[RouteRow]) -> String {
                 r.input.clone(),
                 r.body_limit.clone(),
                 r.tls.clone(),
+                if r.listeners.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.listeners.join(", ")
+                },
             ]
         })
         .collect();

@@ -32,7 +32,6 @@ impl Builder<'_, '_> {
     pub(super) fn add_calls(&mut self) {
         let prog = self.prog;
         let in_handler = self.handler_code();
-        let package: Arc<str> = Arc::from(prog.package.as_str());
         let total = prog.all_fns().map(|id| prog.func(id).calls.len()).sum();
         self.model.calls.reserve_exact(total);
         let mut seen: HashSet<Loc> = HashSet::new();
@@ -55,7 +54,7 @@ impl Builder<'_, '_> {
             for c in &f.calls {
                 let loc = Loc::new(file, c.span);
                 if seen.insert(loc) {
-                    let call = self.call_entity(&mut fc, c, loc, &package);
+                    let call = self.call_entity(&mut fc, c, loc, prog.package_of(id.unit));
                     self.model.calls.push(call);
                 }
             }

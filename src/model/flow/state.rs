@@ -63,8 +63,10 @@ pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
         }
         // Outside the routes found, a parameter typed as an extractor (`Path<String>`, `Multipart`)
         // is still request input; a bare `String` is only when a route says so.
+        // `Option<String>` is no extractor either: the option is looked through first.
         let typed_input = p.ty.as_ref().is_some_and(|ty| {
-            (!ty.args.is_empty() || ty.name() == "Multipart")
+            let (inner, _) = ty.strip_option();
+            (!inner.args.is_empty() || inner.name() == "Multipart")
                 && fl.an.classify_input(ty, &ctx).is_some()
         });
         let segment_input = route_params.iter().any(|(name, rest)| {

@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
+mod workspace;
+pub use workspace::Crate;
+
 #[derive(Debug, Clone)]
 pub struct Package {
     pub name: String,
@@ -14,6 +17,21 @@ pub struct Package {
     pub manifest: Option<PathBuf>,
     pub rust_files: Vec<RustFile>,
     pub toml_files: Vec<PathBuf>,
+    /// The Cargo packages analysed together (members joined by path dependencies); one for a package
+    /// on its own.
+    pub crates: Vec<Crate>,
+}
+
+impl Package {
+    /// The crate whose root is the deepest above `path` (the first when none is).
+    pub fn crate_of(&self, path: &Path) -> u32 {
+        self.crates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| path.starts_with(&c.root))
+            .max_by_key(|(_, c)| c.root.as_os_str().len())
+            .map_or(0, |(i, _)| i as u32)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +41,8 @@ pub struct RustFile {
     pub target: String,
     /// Module path within that crate target.
     pub module: Vec<String>,
+    /// Which of its package's `crates` the file belongs to.
+    pub krate: u32,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +126,16 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             explicit.insert(canon);
         }
     }
+    // A member of a workspace is analysed with the whole workspace (what a sibling builds or serves
+    // is part of the service); only what was named is reported.
+    let named_roots: Vec<PathBuf> = roots.iter().cloned().collect();
+    let mut expanded = false;
+    for r in &named_roots {
+        let package = package_root_of(r).filter(|p| p.join("Cargo.toml").is_file());
+        if let Some(ws) = workspace::enclosing_workspace(r, package.as_deref()) {
+            expanded |= roots.insert(ws);
+        }
+    }
     // A root inside another root adds nothing.
     let roots: Vec<PathBuf> = roots
         .iter()
@@ -142,6 +172,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                     manifest: Some(root.join("Cargo.toml")),
                     rust_files: vec![],
                     toml_files: vec![],
+                    crates: vec![Crate::named(name, root)],
                 },
             );
         }
@@ -205,21 +236,26 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                 {
                     continue;
                 }
-                let pkg = loose.entry(root.clone()).or_insert_with(|| Package {
-                    name: root
+                let pkg = loose.entry(root.clone()).or_insert_with(|| {
+                    let name = root
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| ".".into()),
-                    root: root.clone(),
-                    manifest: None,
-                    rust_files: vec![],
-                    toml_files: vec![],
+                        .unwrap_or_else(|| ".".into());
+                    Package {
+                        crates: vec![Crate::named(&name, &root)],
+                        name,
+                        root: root.clone(),
+                        manifest: None,
+                        rust_files: vec![],
+                        toml_files: vec![],
+                    }
                 });
                 let rel = file.strip_prefix(&root).unwrap_or(file);
                 pkg.rust_files.push(RustFile {
                     path: file.clone(),
                     target: "main".into(),
                     module: module_of(rel),
+                    krate: 0,
                 });
             }
         }
@@ -249,24 +285,27 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
         }
     }
     let mut all: Vec<Package> = packages.into_values().chain(loose.into_values()).collect();
-    // Walking a whole enclosing package also walked the packages nested inside it (fixtures, vendored
-    // crates): only those under a directory that was named are kept.
-    all.retain(|p| {
-        whole.is_empty()
-            || whole.contains(&p.root)
-            || dirs
-                .iter()
-                .chain(&narrowed)
-                .any(|d| p.root.starts_with(d) || d.starts_with(&p.root))
-    });
     all.retain(|p| !p.rust_files.is_empty() || !p.toml_files.is_empty());
     for p in &mut all {
         p.rust_files.sort_by(|a, b| a.path.cmp(&b.path));
         p.toml_files.sort();
         p.toml_files.dedup();
     }
+    // Walking a whole enclosing package (or workspace) also walked the packages nested inside it
+    // (fixtures, vendored crates, other members): those under a directory that was named are kept, with
+    // the members they are joined to by path dependencies.
+    let wanted = |root: &Path| {
+        (whole.is_empty() && !expanded)
+            || whole.contains(root)
+            || dirs
+                .iter()
+                .chain(&narrowed)
+                .any(|d| root.starts_with(d) || d.starts_with(root))
+    };
+    let mut all = workspace::group(all);
+    all.retain(|p| p.crates.iter().any(|c| wanted(&c.root)));
     // Named files narrow what is reported; named directories alongside them stay fully reported.
-    let report_only = (!explicit.is_empty() || !narrowed.is_empty()).then(|| {
+    let report_only = (!explicit.is_empty() || !narrowed.is_empty() || expanded).then(|| {
         let mut allowed: Vec<PathBuf> = explicit.into_iter().collect();
         allowed.extend(narrowed);
         allowed.extend(dirs);
@@ -580,6 +619,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
             } else {
                 module_of(&rest)
             },
+            krate: 0,
         });
     }
     if parts
@@ -601,6 +641,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
                 } else {
                     module_of(&rest)
                 },
+                krate: 0,
             });
         }
         let target = if inner == ["main.rs"] { "main" } else { "lib" };
@@ -609,6 +650,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
             path: file.to_path_buf(),
             target: target.into(),
             module: module_of(&rest),
+            krate: 0,
         });
     }
     // Sources outside `src/` (custom `[lib] path`, loose files): modules by their path.
@@ -616,6 +658,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
         path: file.to_path_buf(),
         target: "lib".into(),
         module: module_of(rel),
+        krate: 0,
     })
 }
 
