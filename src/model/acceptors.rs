@@ -34,6 +34,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
     let framework = super::salvo::framework_of(ev, cx).filter(|f| *f != "axum")?;
     Some(Value::Server(Rc::new(ServerVal {
         framework,
+        tls: None,
         app: Value::Unknown,
         listeners,
         config: Value::Unknown,

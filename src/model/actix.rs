@@ -45,10 +45,24 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         "Server::build" if cx.names.iter().any(|n| n.starts_with("actix_server")) => {
             return Some(Value::Server(Rc::new(ServerVal {
                 framework: FRAMEWORK,
+                tls: None,
                 app: Value::Unknown,
                 listeners: vec![],
                 config: Value::Unknown,
             })));
+        }
+        // actix-http: `HttpService::build().finish(map_config(app, |_| AppConfig::default())).tcp()`.
+        "HttpService::build" => {
+            return Some(Value::Server(Rc::new(ServerVal {
+                framework: FRAMEWORK,
+                tls: None,
+                app: Value::Unknown,
+                listeners: vec![],
+                config: Value::Unknown,
+            })));
+        }
+        _ if last == "map_config" && matches!(cx.arg(0), Value::Router(_)) => {
+            return Some(cx.arg(0));
         }
         "HttpServer::new" => {
             let app = match cx.arg(0) {
@@ -57,6 +71,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
             };
             return Some(Value::Server(Rc::new(ServerVal {
                 framework: FRAMEWORK,
+                tls: None,
                 app,
                 listeners: vec![],
                 config: Value::Unknown,
@@ -298,22 +313,33 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                     });
                     return Some(Value::Unknown);
                 }
-                // `actix_server::Server::build().bind("name", addr, factory)`.
+                // `actix_server::Server::build().bind("name", addr, factory)`; the factory builds an
+                // actix-web app, or an actix-http service around one.
                 "bind" if cx.args.len() == 3 => {
+                    let mut tls_loc = None;
                     if let Value::Fn(id, _) = cx.arg(2) {
-                        s2.app = ev.call_fn(id, vec![]);
+                        s2.app = match ev.call_fn(id, vec![]) {
+                            Value::Server(service) => {
+                                tls_loc = service.tls;
+                                service.app.clone()
+                            }
+                            app => app,
+                        };
                     }
                     s2.listeners.push(ListenerVal {
                         framework: FRAMEWORK,
                         addr: to_addr(&cx.arg(1)),
-                        tls: Tls::Off,
-                        tls_loc: None,
+                        tls: if tls_loc.is_some() { Tls::On } else { Tls::Off },
+                        tls_loc,
                         loc: cx.loc,
                         via: "actix_server::Server::bind".into(),
                         local: false,
                         notes: vec![],
                     });
                 }
+                "finish" if cx.args.len() == 1 => s2.app = cx.arg(0),
+                "tcp" | "tcp_auto_h2c" | "h1" | "h2" => {}
+                _ if name == "openssl" || name.starts_with("rustls") => s2.tls = Some(cx.loc),
                 _ => {
                     if let Some(entry) = ev.catalog.listener(&names) {
                         s2.listeners.push(ListenerVal::from_catalog(

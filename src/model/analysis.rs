@@ -31,6 +31,9 @@ pub struct FnSummary {
     /// May write something (a database, a file, a cache, a channel, shared state): it makes a call that
     /// is not known to only read, parse or build a response, directly or through the crate's functions.
     pub may_change_state: bool,
+    /// Denies access: returns an `Err` that says unauthorized or forbidden, itself (when called) or
+    /// through a call whose outcome it checks (`principal.require_admin()?`).
+    pub denies: Vec<Evidence>,
 }
 
 pub struct Analyzer<'p, 'a> {
@@ -48,6 +51,32 @@ pub fn norm_name(text: &str) -> String {
     let t = text.trim().trim_start_matches('&').trim();
     let t = t.rsplit("::").next().unwrap_or(t);
     t.trim_matches('"').to_lowercase().replace('_', "-")
+}
+
+/// Whether an error value says that access is denied: unauthorized or forbidden, by name or status.
+fn says_denied(text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "unauthorized",
+        "unauthorised",
+        "forbidden",
+        "unauthenticated",
+        "notauthenticated",
+        "not_authenticated",
+        "notauthorized",
+        "not_authorized",
+        "accessdenied",
+        "access_denied",
+        "permissiondenied",
+        "permission_denied",
+    ];
+    let t = text.to_lowercase();
+    let status = |code: &str| {
+        t.match_indices(code).any(|(i, _)| {
+            let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+            !digit(t[..i].chars().next_back()) && !digit(t[i + code.len()..].chars().next())
+        })
+    };
+    MARKERS.iter().any(|m| t.contains(m)) || status("401") || status("403")
 }
 
 /// The first string literal in a piece of source text.
@@ -463,6 +492,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 }
             }
         }
+        s.denies = self.denials(id, depth);
         s.may_change_state = f
             .calls
             .iter()
@@ -622,6 +652,51 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             }
         }
         None
+    }
+
+    /// Where a function denies access. Its own `Err(Forbidden)` counts when it is called (a handler's
+    /// own rejection may be a login's wrong password); a call counts when it denies and, in the function
+    /// asked about, its outcome is checked (`?`, a condition), deeper wherever it is made.
+    fn denials(&self, id: FnId, depth: usize) -> Vec<Evidence> {
+        let mut out = vec![];
+        if depth > 0 {
+            self.prog.func(id).body.walk(&mut |e| {
+                let Expr::Call { func, args, span } = e else {
+                    return;
+                };
+                let is_err = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Err"));
+                let text = args.first().map_or("", |a| self.text(id.unit, a.span()));
+                if is_err && out.is_empty() && says_denied(text) {
+                    out.push(Evidence {
+                        loc: self.loc(id.unit, *span),
+                        note: "denies access".into(),
+                    });
+                }
+            });
+        }
+        if !out.is_empty() || depth >= 3 {
+            return out;
+        }
+        let ctx = self.prog.ctx_of(id);
+        for c in &self.prog.func(id).calls {
+            if depth == 0 && !c.checked {
+                continue;
+            }
+            let Some(callee) = self.callee(&ctx, c).filter(|x| *x != id) else {
+                continue;
+            };
+            if !self.summary_at(callee, depth + 1).denies.is_empty() {
+                out.push(Evidence {
+                    loc: self.loc(id.unit, c.span),
+                    note: format!(
+                        "calls `{}`, which denies access",
+                        self.prog.func(callee).name
+                    ),
+                });
+                break;
+            }
+        }
+        out
     }
 
     /// Whether a function succeeds without an identity somewhere: `Ok(None)`, `Ok(MaybeUser(None))`,

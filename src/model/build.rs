@@ -448,7 +448,7 @@ impl Builder<'_, '_> {
                     }
                 }
             }
-            if let Some(e) = s.checked_auth.first() {
+            if let Some(e) = s.checked_auth.first().or(s.denies.first()) {
                 auth.evidence.push(Evidence {
                     loc: e.loc,
                     note: format!("explicit check: {}", e.note),

@@ -182,6 +182,35 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         v
     }
 
+    /// A call into the crate that hands on actix-web's `&mut ServiceConfig` (`|cfg| api::config(cfg,
+    /// &state)`): what the callee registers on it is registered on the caller's variable.
+    fn call_configuring(
+        &mut self,
+        f: &mut Frame,
+        id: FnId,
+        args: Vec<Value>,
+        raw: &[Expr],
+    ) -> Value {
+        let config = args.iter().zip(raw).enumerate().find_map(|(i, (v, e))| {
+            let actix = matches!(v, Value::Router(r) if r.framework == super::actix::FRAMEWORK);
+            let e = match e {
+                Expr::Unary { expr, .. } => expr.as_ref(),
+                other => other,
+            };
+            Some((i, e.as_ident()?.to_string())).filter(|_| actix)
+        });
+        match config {
+            Some((i, var)) => {
+                let out = self.call_fn_param_out(id, args, i);
+                if matches!(out, Value::Router(_)) {
+                    f.env.insert(var, out);
+                }
+                Value::Unknown
+            }
+            None => self.call_fn(id, args),
+        }
+    }
+
     /// Evaluates a function for the value its parameter `param` holds at the end: builder functions that
     /// take `&mut` configuration (`fn config(cfg: &mut web::ServiceConfig)`).
     pub fn call_fn_param_out(&mut self, id: FnId, args: Vec<Value>, param: usize) -> Value {
@@ -523,7 +552,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             }
         }
         if let Some(id) = self.prog.resolve_fn(&f.ctx, segs) {
-            return self.call_fn(id, args);
+            return self.call_configuring(f, id, args, raw);
         }
         let cx = CallCx {
             segs,

@@ -22,6 +22,7 @@ pub fn call(_ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         "rocket::build" | "Rocket::build" | "rocket::custom" | "Rocket::custom" => {
             Some(Value::Server(Rc::new(ServerVal {
                 framework: FRAMEWORK,
+                tls: None,
                 app: Value::Router(Rc::new(RouterVal {
                     framework: FRAMEWORK,
                     loc: cx.loc,

@@ -302,6 +302,9 @@ pub struct ServerVal {
     pub listeners: Vec<ListenerVal>,
     /// Listener configuration given in code (Rocket `rocket::custom(config)`).
     pub config: Value,
+    /// TLS set on the service itself (actix-http's `HttpService::build()...rustls(..)`): every listener
+    /// it is bound to serves TLS.
+    pub tls: Option<Loc>,
 }
 
 impl Value {

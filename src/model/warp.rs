@@ -127,6 +127,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         | ("addr::remote", _) => filter(route(vec![], vec![], vec![Slot::Other])),
         ("warp::serve", _) => Value::Server(Rc::new(ServerVal {
             framework: FRAMEWORK,
+            tls: None,
             app: cx.arg(0),
             listeners: vec![],
             config: Value::Unknown,
