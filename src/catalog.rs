@@ -351,6 +351,7 @@ pub const CALL_CAPABILITIES: &[&str] = &[
     "auth",
     "input",
     "audit",
+    "blocking",
 ];
 
 impl Catalog {

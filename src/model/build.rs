@@ -72,6 +72,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         input_params: HashMap::new(),
         flows: HashMap::new(),
         input_origins: HashMap::new(),
+        blocking: None,
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -98,6 +99,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
     let flows = super::flow::Flows::compute(prog, &an, &b.input_params);
     b.flows = flows.calls;
     b.input_origins = flows.origins;
+    b.blocking = Some(super::blocking::Blocking::compute(&an));
     b.add_calls();
     b.add_types();
     b.add_functions();
@@ -167,6 +169,8 @@ struct Builder<'p, 'a> {
     flows: super::flow::FlowMap,
     /// Per call site, where the request input in its arguments comes from.
     input_origins: HashMap<(u32, u32, u32), Vec<Evidence>>,
+    /// The crate's synchronous functions that block, and how.
+    blocking: Option<super::blocking::Blocking>,
 }
 
 impl Builder<'_, '_> {

@@ -7,6 +7,7 @@ mod actix;
 mod analysis;
 mod auth_checks;
 mod axum;
+mod blocking;
 mod build;
 mod config;
 mod eval;
@@ -197,6 +198,9 @@ pub struct Call {
     /// Where the request input in the arguments comes from: the extractor or accessor, and the calls that
     /// carried it here from another function.
     pub input_sources: Vec<Evidence>,
+    /// When the callee is a synchronous function of the crate that blocks the thread: the calls down to
+    /// the blocking call, then the blocking call itself.
+    pub blocks: Vec<Evidence>,
     /// In `main`, before its first serve call: start-up code, where nothing else runs yet.
     pub startup: bool,
     /// Inside an `if` or `match` on a setting (configuration, options, arguments, environment, a flag

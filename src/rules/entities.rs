@@ -151,6 +151,7 @@ entity!(Call {
     is_async_fn,
     in_handler,
     input_sources,
+    blocks,
     startup,
     in_branch,
     role,

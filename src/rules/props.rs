@@ -197,6 +197,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("is_async_fn", Scalar),
             ("in_handler", Scalar),
             ("input_sources", evidence()),
+            ("blocks", evidence()),
             ("startup", Scalar),
             ("in_branch", Scalar),
             ("role", Scalar),

@@ -6,7 +6,7 @@ use super::{Builder, SERVE_CALLS};
 use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
 use crate::model::flow::CallFlow;
 use crate::model::program::FnId;
-use crate::model::{Call, CallArg, Labels};
+use crate::model::{Call, CallArg, Evidence, Labels};
 use crate::source::{Loc, Span};
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -86,6 +86,13 @@ impl Builder<'_, '_> {
         let site = (fc.id.unit, c.span.start, c.span.end);
         let flow = self.flows.get(&site).cloned().unwrap_or_default();
         let (statement, then_called) = statement_of(fc, c.span);
+        // A call into a synchronous function of the crate that blocks: the way down to the blocking call.
+        let blocks = self
+            .blocking
+            .as_ref()
+            .and_then(|b| b.chain_of(self.an, fc.id, c))
+            .map(<[Evidence]>::to_vec)
+            .unwrap_or_default();
         Call {
             package: package.clone(),
             kind: c.kind,
@@ -99,6 +106,7 @@ impl Builder<'_, '_> {
             is_async_fn: fc.f.is_async,
             in_handler: fc.in_handler,
             input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
+            blocks,
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
                 .branches
