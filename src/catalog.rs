@@ -352,6 +352,7 @@ pub const CALL_CAPABILITIES: &[&str] = &[
     "input",
     "audit",
     "blocking",
+    "secret-sink",
 ];
 
 impl Catalog {

@@ -13,6 +13,7 @@ mod config;
 mod eval;
 mod flow;
 mod inputs;
+mod literals;
 mod lockfile;
 mod poem;
 mod program;
@@ -201,6 +202,9 @@ pub struct Call {
     /// When the callee is a synchronous function of the crate that blocks the thread: the calls down to
     /// the blocking call, then the blocking call itself.
     pub blocks: Vec<Evidence>,
+    /// For calls that take key material (the catalog's `secret-sink` calls): the literals their
+    /// arguments are, wherever written, last argument first.
+    pub literals: Vec<ArgLiteral>,
     /// In `main`, before its first serve call: start-up code, where nothing else runs yet.
     pub startup: bool,
     /// Inside an `if` or `match` on a setting (configuration, options, arguments, environment, a flag
@@ -218,6 +222,15 @@ pub struct Call {
     /// Methods called on the same binding earlier in the function, with their arguments as written
     /// (`set_secure(true)` before `cookie.set_same_site(None)`).
     pub before_called: Vec<String>,
+    pub loc: Loc,
+}
+
+/// A literal that reaches a call's argument, and where it is written.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArgLiteral {
+    /// The argument's index.
+    pub arg: usize,
+    pub value: String,
     pub loc: Loc,
 }
 

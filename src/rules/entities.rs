@@ -3,9 +3,9 @@
 use super::view::{Entity, Prop, ToProp};
 use crate::facts::CallKind;
 use crate::model::{
-    AdvisoryMatch, App, AppRoute, AuthCheck, AuthInfo, CacheInfo, Call, CallArg, ConfigEntry,
-    Evidence, FieldInfo, Function, Handler, HandlerParam, IdentityInfo, Input, Listener,
-    Middleware, Model, RateLimitInfo, Route, SuppressionInfo, TypeInfo,
+    AdvisoryMatch, App, AppRoute, ArgLiteral, AuthCheck, AuthInfo, CacheInfo, Call, CallArg,
+    ConfigEntry, Evidence, FieldInfo, Function, Handler, HandlerParam, IdentityInfo, Input,
+    Listener, Middleware, Model, RateLimitInfo, Route, SuppressionInfo, TypeInfo,
 };
 
 /// Implements [`Entity`] for a serializable struct from its fields, each under its serialized name
@@ -138,6 +138,7 @@ entity!(App {
     listeners
 });
 entity!(CallArg { text, value, flow });
+entity!(ArgLiteral { arg, value, loc });
 entity!(Call {
     package,
     kind,
@@ -152,6 +153,7 @@ entity!(Call {
     in_handler,
     input_sources,
     blocks,
+    literals,
     startup,
     in_branch,
     role,

@@ -198,6 +198,10 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("in_handler", Scalar),
             ("input_sources", evidence()),
             ("blocks", evidence()),
+            (
+                "literals",
+                list(obj(vec![("arg", Scalar), ("value", Scalar), ("loc", Loc)])),
+            ),
             ("startup", Scalar),
             ("in_branch", Scalar),
             ("role", Scalar),

@@ -5,6 +5,7 @@
 use super::{Builder, SERVE_CALLS};
 use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
 use crate::model::flow::CallFlow;
+use crate::model::literals::Literals;
 use crate::model::program::FnId;
 use crate::model::{Call, CallArg, Evidence, Labels};
 use crate::source::{Loc, Span};
@@ -93,6 +94,19 @@ impl Builder<'_, '_> {
             .and_then(|b| b.chain_of(self.an, fc.id, c))
             .map(<[Evidence]>::to_vec)
             .unwrap_or_default();
+        // Key material: what literals reach the arguments (sinks are rare, so their function's
+        // bindings are read when one is met).
+        let names = self.an.call_names(&ctx, c);
+        let literals = if self
+            .an
+            .catalog
+            .call_capabilities(&names)
+            .any(|e| e.capability == "secret-sink")
+        {
+            Literals::new(self.an, fc.id).of_call(c.span)
+        } else {
+            vec![]
+        };
         Call {
             package: package.clone(),
             kind: c.kind,
@@ -107,6 +121,7 @@ impl Builder<'_, '_> {
             in_handler: fc.in_handler,
             input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
             blocks,
+            literals,
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
                 .branches
