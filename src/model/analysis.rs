@@ -31,6 +31,9 @@ pub struct FnSummary {
     /// May write something (a database, a file, a cache, a channel, shared state): it makes a call that
     /// is not known to only read, parse or build a response, directly or through the crate's functions.
     pub may_change_state: bool,
+    /// Checks a submitted password or one-time code (the catalog's `password-verify` calls), itself or
+    /// through the crate's functions.
+    pub verifies_password: Vec<Evidence>,
     /// Denies access: returns an `Err` that says unauthorized or forbidden, itself (when called) or
     /// through a call whose outcome it checks (`principal.require_admin()?`).
     pub denies: Vec<Evidence>,
@@ -315,6 +318,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                         s.credential.push(ev);
                     }
                     "rate-limit" => s.rate_limit.push(ev),
+                    "password-verify" => s.verifies_password.push(ev),
                     "redirect" => s.redirect = true,
                     "validation" => s.validates.push(ev),
                     "audit" => s.audit.push(ev),
@@ -470,6 +474,12 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                         s.rate_limit.push(Evidence {
                             loc,
                             note: format!("calls `{cname}`, which checks a rate limit"),
+                        });
+                    }
+                    if let Some(first) = sub.verifies_password.first() {
+                        s.verifies_password.push(Evidence {
+                            loc,
+                            note: format!("calls `{cname}`, which checks {}", first.note),
                         });
                     }
                     if !sub.cache_headers.is_empty() && s.cache_headers.is_empty() {

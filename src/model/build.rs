@@ -401,6 +401,7 @@ impl Builder<'_, '_> {
         }
         let mut identity = IdentityInfo::default();
         let mut handler_cache: Option<(String, Evidence)> = None;
+        let mut verifies_password: Vec<Evidence> = vec![];
         let handler_loc = match rv.handler.fn_id {
             Some(id) => Loc::new(self.prog.unit(id.unit).file, self.prog.func(id).span),
             None => rv.handler.loc,
@@ -462,6 +463,7 @@ impl Builder<'_, '_> {
             identity.evidence.extend(s.credential.iter().cloned());
             rate.evidence.extend(s.rate_limit.iter().cloned());
             handler_cache = s.cache_headers.first().cloned();
+            verifies_password = s.verifies_password.iter().take(2).cloned().collect();
             self.add_handler(id);
             self.add_inputs(id, rv);
         }
@@ -540,6 +542,7 @@ impl Builder<'_, '_> {
             handler: rv.handler.name.clone(),
             handler_loc: Some(handler_loc),
             changes_state,
+            verifies_password,
             loc: rv.loc,
             middleware,
             auth,

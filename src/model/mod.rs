@@ -97,6 +97,9 @@ pub struct Route {
     /// Whether the handler may write anything (a database, a file, a cache, a channel, shared state),
     /// directly or through the crate's functions: `false` only when every call it makes only reads.
     pub changes_state: bool,
+    /// Where the handler checks a submitted password or one-time code (the catalog's `password-verify`
+    /// calls, directly or through the crate's functions): a credential endpoint whatever its path.
+    pub verifies_password: Vec<Evidence>,
     pub loc: Loc,
     /// Outermost first.
     pub middleware: Vec<Middleware>,

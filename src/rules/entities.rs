@@ -92,6 +92,7 @@ entity!(Route {
     handler,
     handler_loc,
     changes_state,
+    verifies_password,
     loc,
     middleware,
     auth,

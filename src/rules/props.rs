@@ -51,6 +51,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("handler", Scalar),
             ("handler_loc", Loc),
             ("changes_state", Scalar),
+            ("verifies_password", evidence()),
             ("loc", Loc),
             (
                 "middleware",
