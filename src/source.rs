@@ -39,6 +39,8 @@ impl Loc {
 pub enum FileKind {
     Rust,
     Toml,
+    /// A deployment file: Dockerfile, docker-compose file, Kubernetes manifest.
+    Deploy,
 }
 
 /// One file of the run. `display` is what the user sees: relative to the working directory when the

@@ -17,6 +17,9 @@ pub struct Package {
     pub manifest: Option<PathBuf>,
     pub rust_files: Vec<RustFile>,
     pub toml_files: Vec<PathBuf>,
+    /// Deployment files (Dockerfiles, docker-compose files, Kubernetes manifests) in the package or in a
+    /// directory above it: the environment they give the service.
+    pub deploy_files: Vec<PathBuf>,
     /// The Cargo packages analysed together (members joined by path dependencies); one for a package
     /// on its own.
     pub crates: Vec<Crate>,
@@ -146,6 +149,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     let mut manifests: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     let mut rust: BTreeSet<PathBuf> = BTreeSet::new();
     let mut tomls: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut deploy: BTreeSet<PathBuf> = BTreeSet::new();
     let mut unreadable: BTreeMap<PathBuf, String> = BTreeMap::new();
     // With links followed, a file reached twice (a link to a directory of the tree) is analysed once.
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
@@ -154,6 +158,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             manifests: &mut manifests,
             rust: &mut rust,
             tomls: &mut tomls,
+            deploy: &mut deploy,
             unreadable: &mut unreadable,
             seen: &mut seen,
         };
@@ -172,6 +177,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                     manifest: Some(root.join("Cargo.toml")),
                     rust_files: vec![],
                     toml_files: vec![],
+                    deploy_files: vec![],
                     crates: vec![Crate::named(name, root)],
                 },
             );
@@ -248,6 +254,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                         manifest: None,
                         rust_files: vec![],
                         toml_files: vec![],
+                        deploy_files: vec![],
                     }
                 });
                 let rel = file.strip_prefix(&root).unwrap_or(file);
@@ -281,6 +288,18 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                 .find(|p| p.root.starts_with(dir) && !support.contains(&p.root))
             {
                 pkg.toml_files.push(file.clone());
+            }
+        }
+    }
+    // A deployment file deploys the packages below the nearest package or workspace root above it
+    // (`deploy/k8s/api.yaml` and `docker/Dockerfile` are the repository's), else below its directory.
+    for file in &deploy {
+        let parent = file.parent().unwrap_or(file);
+        let dir = nearest_manifest_dir(parent).unwrap_or_else(|| parent.to_path_buf());
+        let dir = dir.as_path();
+        for (root, pkg) in packages.iter_mut() {
+            if root.starts_with(dir) && !support.contains(root) {
+                pkg.deploy_files.push(file.clone());
             }
         }
     }
@@ -322,6 +341,7 @@ struct Found<'a> {
     manifests: &'a mut BTreeMap<PathBuf, Option<String>>,
     rust: &'a mut BTreeSet<PathBuf>,
     tomls: &'a mut BTreeSet<PathBuf>,
+    deploy: &'a mut BTreeSet<PathBuf>,
     unreadable: &'a mut BTreeMap<PathBuf, String>,
     seen: &'a mut BTreeSet<PathBuf>,
 }
@@ -369,6 +389,8 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             found.tomls.insert(path);
         } else if name.ends_with(".rs") {
             found.rust.insert(path);
+        } else if is_deployment_file(&path, &name) {
+            found.deploy.insert(path);
         } else if name == "cargo.lock"
             || (name.ends_with(".toml")
                 && !TOOL_TOMLS.contains(&name.as_str())
@@ -378,6 +400,34 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
         {
             found.tomls.insert(path);
         }
+    }
+}
+
+/// Directories that hold Kubernetes manifests.
+const MANIFEST_DIRS: &[&str] = &[
+    "k8s",
+    "kubernetes",
+    "deploy",
+    "deployment",
+    "deployments",
+    "manifests",
+    "kustomize",
+];
+
+/// Dockerfiles, docker-compose files, and YAML files in a manifest directory.
+fn is_deployment_file(path: &Path, lower_name: &str) -> bool {
+    match crate::model::deploy_kind(lower_name) {
+        Some(crate::model::DeployKind::Dockerfile) => true,
+        Some(crate::model::DeployKind::Yaml) => {
+            lower_name.starts_with("docker-compose")
+                || lower_name.starts_with("compose.")
+                || lower_name.starts_with("compose-")
+                || path.ancestors().skip(1).any(|a| {
+                    a.file_name()
+                        .is_some_and(|n| MANIFEST_DIRS.contains(&n.to_string_lossy().as_ref()))
+                })
+        }
+        None => false,
     }
 }
 

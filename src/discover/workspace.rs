@@ -311,7 +311,9 @@ fn merge(
     }
     let mut rust_files: Vec<RustFile> = vec![];
     let mut toml_files: Vec<PathBuf> = vec![];
+    let mut deploy_files: Vec<PathBuf> = vec![];
     for (k, p) in taken.iter_mut().enumerate() {
+        deploy_files.append(&mut p.deploy_files);
         rust_files.extend(p.rust_files.drain(..).map(|mut f| {
             f.krate = k as u32;
             f
@@ -321,12 +323,15 @@ fn merge(
     rust_files.sort_by(|a, b| a.path.cmp(&b.path));
     toml_files.sort();
     toml_files.dedup();
+    deploy_files.sort();
+    deploy_files.dedup();
     Package {
         name: taken[outer].name.clone(),
         root,
         manifest: taken[outer].manifest.clone(),
         rust_files,
         toml_files,
+        deploy_files,
         crates,
     }
 }

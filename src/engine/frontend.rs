@@ -9,7 +9,7 @@ use super::hash::Hasher128;
 use super::read::{FilePlan, ReadFile};
 use crate::advisories::Advisory;
 use crate::facts::{self, FileFacts};
-use crate::model::{self, AdvisoryMatch, ConfigEntry};
+use crate::model::{self, AdvisoryMatch, ConfigEntry, EnvSetting};
 use crate::rules::Finding;
 use crate::source::{FileKind, Loc, SourceFile, Span};
 
@@ -23,6 +23,8 @@ pub struct FileOut {
     /// Lowering failed inside portcullis (reported as `internal-error`).
     pub panicked: bool,
     pub config: Vec<ConfigEntry>,
+    /// Environment variables a deployment file sets.
+    pub env: Vec<EnvSetting>,
     pub advisories: Vec<AdvisoryMatch>,
     pub findings: Vec<Finding>,
 }
@@ -45,6 +47,10 @@ impl FrontEnd<'_> {
         match plan.kind {
             FileKind::Rust => self.rust(plan, read, id),
             FileKind::Toml => self.toml(&read.file, id, plan.krate),
+            FileKind::Deploy => FileOut {
+                env: model::env_settings(&read.file, id),
+                ..FileOut::default()
+            },
         }
     }
 

@@ -121,6 +121,7 @@ pub fn analyze_with(
             manifest: None,
             rust_files: vec![],
             toml_files: vec![],
+            deploy_files: vec![],
             crates: vec![Crate::named("", Path::new("."))],
         }];
         &placeholder[..]
@@ -157,6 +158,7 @@ pub fn analyze_sources(
         manifest: None,
         rust_files: vec![],
         toml_files: vec![],
+        deploy_files: vec![],
         crates: vec![Crate::named(package, Path::new("."))],
     };
     let files = sources

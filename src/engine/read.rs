@@ -128,7 +128,17 @@ fn package_files(pkg: &Package, display: &super::DisplayPaths) -> Vec<FilePlan> 
         unread: None,
         text: None,
     });
-    rust.chain(toml).collect()
+    let deploy = pkg.deploy_files.iter().map(|t| FilePlan {
+        display: display.of(t),
+        path: t.clone(),
+        kind: FileKind::Deploy,
+        target: String::new(),
+        module: vec![],
+        krate: pkg.crate_of(t),
+        unread: None,
+        text: None,
+    });
+    rust.chain(toml).chain(deploy).collect()
 }
 
 /// Reads a file unless it is larger than the limit (checked before reading, so memory stays bounded).

@@ -116,6 +116,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     let mut findings: Vec<Finding> = vec![];
     let mut units: Vec<Unit> = vec![];
     let mut config = vec![];
+    let mut env = vec![];
     let mut advisories = vec![];
     let files: Vec<SourceFile> = reads
         .into_iter()
@@ -125,6 +126,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
             findings.extend(r.problem);
             findings.extend(out.findings);
             config.extend(out.config);
+            env.extend(out.env);
             advisories.extend(out.advisories);
             if let Some(facts) = out.facts {
                 let p = &plan.files[i];
@@ -142,11 +144,18 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .collect();
     drop_test_modules(&mut units);
     let first_rust = units.first().map_or(plan.first_file, |u| u.file);
-    let mut model = build_model(cx, package, &units, config, first_rust, &mut findings)
-        .unwrap_or_else(|| {
-            panicked = true;
-            Model::default()
-        });
+    let mut model = build_model(
+        cx,
+        package,
+        &units,
+        (config, env),
+        first_rust,
+        &mut findings,
+    )
+    .unwrap_or_else(|| {
+        panicked = true;
+        Model::default()
+    });
     drop(units);
     model.advisories = advisories;
     clock.lap("model");
@@ -244,13 +253,13 @@ fn build_model(
     cx: &RunCx,
     package: &Package,
     units: &[Unit],
-    config: Vec<model::ConfigEntry>,
+    (config, env): (Vec<model::ConfigEntry>, Vec<model::EnvSetting>),
     report_at: u32,
     findings: &mut Vec<Finding>,
 ) -> Option<Model> {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.crates, units);
-        model::build_package(&prog, &cx.policy.catalog, config)
+        model::build_package(&prog, &cx.policy.catalog, config, env)
     }));
     built
         .map_err(|p| {

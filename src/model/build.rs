@@ -12,7 +12,12 @@ use crate::facts::{CallKind, TypeRef};
 use std::collections::{HashMap, HashSet};
 mod calls;
 
-pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>) -> Model {
+pub fn build_package(
+    prog: &Program,
+    catalog: &Catalog,
+    config: Vec<ConfigEntry>,
+    env: Vec<super::EnvSetting>,
+) -> Model {
     let mut ev = Evaluator::new(prog, catalog, &config);
     let an = Analyzer::new(prog, catalog);
 
@@ -73,6 +78,7 @@ pub fn build_package(prog: &Program, catalog: &Catalog, config: Vec<ConfigEntry>
         flows: HashMap::new(),
         input_origins: HashMap::new(),
         blocking: None,
+        env,
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -171,6 +177,8 @@ struct Builder<'p, 'a> {
     input_origins: HashMap<(u32, u32, u32), Vec<Evidence>>,
     /// The crate's synchronous functions that block, and how.
     blocking: Option<super::blocking::Blocking>,
+    /// Environment variables the repository's deployment files set.
+    env: Vec<super::EnvSetting>,
 }
 
 impl Builder<'_, '_> {
@@ -221,7 +229,34 @@ impl Builder<'_, '_> {
 
     fn listener(&mut self, l: &super::value::ListenerVal, redirect_only: bool) -> usize {
         let mut evidence = vec![];
+        // What a deployment file sets for the variable the address comes from (or for the framework's
+        // own variables, over its default address) is where the service really listens.
+        let deployed = super::deployed::address(&self.env, l);
+        let resolved;
+        let l = match &deployed {
+            Some((addr, settings)) => {
+                if let Origin::Env(var, _, loc) = &l.addr.origin {
+                    evidence.push(Evidence {
+                        loc: *loc,
+                        note: format!("address from environment variable `{var}`"),
+                    });
+                }
+                for e in settings {
+                    evidence.push(Evidence {
+                        loc: e.loc,
+                        note: format!("`{}` set to `{}` for the deployment", e.var, e.value),
+                    });
+                }
+                resolved = super::value::ListenerVal {
+                    addr: addr.clone(),
+                    ..l.clone()
+                };
+                &resolved
+            }
+            None => l,
+        };
         let source = match &l.addr.origin {
+            _ if deployed.is_some() => "deployment",
             Origin::Literal(_) => "literal",
             Origin::Default(_) => "default",
             Origin::Constant(name, loc) => {

@@ -98,6 +98,10 @@ pub struct Evaluator<'p, 'a> {
     /// handler's n-th parameter): parameter index and input kind.
     pub positional_inputs: HashMap<FnId, Vec<(usize, &'static str, &'static str)>>,
     steps: usize,
+    /// Settings written in code on a configuration builder (the `config` crate's
+    /// `set_default("host", "0.0.0.0")` and `set_override(..)`): key, value, where, and whether it
+    /// overrides the configuration files.
+    code_config: Vec<(String, String, Loc, bool)>,
 }
 
 impl<'p, 'a> Evaluator<'p, 'a> {
@@ -114,6 +118,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             called_by_other: HashSet::new(),
             positional_inputs: HashMap::new(),
             steps: 0,
+            code_config: code_config(prog),
         }
     }
 
@@ -849,16 +854,26 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
         for start in 0..chain.len() {
             let suffix = chain[start..].join(".");
-            let hit = self
-                .config
-                .iter()
-                .find(|c| c.key == suffix || c.key.ends_with(&format!(".{suffix}")));
-            if let Some(c) = hit {
+            let matches = |key: &str| key == suffix || key.ends_with(&format!(".{suffix}"));
+            // Overrides in code, then the configuration files, then defaults in code.
+            let in_code = |overrides: bool| {
+                self.code_config
+                    .iter()
+                    .find(|(k, _, _, o)| *o == overrides && matches(k))
+                    .map(|(k, v, loc, _)| Value::str(v.clone(), Origin::Config(k.clone(), *loc)))
+            };
+            if let Some(v) = in_code(true) {
+                return Some(v);
+            }
+            if let Some(c) = self.config.iter().find(|c| matches(&c.key)) {
                 let text = match &c.value {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
                 return Some(Value::str(text, Origin::Config(c.key.clone(), c.loc)));
+            }
+            if let Some(v) = in_code(false) {
+                return Some(v);
             }
             if chain.len() - start <= 1 {
                 break;
@@ -866,6 +881,36 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
         None
     }
+}
+
+/// `ConfigBuilder::set_default("server.host", "0.0.0.0")` and `set_override(..)` with literal keys and
+/// values, anywhere in the crate.
+fn code_config(prog: &Program) -> Vec<(String, String, Loc, bool)> {
+    let mut out = vec![];
+    for id in prog.all_fns() {
+        let file = prog.unit(id.unit).file;
+        for c in &prog.func(id).calls {
+            let overrides = match c.name.as_str() {
+                "set_default" => false,
+                "set_override" => true,
+                _ => continue,
+            };
+            let (Some(Lit::Str(key)), Some(value)) = (
+                c.args.first().and_then(|a| a.lit.as_ref()),
+                c.args.get(1).and_then(|a| a.lit.as_ref()),
+            ) else {
+                continue;
+            };
+            let value = match value {
+                Lit::Str(v) => v.clone(),
+                Lit::Int(i) => i.to_string(),
+                Lit::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            out.push((key.clone(), value, Loc::new(file, c.span), overrides));
+        }
+    }
+    out
 }
 
 /// `Ipv4Addr::UNSPECIFIED` and friends.

@@ -10,6 +10,8 @@ mod axum;
 mod blocking;
 mod build;
 mod config;
+mod deploy;
+mod deployed;
 mod eval;
 mod flow;
 mod inputs;
@@ -24,6 +26,7 @@ mod warp;
 
 pub use build::build_package;
 pub use config::config_entries;
+pub use deploy::{deploy_kind, env_settings, DeployKind};
 pub use flow::Labels;
 pub use lockfile::advisory_matches;
 pub use program::{Program, Unit};
@@ -225,6 +228,15 @@ pub struct Call {
     /// Methods called on the same binding earlier in the function, with their arguments as written
     /// (`set_secure(true)` before `cookie.set_same_site(None)`).
     pub before_called: Vec<String>,
+    pub loc: Loc,
+}
+
+/// An environment variable a deployment file sets for the service (Dockerfile `ENV`, docker-compose
+/// `environment:`, Kubernetes `env:`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvSetting {
+    pub var: String,
+    pub value: String,
     pub loc: Loc,
 }
 
