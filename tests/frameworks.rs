@@ -240,3 +240,82 @@ async fn main() {{
         vec!["auth-failure-not-logged src/main.rs:20"]
     );
 }
+
+#[test]
+fn an_actix_transform_that_identifies_without_enforcing_is_optional_auth() {
+    // The crate's own `Transform` reads the session cookie and lets a request without one through
+    // (`Ok(None)`): the public, cacheable route behind it is not an authenticated route.
+    let identity = r#"
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+use std::future::{ready, Ready};
+
+pub struct Identify;
+
+impl<S: Service<ServiceRequest, Response = ServiceResponse, Error = Error> + 'static> Transform<S, ServiceRequest> for Identify {
+    type Response = ServiceResponse;
+    type Error = Error;
+    type Transform = IdentifyService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(IdentifyService { service }))
+    }
+}
+
+pub struct IdentifyService<S> {
+    service: S,
+}
+
+impl<S: Service<ServiceRequest, Response = ServiceResponse, Error = Error> + 'static> Service<ServiceRequest> for IdentifyService<S> {
+    type Response = ServiceResponse;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<ServiceResponse, Error>>;
+    forward_ready!(service);
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let user = session_user(&req);
+        let user = match user {
+            Ok(u) => u,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        req.extensions_mut().insert(user);
+        let fut = self.service.call(req);
+        Box::pin(async move { fut.await })
+    }
+}
+
+fn session_user(req: &ServiceRequest) -> Result<Option<String>, Error> {
+    let Some(cookie) = req.cookie("session_id") else {
+        return Ok(None);
+    };
+    if cookie.value().len() != 32 {
+        return Err(actix_web::error::ErrorBadRequest("malformed session"));
+    }
+    Ok(Some(cookie.value().to_string()))
+}
+"#;
+    let main = r#"
+mod identity;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+async fn timezones() -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=86400")).body("[]")
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    HttpServer::new(|| App::new().wrap(identity::Identify).route("/timezones", web::get().to(timezones)))
+        .bind(("127.0.0.1", 8080))?
+        .run()
+        .await
+}
+"#;
+    let pkg = package(&[("src/main.rs", main), ("src/identity.rs", identity)]);
+    assert_eq!(
+        findings(&pkg, "unauthenticated-cached-route"),
+        Vec::<String>::new()
+    );
+    let routes = json(&run_in(pkg.path(), &["routes", "--format", "json"]));
+    assert_eq!(routes[0]["auth"], "optional", "{routes}");
+}

@@ -56,6 +56,15 @@ pub fn norm_name(text: &str) -> String {
     t.trim_matches('"').to_lowercase().replace('_', "-")
 }
 
+/// Whether `word` appears in `text` as a whole identifier.
+fn contains_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(ident)
+            && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
 /// Whether an error value says that access is denied: unauthorized or forbidden, by name or status.
 fn says_denied(text: &str) -> bool {
     const MARKERS: &[&str] = &[
@@ -709,6 +718,59 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         out
     }
 
+    /// Whether a middleware lets a request without credentials through: it, or a function of the crate
+    /// it calls that reads credentials, succeeds without an identity (`Ok(None)`).
+    fn lets_anonymous_through(&self, id: FnId) -> bool {
+        if self.admits_anonymous(id) {
+            return true;
+        }
+        let ctx = self.prog.ctx_of(id);
+        self.prog.func(id).calls.iter().any(|c| {
+            self.callee(&ctx, c).filter(|g| *g != id).is_some_and(|g| {
+                !self.summary_at(g, 1).credential.is_empty() && self.admits_anonymous(g)
+            })
+        })
+    }
+
+    /// An actix-web middleware written in the crate (`.wrap(AccessLog)`): its `Transform` creates a
+    /// service whose `Service::call` does the work, analysed like a middleware function.
+    fn transform_call(&self, l: &LayerVal) -> Option<FnId> {
+        let first = l.names.first()?;
+        let head = first.split('(').next().unwrap_or(first);
+        let head = head.trim_end_matches("::new").trim_end_matches("::default");
+        let ty = head.rsplit("::").next()?;
+        let is_trait = |imp: &crate::facts::ImplDef, name: &str| {
+            imp.trait_path
+                .as_ref()
+                .and_then(|p| p.last())
+                .is_some_and(|t| t == name)
+        };
+        let (tu, transform) = self
+            .prog
+            .impls_of(ty)
+            .find(|(_, i)| is_trait(i, "Transform"))?;
+        // The service type the transform builds: named in its `new_transform`.
+        let built = transform
+            .fns
+            .iter()
+            .map(|&i| FnId { unit: tu, idx: i })
+            .find(|id| self.prog.func(*id).name == "new_transform")
+            .map(|id| self.text(id.unit, self.prog.func(id).item_span))?;
+        self.prog
+            .units
+            .iter()
+            .enumerate()
+            .flat_map(|(u, unit)| unit.facts.impls.iter().map(move |imp| (u as u32, imp)))
+            .filter(|(_, imp)| is_trait(imp, "Service") && imp.self_ty.name() != ty)
+            .find(|(_, imp)| contains_word(built, imp.self_ty.name()))
+            .and_then(|(u, imp)| {
+                imp.fns
+                    .iter()
+                    .map(|&i| FnId { unit: u, idx: i })
+                    .find(|id| self.prog.func(*id).name == "call")
+            })
+    }
+
     /// Whether a function succeeds without an identity somewhere: `Ok(None)`, `Ok(MaybeUser(None))`,
     /// `Ok(Self::Guest)`, `Ok(Viewer::Anonymous)`.
     fn admits_anonymous(&self, id: FnId) -> bool {
@@ -754,13 +816,15 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             keys_identity: None,
             optional: false,
         };
-        if let Some(id) = l.fn_id {
+        if let Some(id) = l.fn_id.or_else(|| self.transform_call(l)) {
             let s = self.summary(id);
             if !s.checked_auth.is_empty() || (s.cache_store.is_none() && !s.credential.is_empty()) {
                 m.capability = "auth".into();
                 m.tags.push("middleware-fn".into());
-                // Reads credentials but never rejects a request on them: it identifies, it does not enforce.
-                m.optional = s.checked_auth.is_empty();
+                // Reads credentials but never rejects a request on them, or lets a request without
+                // them through (its credential reader answers `Ok(None)`): it identifies, it does not
+                // enforce.
+                m.optional = s.checked_auth.is_empty() || self.lets_anonymous_through(id);
             } else if let Some(_store) = &s.cache_store {
                 m.capability = "cache".into();
                 m.tags.push("response-cache".into());
@@ -775,6 +839,10 @@ impl<'p, 'a> Analyzer<'p, 'a> {
                 m.tags.push("cache-header".into());
                 m.tags.push("overriding".into());
                 m.directives = Some(d.clone());
+            } else if !s.audit.is_empty() {
+                // A middleware of the crate that writes a log or trace event for the requests it sees.
+                m.capability = "trace".into();
+                m.tags.push("middleware-fn".into());
             }
             return m;
         }
