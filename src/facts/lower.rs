@@ -673,16 +673,19 @@ impl<'a> Lowerer<'a> {
                 span,
             },
             syn::Expr::While(w) => Expr::Loop {
+                pat: None,
                 head: Some(Box::new(self.expr(&w.cond))),
                 body: self.block(&w.body),
                 span,
             },
             syn::Expr::ForLoop(f) => Expr::Loop {
+                pat: Some(Box::new(self.pat(&f.pat))),
                 head: Some(Box::new(self.expr(&f.expr))),
                 body: self.block(&f.body),
                 span,
             },
             syn::Expr::Loop(l) => Expr::Loop {
+                pat: None,
                 head: None,
                 body: self.block(&l.body),
                 span,

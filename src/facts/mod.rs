@@ -186,6 +186,8 @@ pub enum Expr {
         span: Span,
     },
     Loop {
+        /// The binding of a `for` loop (`for field in fields`): each item of `head`.
+        pat: Option<Box<Pat>>,
         head: Option<Box<Expr>>,
         body: Block,
         span: Span,

@@ -257,6 +257,16 @@ impl Analyzer<'_, '_> {
     /// request input, whatever the extractor around it.
     pub fn validates_itself(&self, ty: &TypeRef, ctx: &Ctx) -> bool {
         let (t, _) = ty.strip_option();
+        // A collection or box of self-validating values (`Vec<Version>`) holds only valid ones.
+        if matches!(
+            t.name(),
+            "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "Box" | "Arc" | "Rc"
+        ) {
+            return t
+                .args
+                .first()
+                .is_some_and(|inner| self.validates_itself(inner, ctx));
+        }
         let t = match self.classify_input(t, ctx) {
             Some(c) if c.inner.name() != t.name() => c.inner,
             _ => t.clone(),

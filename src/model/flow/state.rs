@@ -314,9 +314,15 @@ impl FnState<'_, '_, '_> {
                 self.expr(scrutinee);
                 self.exprs(arms).into_iter().fold(Taint::NONE, Taint::join)
             }
-            Expr::Loop { head, body, .. } => {
+            Expr::Loop {
+                pat, head, body, ..
+            } => {
                 if let Some(h) = head {
-                    self.expr(h);
+                    // `for field in fields`: each item carries what the sequence carries.
+                    let t = self.expr(h);
+                    if let Some(p) = pat {
+                        self.bind(p, t, false);
+                    }
                 }
                 self.block(body);
                 Taint::NONE
