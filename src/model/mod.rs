@@ -211,6 +211,9 @@ pub struct Call {
     /// For calls that take key material (the catalog's `secret-sink` calls): the literals their
     /// arguments are, wherever written, last argument first.
     pub literals: Vec<ArgLiteral>,
+    /// The field names the calling function reads, itself or in the crate's functions it calls
+    /// (shared by the calls of a function).
+    pub function_fields: std::sync::Arc<[String]>,
     /// In `main`, before its first serve call: start-up code, where nothing else runs yet.
     pub startup: bool,
     /// Inside an `if` or `match` on a setting (configuration, options, arguments, environment, a flag

@@ -155,6 +155,7 @@ entity!(Call {
     input_sources,
     blocks,
     literals,
+    function_fields,
     startup,
     in_branch,
     role,

@@ -203,6 +203,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 "literals",
                 list(obj(vec![("arg", Scalar), ("value", Scalar), ("loc", Loc)])),
             ),
+            ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),
             ("role", Scalar),

@@ -99,6 +99,12 @@ impl ToProp for Vec<String> {
     }
 }
 
+impl ToProp for std::sync::Arc<[String]> {
+    fn to_prop(&self) -> Prop<'_> {
+        Prop::Strs(self)
+    }
+}
+
 impl ToProp for Vec<usize> {
     fn to_prop(&self) -> Prop<'_> {
         Prop::Ints(self)

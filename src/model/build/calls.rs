@@ -27,6 +27,8 @@ struct FnCalls<'f> {
     statement: Option<(Span, Arc<str>)>,
     /// Per receiver expression (by span), the method called on it and that call's span.
     called_on: HashMap<(u32, u32), (&'f str, Span)>,
+    /// The field names the function reads, itself or in the crate's functions it calls.
+    fields: Arc<[String]>,
 }
 
 impl Builder<'_, '_> {
@@ -50,6 +52,7 @@ impl Builder<'_, '_> {
                 branches: branch_spans(&f.body, text),
                 statement: None,
                 called_on: called_on(f),
+                fields: self.fields_read(id),
             };
             let file = prog.unit(id.unit).file;
             for c in &f.calls {
@@ -60,6 +63,31 @@ impl Builder<'_, '_> {
                 }
             }
         }
+    }
+
+    /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
+    /// functions it calls directly, sorted.
+    fn fields_read(&self, id: FnId) -> Arc<[String]> {
+        let prog = self.prog;
+        let ctx = prog.ctx_of(id);
+        let mut fns = vec![id];
+        fns.extend(
+            prog.func(id)
+                .calls
+                .iter()
+                .filter_map(|c| self.an.callee(&ctx, c)),
+        );
+        let mut names: Vec<String> = vec![];
+        for g in fns {
+            prog.func(g).body.walk(&mut |e| {
+                if let Expr::Field { name, .. } = e {
+                    names.push(name.clone());
+                }
+            });
+        }
+        names.sort();
+        names.dedup();
+        names.into()
     }
 
     /// Handlers, and the closures written inside them: they run as part of the handler.
@@ -122,6 +150,7 @@ impl Builder<'_, '_> {
             input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
             blocks,
             literals,
+            function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
                 .branches
