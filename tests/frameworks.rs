@@ -319,3 +319,52 @@ async fn main() -> std::io::Result<()> {
     let routes = json(&run_in(pkg.path(), &["routes", "--format", "json"]));
     assert_eq!(routes[0]["auth"], "optional", "{routes}");
 }
+
+#[test]
+fn a_handler_is_not_an_auth_check_whatever_it_calls() {
+    // `block` takes the authenticated `User` and returns its errors: it is a handler (a route
+    // attribute, mounted through a macro portcullis does not expand), not a guard whose rejections
+    // should be logged. The guard itself logs what it refuses.
+    let main = r#"
+#[macro_use]
+extern crate rocket;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+
+pub struct User(String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for User {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match req.headers().get_one("authorization") {
+            Some(t) if t.len() == 40 => Outcome::Success(User(t.to_string())),
+            _ => {
+                log::warn!("request without a valid token");
+                Outcome::Error((Status::Unauthorized, ()))
+            }
+        }
+    }
+}
+
+fn may_block(user: &User, other: &str) -> Result<(), Status> {
+    if user.0 == other { Err(Status::Forbidden) } else { Ok(()) }
+}
+
+#[post("/users/<id>/block")]
+fn block(user: User, id: String) -> Result<(), Status> {
+    may_block(&user, &id)?;
+    Ok(())
+}
+
+#[launch]
+fn rocket() -> _ {
+    rocket::build().mount("/", rocket_okapi::openapi_get_routes![block])
+}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    assert_eq!(
+        findings(&pkg, "auth-failure-not-logged"),
+        Vec::<String>::new()
+    );
+}

@@ -21,6 +21,38 @@ const GUARD_TRAITS: &[&str] = &[
     "Endpoint",
 ];
 
+/// Calls that register handlers: a function passed to them is a handler.
+const ROUTING: &[&str] = &[
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "trace",
+    "any",
+    "on",
+    "route",
+    "to",
+    "service",
+    "routes",
+    "openapi_get_routes",
+    "get_service",
+    "post_service",
+];
+
+/// Route attributes (`#[post("/bots/create")]`, actix-web, Rocket, poem-openapi): the function is a
+/// handler. (salvo's `#[handler]` also marks middleware, so it says nothing.)
+fn is_route_handler(f: &crate::facts::FnDef) -> bool {
+    f.attrs.iter().any(|a| {
+        matches!(
+            a.path.rsplit("::").next().unwrap_or(&a.path),
+            "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "route" | "oai"
+        )
+    })
+}
+
 /// Traits through which a rejection type becomes a response (where it may be logged).
 const RESPONSE_TRAITS: &[&str] = &["IntoResponse", "ResponseError", "Responder", "Reject"];
 
@@ -32,7 +64,10 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
         .into_par_iter()
         .filter(|id| {
             let f = prog.func(*id);
-            !f.is_closure && !handlers.contains(id) && !an.summary(*id).checked_auth.is_empty()
+            !f.is_closure
+                && !handlers.contains(id)
+                && !is_route_handler(f)
+                && !an.summary(*id).checked_auth.is_empty()
         })
         .collect();
     let set: HashSet<FnId> = candidates.iter().copied().collect();
@@ -51,7 +86,13 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
     // whatever calls them.
     let mut passed: HashSet<&str> = HashSet::new();
     for id in prog.all_fns() {
-        for c in &prog.func(id).calls {
+        // Handed to a route (`post(create_bot)`, `routes![..]`), a function is a handler, not a check.
+        for c in prog
+            .func(id)
+            .calls
+            .iter()
+            .filter(|c| !ROUTING.contains(&c.name.as_str()))
+        {
             for a in &c.args {
                 let t = a.text.trim();
                 if !t.is_empty()
