@@ -47,6 +47,8 @@ pub struct Analyzer<'p, 'a> {
     memo: Mutex<HashMap<(FnId, usize), Arc<FnSummary>>>,
     /// Layers are shared by every route they wrap: classify each once.
     layers: Mutex<HashMap<(Loc, String), Middleware>>,
+    /// Per call site (unit, span), the crate function it calls.
+    callees: HashMap<(u32, u32, u32), Option<FnId>>,
 }
 
 /// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
@@ -201,6 +203,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             catalog,
             memo: Mutex::new(HashMap::new()),
             layers: Mutex::new(HashMap::new()),
+            callees: resolve_callees(prog),
         }
     }
 
@@ -237,16 +240,49 @@ impl<'p, 'a> Analyzer<'p, 'a> {
 
     /// The crate function a call lands in, if any.
     pub fn callee(&self, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
-        match c.kind {
-            CallKind::Call => self.prog.resolve_fn(ctx, &c.path),
-            CallKind::Method => match self.prog.methods_named(&c.name).as_slice() {
-                [id] => Some(*id),
-                _ => None,
-            },
-            CallKind::Macro | CallKind::Assign | CallKind::Field => None,
+        match self.callees.get(&(ctx.unit, c.span.start, c.span.end)) {
+            Some(known) => *known,
+            None => callee_of(self.prog, ctx, c),
         }
     }
+}
 
+/// Every call site's target in the crate, resolved once: summaries at every depth, the blocking
+/// analysis and the call entities all ask for the same sites.
+fn resolve_callees(prog: &Program) -> HashMap<(u32, u32, u32), Option<FnId>> {
+    use rayon::prelude::*;
+    let fns: Vec<FnId> = prog.all_fns().collect();
+    fns.par_iter()
+        .flat_map_iter(|&id| {
+            let ctx = prog.ctx_of(id);
+            prog.func(id)
+                .calls
+                .iter()
+                .map(move |c| {
+                    (
+                        (id.unit, c.span.start, c.span.end),
+                        callee_of(prog, &ctx, c),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The crate function a call lands in: a path resolved through imports, or the only method of that
+/// name the crate defines.
+fn callee_of(prog: &Program, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
+    match c.kind {
+        CallKind::Call => prog.resolve_fn(ctx, &c.path),
+        CallKind::Method => match prog.methods_named(&c.name).as_slice() {
+            [id] => Some(*id),
+            _ => None,
+        },
+        CallKind::Macro | CallKind::Assign | CallKind::Field => None,
+    }
+}
+
+impl Analyzer<'_, '_> {
     pub fn summary(&self, id: FnId) -> Arc<FnSummary> {
         self.summary_at(id, 0)
     }

@@ -310,13 +310,26 @@ impl<'a> Program<'a> {
             .map(String::as_str)
             .filter(|s| !is_root_marker(s))
             .collect();
-        let full = |id: &FnId| -> Vec<&str> {
+        // A function's path in its crate (module, then `impl` type), compared without building it:
+        // a common name has candidates in every crate of a workspace.
+        let path = |id: &FnId| {
             let f = self.func(*id);
-            let mut v: Vec<&str> = f.module.iter().map(String::as_str).collect();
-            if let Some(t) = &f.self_ty {
-                v.push(t);
-            }
-            v
+            f.module
+                .iter()
+                .map(String::as_str)
+                .chain(f.self_ty.as_deref())
+        };
+        let path_len = |id: &FnId| {
+            let f = self.func(*id);
+            f.module.len() + usize::from(f.self_ty.is_some())
+        };
+        let is = |id: &FnId, q: &[&str]| path_len(id) == q.len() && path(id).eq(q.iter().copied());
+        let ends_with = |id: &FnId, q: &[&str]| {
+            let n = path_len(id);
+            n >= q.len() && path(id).skip(n - q.len()).eq(q.iter().copied())
+        };
+        let starts_with = |id: &FnId, q: &[&str]| {
+            path_len(id) >= q.len() && path(id).zip(q).all(|(a, b)| a == *b)
         };
         // The crate the path names, else every crate the calling code can name.
         let crate_ok = |id: &FnId| {
@@ -337,7 +350,7 @@ impl<'a> Program<'a> {
                 let at_root: Vec<FnId> = free
                     .iter()
                     .copied()
-                    .filter(|id| full(id).is_empty())
+                    .filter(|id| path_len(id) == 0)
                     .collect();
                 return pick(if at_root.is_empty() { free } else { at_root });
             }
@@ -359,7 +372,7 @@ impl<'a> Program<'a> {
             let exact: Vec<FnId> = cands
                 .iter()
                 .copied()
-                .filter(|id| full(id) == qualifier)
+                .filter(|id| is(id, &qualifier))
                 .collect();
             if !exact.is_empty() {
                 return pick(exact);
@@ -368,7 +381,7 @@ impl<'a> Program<'a> {
         let matching: Vec<FnId> = cands
             .iter()
             .copied()
-            .filter(|id| full(id).ends_with(&qualifier))
+            .filter(|id| ends_with(id, &qualifier))
             .collect();
         // `api::router()` inside `routes` means `routes::api::router` before any other `api` module.
         let relative: Vec<&str> = ctx
@@ -380,7 +393,7 @@ impl<'a> Program<'a> {
         if let Some(id) = matching
             .iter()
             .copied()
-            .find(|id| self.krate(id.unit) == here && full(id) == relative)
+            .find(|id| self.krate(id.unit) == here && is(id, &relative))
         {
             return Some(id);
         }
@@ -392,7 +405,7 @@ impl<'a> Program<'a> {
         let reexported: Vec<FnId> = cands
             .iter()
             .copied()
-            .filter(|id| self.func(*id).self_ty.is_none() && full(id).starts_with(&qualifier))
+            .filter(|id| self.func(*id).self_ty.is_none() && starts_with(id, &qualifier))
             .collect();
         pick(reexported)
     }
