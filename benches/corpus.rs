@@ -213,7 +213,7 @@ fn main() {
     row("warm check, nothing changed", &warm, cold.secs, "cold");
     row("warm check, one file changed", &changed, cold.secs, "cold");
     println!(
-        "| pre-commit: one changed file named, package of {} files | {:.0} ms | {:.3} × cold | {:.0} MiB |",
+        "| pre-commit: one changed file named, in a package of {} files (analysed with its workspace) | {:.0} ms | {:.3} × cold | {:.0} MiB |",
         in_package.len(),
         pre_commit.secs * 1000.0,
         pre_commit.secs / cold.secs,
