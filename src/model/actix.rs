@@ -26,6 +26,16 @@ fn router(mount: Option<String>, loc: crate::source::Loc) -> Value {
     }))
 }
 
+fn server(app: Value) -> Value {
+    Value::Server(Rc::new(ServerVal {
+        framework: FRAMEWORK,
+        tls: None,
+        app,
+        listeners: vec![],
+        config: Value::Unknown,
+    }))
+}
+
 fn is_actix(cx: &CallCx) -> bool {
     cx.segs.iter().any(|s| s == "web" || s == "actix_web")
         || cx.names.iter().any(|n| n.starts_with("actix_web::"))
@@ -41,26 +51,13 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
         "web::resource" | "Resource::new" => {
             return Some(router(Some(path_text(&cx.arg(0))), cx.loc))
         }
-        // `actix_server::Server::build()`: listeners come with `.bind(name, addr, factory)`.
+        // `actix_server::Server::build()`: listeners come with `.bind(name, addr, factory)`; actix-http's
+        // `HttpService::build().finish(map_config(app, |_| AppConfig::default())).tcp()` is what a factory
+        // builds: its app comes with `finish`, its TLS with `.rustls*(..)`.
         "Server::build" if cx.names.iter().any(|n| n.starts_with("actix_server")) => {
-            return Some(Value::Server(Rc::new(ServerVal {
-                framework: FRAMEWORK,
-                tls: None,
-                app: Value::Unknown,
-                listeners: vec![],
-                config: Value::Unknown,
-            })));
+            return Some(server(Value::Unknown))
         }
-        // actix-http: `HttpService::build().finish(map_config(app, |_| AppConfig::default())).tcp()`.
-        "HttpService::build" => {
-            return Some(Value::Server(Rc::new(ServerVal {
-                framework: FRAMEWORK,
-                tls: None,
-                app: Value::Unknown,
-                listeners: vec![],
-                config: Value::Unknown,
-            })));
-        }
+        "HttpService::build" => return Some(server(Value::Unknown)),
         _ if last == "map_config" && matches!(cx.arg(0), Value::Router(_)) => {
             return Some(cx.arg(0));
         }
@@ -69,13 +66,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 Value::Fn(id, _) => ev.call_fn(id, vec![]),
                 other => other,
             };
-            return Some(Value::Server(Rc::new(ServerVal {
-                framework: FRAMEWORK,
-                tls: None,
-                app,
-                listeners: vec![],
-                config: Value::Unknown,
-            })));
+            return Some(server(app));
         }
         _ => {}
     }
