@@ -368,3 +368,45 @@ fn rocket() -> _ {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_middleware_that_answers_429_is_a_rate_limit() {
+    // The crate's own limiter (a counter per client address) is recognised by what it answers: a
+    // `429 Too Many Requests`. Without it the app would have no rate limit.
+    let main = r#"
+use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::post;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+static HITS: Mutex<Option<HashMap<std::net::IpAddr, u32>>> = Mutex::new(None);
+
+async fn per_client_limit(ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Result<Response, StatusCode> {
+    let mut hits = HITS.lock().unwrap();
+    let count = hits.get_or_insert_with(HashMap::new).entry(peer.ip()).or_insert(0);
+    *count += 1;
+    if *count > 100 {
+        return Err(StatusCode::TOO_MANY_REQUESTS);
+    }
+    drop(hits);
+    Ok(next.run(req).await)
+}
+
+async fn comment(body: String) -> String { body }
+
+#[tokio::main]
+async fn main() {
+    let app = axum::Router::new()
+        .route("/comments", post(comment))
+        .layer(middleware::from_fn(per_client_limit));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    assert_eq!(findings(&pkg, "missing-rate-limit"), Vec::<String>::new());
+}

@@ -548,6 +548,23 @@ impl Analyzer<'_, '_> {
             }
         }
         s.denies = self.denials(id, depth);
+        // Answering 429 is what a rate limiter does, whatever it counts with.
+        if s.rate_limit.is_empty() {
+            f.body.walk(&mut |e| {
+                let Expr::Path { segs, span, .. } = e else {
+                    return;
+                };
+                let too_many = segs
+                    .last()
+                    .is_some_and(|l| l == "TooManyRequests" || l == "TOO_MANY_REQUESTS");
+                if too_many && s.rate_limit.is_empty() {
+                    s.rate_limit.push(Evidence {
+                        loc: self.loc(unit, *span),
+                        note: "answers 429 Too Many Requests".into(),
+                    });
+                }
+            });
+        }
         s.may_change_state = f
             .calls
             .iter()
