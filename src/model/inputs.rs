@@ -153,8 +153,29 @@ impl Analyzer<'_, '_> {
         {
             return;
         }
-        if STRINGS.contains(&name) || COLLECTIONS.contains(&name) || NUMBERS.contains(&name) {
+        if STRINGS.contains(&name) {
             label(out);
+            return;
+        }
+        // A number is free-form when it is a quantity (a negative transfer, a page size of a billion);
+        // an identifier (`id`, `owner_id`, `view_ids`) is looked up, not trusted. A collection is
+        // free-form when what it holds is (`Vec<String>`, not `Vec<Uuid>`).
+        if NUMBERS.contains(&name) {
+            let leaf = prefix.rsplit('.').next().unwrap_or(prefix).to_lowercase();
+            let identifier = leaf == "id" || leaf == "ids" || leaf.ends_with("_id") || leaf.ends_with("_ids");
+            if !identifier {
+                label(out);
+            }
+            return;
+        }
+        if COLLECTIONS.contains(&name) {
+            let mut inner = vec![];
+            for a in &t.args {
+                self.free_form_fields(a, ctx, depth + 1, prefix, &mut inner);
+            }
+            if !inner.is_empty() || t.args.is_empty() {
+                label(out);
+            }
             return;
         }
         // `secrecy`'s wrappers keep a value out of logs; they check nothing about it.
