@@ -410,3 +410,82 @@ async fn main() {
     let pkg = package(&[("src/main.rs", main)]);
     assert_eq!(findings(&pkg, "missing-rate-limit"), Vec::<String>::new());
 }
+
+#[test]
+fn a_listener_bound_from_a_configuration_default_in_another_function_is_resolved() {
+    // The address comes from the `config` crate's `set_default` in code, the listener is bound in
+    // `Application::build` and served by `run`: the finding names the address and its key.
+    let startup = r#"
+use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use std::net::TcpListener;
+
+#[derive(serde::Deserialize)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+}
+
+pub fn settings() -> Result<Settings, config::ConfigError> {
+    config::Config::builder()
+        .set_default("host", "0.0.0.0")?
+        .set_default("port", 8000)?
+        .add_source(config::Environment::with_prefix("APP"))
+        .build()?
+        .try_deserialize()
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+pub struct Application {
+    server: Server,
+}
+
+impl Application {
+    pub async fn build() -> std::io::Result<Self> {
+        let s = settings().unwrap();
+        let listener = TcpListener::bind(format!("{}:{}", s.host, s.port))?;
+        Ok(Self { server: run(listener)? })
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+pub fn run(listener: TcpListener) -> std::io::Result<Server> {
+    Ok(HttpServer::new(|| App::new().route("/health", web::get().to(health)))
+        .listen(listener)?
+        .run())
+}
+"#;
+    let main = r#"
+mod startup;
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    startup::Application::build().await?.run_until_stopped().await
+}
+"#;
+    let pkg = package(&[("src/main.rs", main), ("src/startup.rs", startup)]);
+    let doc = json(&run_in(
+        pkg.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "plaintext-listener",
+        ],
+    ));
+    let f = &doc["findings"][0];
+    assert_eq!(
+        f["message"], "the service listens on `0.0.0.0:8000` over plaintext HTTP",
+        "{doc}"
+    );
+    assert!(
+        f["labels"].to_string().contains("configuration key `host`"),
+        "{doc}"
+    );
+}

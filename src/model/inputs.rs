@@ -162,7 +162,8 @@ impl Analyzer<'_, '_> {
         // free-form when what it holds is (`Vec<String>`, not `Vec<Uuid>`).
         if NUMBERS.contains(&name) {
             let leaf = prefix.rsplit('.').next().unwrap_or(prefix).to_lowercase();
-            let identifier = leaf == "id" || leaf == "ids" || leaf.ends_with("_id") || leaf.ends_with("_ids");
+            let identifier =
+                leaf == "id" || leaf == "ids" || leaf.ends_with("_id") || leaf.ends_with("_ids");
             if !identifier {
                 label(out);
             }
