@@ -489,3 +489,46 @@ async fn main() -> std::io::Result<()> {
         "{doc}"
     );
 }
+
+#[test]
+fn literal_key_material_is_found_wherever_it_is_written() {
+    // A zero key in a static, a clap default, an auth layer's literal password, an environment
+    // fallback and a literal bearer token: each reported where the literal is written. A literal
+    // compared with a header that carries no credential is not a secret.
+    let main = r#"
+use actix_web::cookie::Key;
+
+static ZERO: [u8; 64] = [0; 64];
+
+#[derive(clap::Parser)]
+struct Args {
+    #[arg(long, env = "JWT_SECRET", default_value = "dev-jwt-secret-please-change")]
+    jwt_secret: String,
+}
+
+fn keys(args: &Args) {
+    let _cookie = Key::from(&ZERO);
+    let _jwt = jsonwebtoken::EncodingKey::from_secret(args.jwt_secret.as_bytes());
+    let _layer = tower_http::validate_request::ValidateRequestHeaderLayer::basic("admin", "s3cr3t-admin-pass");
+    let _mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(
+        std::env::var("HMAC_KEY").unwrap_or("fallback-hmac-key".into()).as_bytes(),
+    );
+    let _token = warp::header::exact("authorization", "Bearer 0a1b2c3d4e5f");
+    let _json = warp::header::exact("accept", "application/json");
+    let _from_env = jsonwebtoken::DecodingKey::from_secret(std::env::var("JWT_SECRET").unwrap().as_bytes());
+}
+
+fn main() {}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    assert_eq!(
+        findings(&pkg, "hardcoded-secret"),
+        vec![
+            "hardcoded-secret src/main.rs:4",
+            "hardcoded-secret src/main.rs:8",
+            "hardcoded-secret src/main.rs:15",
+            "hardcoded-secret src/main.rs:17",
+            "hardcoded-secret src/main.rs:19",
+        ]
+    );
+}
