@@ -3,12 +3,16 @@
 mod common;
 use common::*;
 
-fn findings(pkg: &tempfile::TempDir, select: &str) -> Vec<String> {
-    let doc = json(&run_in(
+/// The JSON report of the selected rules on a throwaway package.
+fn check(pkg: &tempfile::TempDir, select: &str) -> serde_json::Value {
+    json(&run_in(
         pkg.path(),
         &["check", "--format", "json", "--select", select],
-    ));
-    finding_lines(&doc, "")
+    ))
+}
+
+fn findings(pkg: &tempfile::TempDir, select: &str) -> Vec<String> {
+    finding_lines(&check(pkg, select), "")
 }
 
 #[test]
@@ -469,16 +473,7 @@ async fn main() -> std::io::Result<()> {
 }
 "#;
     let pkg = package(&[("src/main.rs", main), ("src/startup.rs", startup)]);
-    let doc = json(&run_in(
-        pkg.path(),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--select",
-            "plaintext-listener",
-        ],
-    ));
+    let doc = check(&pkg, "plaintext-listener");
     let f = &doc["findings"][0];
     assert_eq!(
         f["message"], "the service listens on `0.0.0.0:8000` over plaintext HTTP",

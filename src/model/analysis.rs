@@ -547,24 +547,6 @@ impl Analyzer<'_, '_> {
                 }
             }
         }
-        s.denies = self.denials(id, depth);
-        // Answering 429 is what a rate limiter does, whatever it counts with.
-        if s.rate_limit.is_empty() {
-            f.body.walk(&mut |e| {
-                let Expr::Path { segs, span, .. } = e else {
-                    return;
-                };
-                let too_many = segs
-                    .last()
-                    .is_some_and(|l| l == "TooManyRequests" || l == "TOO_MANY_REQUESTS");
-                if too_many && s.rate_limit.is_empty() {
-                    s.rate_limit.push(Evidence {
-                        loc: self.loc(unit, *span),
-                        note: "answers 429 Too Many Requests".into(),
-                    });
-                }
-            });
-        }
         s.may_change_state = f
             .calls
             .iter()
@@ -579,8 +561,25 @@ impl Analyzer<'_, '_> {
                 Some(_) => true,
                 None => !only_reads(c),
             });
-        // Cache-Control in response tuples: `([(header::CACHE_CONTROL, "public, max-age=60")], body)`.
+        // One walk of the body for what its expressions say. Cache-Control in response tuples:
+        // `([(header::CACHE_CONTROL, "public, max-age=60")], body)`.
+        let mut own_denial = None;
         f.body.walk(&mut |e| {
+            // Answering 429 is what a rate limiter does, whatever it counts with.
+            if let Expr::Path { segs, span, .. } = e {
+                let too_many = segs
+                    .last()
+                    .is_some_and(|l| l == "TooManyRequests" || l == "TOO_MANY_REQUESTS");
+                if too_many && s.rate_limit.is_empty() {
+                    s.rate_limit.push(Evidence {
+                        loc: self.loc(unit, *span),
+                        note: "answers 429 Too Many Requests".into(),
+                    });
+                }
+            }
+            if own_denial.is_none() && depth > 0 {
+                own_denial = self.denial_at(unit, e);
+            }
             if let Expr::Tuple { items, span } = e {
                 if items.len() == 2 && norm_name(self.text(unit, items[0].span())) == "cache-control" {
                     if let Some(d) = first_string_literal(self.text(unit, items[1].span())) {
@@ -618,6 +617,7 @@ impl Analyzer<'_, '_> {
                 }
             }
         });
+        s.denies = self.denials(id, depth, own_denial);
         if s.redirect {
             let mut https = false;
             f.body.walk(&mut |e| {
@@ -726,26 +726,25 @@ impl Analyzer<'_, '_> {
         None
     }
 
-    /// Where a function denies access. Its own `Err(Forbidden)` counts when it is called (a handler's
-    /// own rejection may be a login's wrong password); a call counts when it denies and, in the function
-    /// asked about, its outcome is checked (`?`, a condition), deeper wherever it is made.
-    fn denials(&self, id: FnId, depth: usize) -> Vec<Evidence> {
-        let mut out = vec![];
-        if depth > 0 {
-            self.prog.func(id).body.walk(&mut |e| {
-                let Expr::Call { func, args, span } = e else {
-                    return;
-                };
-                let is_err = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Err"));
-                let text = args.first().map_or("", |a| self.text(id.unit, a.span()));
-                if is_err && out.is_empty() && says_denied(text) {
-                    out.push(Evidence {
-                        loc: self.loc(id.unit, *span),
-                        note: "denies access".into(),
-                    });
-                }
-            });
-        }
+    /// `Err(Forbidden)`, `Err(ErrorUnauthorized(..))`: an error value that denies access.
+    fn denial_at(&self, unit: u32, e: &Expr) -> Option<Evidence> {
+        let Expr::Call { func, args, span } = e else {
+            return None;
+        };
+        let is_err = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Err"));
+        let text = args.first().map_or("", |a| self.text(unit, a.span()));
+        (is_err && says_denied(text)).then(|| Evidence {
+            loc: self.loc(unit, *span),
+            note: "denies access".into(),
+        })
+    }
+
+    /// Where a function denies access. Its own `Err(Forbidden)` (`own`, found when it is called: a
+    /// handler's own rejection may be a login's wrong password) counts; a call counts when it denies
+    /// and, in the function asked about, its outcome is checked (`?`, a condition), deeper wherever it
+    /// is made.
+    fn denials(&self, id: FnId, depth: usize, own: Option<Evidence>) -> Vec<Evidence> {
+        let mut out: Vec<Evidence> = own.into_iter().collect();
         if !out.is_empty() || depth >= 3 {
             return out;
         }

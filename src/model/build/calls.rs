@@ -38,6 +38,18 @@ impl Builder<'_, '_> {
         let total = prog.all_fns().map(|id| prog.func(id).calls.len()).sum();
         self.model.calls.reserve_exact(total);
         let mut seen: HashSet<Loc> = HashSet::new();
+        let own_fields: HashMap<FnId, Vec<&str>> = prog
+            .all_fns()
+            .map(|id| {
+                let mut names = vec![];
+                prog.func(id).body.walk(&mut |e| {
+                    if let Expr::Field { name, .. } = e {
+                        names.push(name.as_str());
+                    }
+                });
+                (id, names)
+            })
+            .collect();
         for id in prog.all_fns() {
             let f = prog.func(id);
             let text = &*prog.unit(id.unit).text;
@@ -52,7 +64,7 @@ impl Builder<'_, '_> {
                 branches: branch_spans(&f.body, text),
                 statement: None,
                 called_on: called_on(f),
-                fields: self.fields_read(id),
+                fields: self.fields_read(id, &own_fields),
             };
             let file = prog.unit(id.unit).file;
             for c in &f.calls {
@@ -65,29 +77,25 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
-    /// functions it calls directly, sorted.
-    fn fields_read(&self, id: FnId) -> Arc<[String]> {
-        let prog = self.prog;
-        let ctx = prog.ctx_of(id);
-        let mut fns = vec![id];
-        fns.extend(
-            prog.func(id)
-                .calls
-                .iter()
-                .filter_map(|c| self.an.callee(&ctx, c)),
-        );
-        let mut names: Vec<String> = vec![];
-        for g in fns {
-            prog.func(g).body.walk(&mut |e| {
-                if let Expr::Field { name, .. } = e {
-                    names.push(name.clone());
-                }
-            });
-        }
-        names.sort();
+    /// The field names a function reads (`claims.exp`), itself or in the crate's functions it calls
+    /// directly, sorted; `own` holds each function's own, read once.
+    fn fields_read(&self, id: FnId, own: &HashMap<FnId, Vec<&str>>) -> Arc<[String]> {
+        let ctx = self.prog.ctx_of(id);
+        let callees = self
+            .prog
+            .func(id)
+            .calls
+            .iter()
+            .filter_map(|c| self.an.callee(&ctx, c));
+        let mut names: Vec<&str> = std::iter::once(id)
+            .chain(callees)
+            .filter_map(|g| own.get(&g))
+            .flatten()
+            .copied()
+            .collect();
+        names.sort_unstable();
         names.dedup();
-        names.into()
+        names.into_iter().map(str::to_string).collect()
     }
 
     /// Handlers, and the closures written inside them: they run as part of the handler.
