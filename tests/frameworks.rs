@@ -527,3 +527,110 @@ fn main() {}
         ]
     );
 }
+
+#[test]
+fn a_deployment_file_sets_the_environment_of_the_packages_below_it_only() {
+    // `api/Dockerfile` sets `BIND` for `api`; `admin` reads the same variable and is not deployed by
+    // it. A YAML file is a manifest only below a manifest directory of the tree checked, not because
+    // the checkout itself sits in one (`manifests/` here is above the package checked).
+    let server = |name: &str| {
+        format!(
+            r#"
+async fn ok() -> &'static str {{ "{name}" }}
+
+#[tokio::main]
+async fn main() {{
+    let app = axum::Router::new().route("/", axum::routing::get(ok));
+    let addr = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}}
+"#
+        )
+    };
+    let manifest = |name: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[dependencies]\ncommon = {{ path = \"../common\" }}\n")
+    };
+    let (api, admin) = (server("api"), server("admin"));
+    let (api_toml, admin_toml) = (manifest("api"), manifest("admin"));
+    let dir = package(&[
+        (
+            "manifests/app/Cargo.toml",
+            "[workspace]\nmembers = [\"api\", \"admin\", \"common\"]\n",
+        ),
+        (
+            "manifests/app/common/Cargo.toml",
+            "[package]\nname = \"common\"\nversion = \"0.1.0\"\n",
+        ),
+        (
+            "manifests/app/common/src/lib.rs",
+            "pub fn name() -> &'static str { \"common\" }\n",
+        ),
+        ("manifests/app/api/Cargo.toml", &api_toml),
+        ("manifests/app/api/src/main.rs", &api),
+        (
+            "manifests/app/api/Dockerfile",
+            "FROM debian\nENV BIND=0.0.0.0:8080\n",
+        ),
+        ("manifests/app/admin/Cargo.toml", &admin_toml),
+        ("manifests/app/admin/src/main.rs", &admin),
+        (
+            "manifests/app/docs/example.yaml",
+            "env:\n  BIND: 0.0.0.0:9999\n",
+        ),
+    ]);
+    let routes = json(&run_in(
+        &dir.path().join("manifests/app"),
+        &["routes", ".", "--format", "json"],
+    ));
+    let listeners: Vec<(String, String)> = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["package"].as_str().unwrap().to_string(),
+                r["listeners"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listeners,
+        vec![
+            (
+                "admin".to_string(),
+                "$BIND (default 127.0.0.1:3000)".to_string()
+            ),
+            ("api".to_string(), "0.0.0.0:8080".to_string()),
+        ],
+        "{routes}"
+    );
+}
+
+#[test]
+fn an_expiry_checked_in_a_closure_is_checked() {
+    let main = r#"
+use jwt::VerifyWithKey;
+
+#[derive(serde::Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+fn subject(token: &str, key: &hmac::Hmac<sha2::Sha256>, now: u64) -> Option<String> {
+    token
+        .verify_with_key(key)
+        .ok()
+        .filter(|c: &Claims| c.exp > now)
+        .map(|c| c.sub)
+}
+
+fn main() {}
+"#;
+    let pkg = package(&[("src/main.rs", main)]);
+    assert_eq!(
+        findings(&pkg, "jwt-expiry-not-validated"),
+        Vec::<String>::new()
+    );
+}

@@ -389,7 +389,7 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             found.tomls.insert(path);
         } else if name.ends_with(".rs") {
             found.rust.insert(path);
-        } else if is_deployment_file(&path, &name) {
+        } else if is_deployment_file(path.strip_prefix(root).unwrap_or(&path), &name) {
             found.deploy.insert(path);
         } else if name == "cargo.lock"
             || (name.ends_with(".toml")
@@ -414,15 +414,16 @@ const MANIFEST_DIRS: &[&str] = &[
     "kustomize",
 ];
 
-/// Dockerfiles, docker-compose files, and YAML files in a manifest directory.
-fn is_deployment_file(path: &Path, lower_name: &str) -> bool {
+/// Dockerfiles, docker-compose files, and YAML files in a manifest directory of the tree walked (`rel`
+/// is relative to its root: a checkout that happens to sit below a `deploy/` directory is no manifest).
+fn is_deployment_file(rel: &Path, lower_name: &str) -> bool {
     match crate::model::deploy_kind(lower_name) {
         Some(crate::model::DeployKind::Dockerfile) => true,
         Some(crate::model::DeployKind::Yaml) => {
             lower_name.starts_with("docker-compose")
                 || lower_name.starts_with("compose.")
                 || lower_name.starts_with("compose-")
-                || path.ancestors().skip(1).any(|a| {
+                || rel.ancestors().skip(1).any(|a| {
                     a.file_name()
                         .is_some_and(|n| MANIFEST_DIRS.contains(&n.to_string_lossy().as_ref()))
                 })

@@ -731,7 +731,8 @@ impl Analyzer<'_, '_> {
         let Expr::Call { func, args, span } = e else {
             return None;
         };
-        let is_err = matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Err"));
+        let is_err =
+            matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| s == "Err"));
         let text = args.first().map_or("", |a| self.text(unit, a.span()));
         (is_err && says_denied(text)).then(|| Evidence {
             loc: self.loc(unit, *span),

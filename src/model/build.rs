@@ -231,7 +231,8 @@ impl Builder<'_, '_> {
         let mut evidence = vec![];
         // What a deployment file sets for the variable the address comes from (or for the framework's
         // own variables, over its default address) is where the service really listens.
-        let deployed = super::deployed::address(&self.env, l);
+        let root = self.prog.crate_root_at(l.loc.file);
+        let deployed = super::deployed::address(&self.env, l, root);
         let resolved;
         let l = match &deployed {
             Some((addr, settings)) => {

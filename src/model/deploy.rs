@@ -33,6 +33,13 @@ pub fn env_settings(file: &SourceFile, id: u32) -> Vec<EnvSetting> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // As discovery assigns the file: to the packages below the nearest package or workspace root.
+    let parent = file.path.parent().unwrap_or(&file.path);
+    let scope = parent
+        .ancestors()
+        .find(|a| a.join("Cargo.toml").is_file())
+        .unwrap_or(parent)
+        .to_path_buf();
     let mut out = vec![];
     let mut push = |line: usize, var: &str, value: &str| {
         let value = unquote(value.trim());
@@ -52,6 +59,7 @@ pub fn env_settings(file: &SourceFile, id: u32) -> Vec<EnvSetting> {
             var: var.to_string(),
             value: value.to_string(),
             loc: Loc::new(id, file.span_of_bytes(start, end)),
+            scope: scope.clone(),
         });
     };
     let lines: Vec<&str> = file.text.lines().collect();

@@ -6,8 +6,19 @@ use super::eval::to_addr;
 use super::value::{AddrVal, ListenerVal, Origin, Value};
 use super::EnvSetting;
 
-/// The address the deployment gives the listener, with the settings that say so.
-pub fn address(env: &[EnvSetting], l: &ListenerVal) -> Option<(AddrVal, Vec<EnvSetting>)> {
+/// The address the deployment gives the listener, with the settings that say so; `root` is the
+/// directory of the package that binds it (a file deploys only the packages below its scope).
+pub fn address(
+    env: &[EnvSetting],
+    l: &ListenerVal,
+    root: &std::path::Path,
+) -> Option<(AddrVal, Vec<EnvSetting>)> {
+    let env: Vec<EnvSetting> = env
+        .iter()
+        .filter(|e| root.starts_with(&e.scope))
+        .cloned()
+        .collect();
+    let env = env.as_slice();
     match &l.addr.origin {
         Origin::Env(var, _, _) => {
             let s = setting(env, var)?;

@@ -241,6 +241,9 @@ pub struct EnvSetting {
     pub var: String,
     pub value: String,
     pub loc: Loc,
+    /// The directory whose packages the file deploys: the nearest package or workspace root above it.
+    #[serde(skip)]
+    pub scope: std::path::PathBuf,
 }
 
 /// A literal that reaches a call's argument, and where it is written.

@@ -131,15 +131,23 @@ impl<'a> Program<'a> {
         &self.packages[self.krate(unit) as usize]
     }
 
-    /// The package the file with this id belongs to (the first package for configuration files).
-    pub fn package_at(&self, file: u32) -> String {
+    /// The crate the file with this id belongs to (the first for configuration files).
+    fn krate_at(&self, file: u32) -> usize {
         let u = self.units.partition_point(|u| u.file < file);
-        let k = self
-            .units
+        self.units
             .get(u)
             .filter(|u| u.file == file)
-            .map_or(0, |u| u.krate);
-        self.packages[k as usize].to_string()
+            .map_or(0, |u| u.krate as usize)
+    }
+
+    /// The package the file with this id belongs to (the first package for configuration files).
+    pub fn package_at(&self, file: u32) -> String {
+        self.packages[self.krate_at(file)].to_string()
+    }
+
+    /// The root directory of the package the file with this id belongs to.
+    pub fn crate_root_at(&self, file: u32) -> &std::path::Path {
+        &self.crates[self.krate_at(file)].root
     }
 
     /// The crate a path expanded by `expand` is rooted in, if it is one of the program's.

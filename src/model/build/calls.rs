@@ -38,15 +38,22 @@ impl Builder<'_, '_> {
         let total = prog.all_fns().map(|id| prog.func(id).calls.len()).sum();
         self.model.calls.reserve_exact(total);
         let mut seen: HashSet<Loc> = HashSet::new();
+        // Each function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
         let own_fields: HashMap<FnId, Vec<&str>> = prog
             .all_fns()
             .map(|id| {
                 let mut names = vec![];
-                prog.func(id).body.walk(&mut |e| {
-                    if let Expr::Field { name, .. } = e {
-                        names.push(name.as_str());
-                    }
-                });
+                let mut bodies = vec![id];
+                while let Some(b) = bodies.pop().filter(|_| bodies.len() < 64) {
+                    prog.func(b).body.walk(&mut |e| match e {
+                        Expr::Field { name, .. } => names.push(name.as_str()),
+                        Expr::Closure { fn_index, .. } => bodies.push(FnId {
+                            unit: id.unit,
+                            idx: *fn_index,
+                        }),
+                        _ => {}
+                    });
+                }
                 (id, names)
             })
             .collect();
@@ -77,8 +84,8 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// The field names a function reads (`claims.exp`), itself or in the crate's functions it calls
-    /// directly, sorted; `own` holds each function's own, read once.
+    /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
+    /// functions it calls directly, sorted; `own` holds each function's own, read once.
     fn fields_read(&self, id: FnId, own: &HashMap<FnId, Vec<&str>>) -> Arc<[String]> {
         let ctx = self.prog.ctx_of(id);
         let callees = self
