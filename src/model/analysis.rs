@@ -58,15 +58,6 @@ pub fn norm_name(text: &str) -> String {
     t.trim_matches('"').to_lowercase().replace('_', "-")
 }
 
-/// Whether `word` appears in `text` as a whole identifier.
-fn contains_word(text: &str, word: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(i, _)| {
-        !text[..i].chars().next_back().is_some_and(ident)
-            && !text[i + word.len()..].chars().next().is_some_and(ident)
-    })
-}
-
 /// Whether an error value says that access is denied: unauthorized or forbidden, by name or status.
 fn says_denied(text: &str) -> bool {
     const MARKERS: &[&str] = &[
@@ -815,7 +806,7 @@ impl Analyzer<'_, '_> {
             .enumerate()
             .flat_map(|(u, unit)| unit.facts.impls.iter().map(move |imp| (u as u32, imp)))
             .filter(|(_, imp)| is_trait(imp, "Service") && imp.self_ty.name() != ty)
-            .find(|(_, imp)| contains_word(built, imp.self_ty.name()))
+            .find(|(_, imp)| super::inputs::contains_word(built, imp.self_ty.name()))
             .and_then(|(u, imp)| {
                 imp.fns
                     .iter()

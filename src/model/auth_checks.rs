@@ -46,10 +46,8 @@ const ROUTING: &[&str] = &[
 /// handler. (salvo's `#[handler]` also marks middleware, so it says nothing.)
 fn is_route_handler(f: &crate::facts::FnDef) -> bool {
     f.attrs.iter().any(|a| {
-        matches!(
-            a.path.rsplit("::").next().unwrap_or(&a.path),
-            "get" | "post" | "put" | "patch" | "delete" | "head" | "options" | "route" | "oai"
-        )
+        let last = a.path.rsplit("::").next().unwrap_or(&a.path);
+        super::ROUTE_ATTRIBUTES.contains(&last) || last == "oai"
     })
 }
 

@@ -46,12 +46,13 @@ const MAX_DEPTH: usize = 8;
 
 pub struct Literals<'x, 'p, 'a> {
     an: &'x Analyzer<'p, 'a>,
+    /// The function making the call.
+    id: FnId,
     scope: Scope<'a>,
 }
 
 /// A function whose bindings an expression may name.
 struct Scope<'a> {
-    id: FnId,
     ctx: Ctx,
     /// The function's `let` bindings by name; `None` when a name is bound more than once.
     lets: HashMap<&'a str, Option<&'a Expr>>,
@@ -69,7 +70,6 @@ impl<'a> Scope<'a> {
             _ => {}
         });
         Scope {
-            id,
             ctx: an.prog.ctx_of(id),
             lets,
         }
@@ -78,10 +78,6 @@ impl<'a> Scope<'a> {
     /// A constant's initializer is read where the constant is declared.
     fn of_const(unit: u32, module: &[String]) -> Scope<'a> {
         Scope {
-            id: FnId {
-                unit,
-                idx: u32::MAX,
-            },
             ctx: Ctx {
                 unit,
                 module: module.to_vec(),
@@ -96,6 +92,7 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
     pub fn new(an: &'x Analyzer<'p, 'a>, id: FnId) -> Self {
         Literals {
             an,
+            id,
             scope: Scope::of(an, id),
         }
     }
@@ -103,7 +100,7 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
     /// The literal origin of each argument of the call at `span` that has one, last argument first
     /// (the key of `basic(user, password)`, the value of `exact(header, value)`).
     pub fn of_call(&self, span: Span) -> Vec<ArgLiteral> {
-        let Some(args) = call_args(&self.an.prog.func(self.scope.id).body, span) else {
+        let Some(args) = call_args(&self.an.prog.func(self.id).body, span) else {
             return vec![];
         };
         let mut out: Vec<ArgLiteral> = args
@@ -185,7 +182,7 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
                 self.returned(callee, depth)
             }
             Expr::Field { name, .. } => self.clap_default(name),
-            Expr::Block { block, .. } => next(tail_expr(block)?),
+            Expr::Block { block, .. } => next(block.tail()?),
             _ => None,
         }
     }
@@ -193,7 +190,7 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
     /// The literal a function (or closure) returns as its value.
     fn returned(&self, id: FnId, depth: usize) -> Option<(String, u32, Span)> {
         let scope = Scope::of(self.an, id);
-        let tail = tail_expr(&self.an.prog.func(id).body)?;
+        let tail = self.an.prog.func(id).body.tail()?;
         self.resolve(&scope, tail, depth + 1)
     }
 
@@ -237,14 +234,6 @@ fn direct_lets<'a>(b: &'a Block, out: &mut HashMap<&'a str, Option<&'a Expr>>) {
                 .and_modify(|v| *v = None)
                 .or_insert(Some(init));
         }
-    }
-}
-
-/// The value a block ends with.
-fn tail_expr(b: &Block) -> Option<&Expr> {
-    match b.stmts.last()? {
-        Stmt::Expr { expr, semi: false } => Some(expr),
-        _ => None,
     }
 }
 

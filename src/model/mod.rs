@@ -234,6 +234,11 @@ pub struct Call {
     pub loc: Loc,
 }
 
+/// Attributes that make a function a route handler (`#[get("/x")]`, actix-web and Rocket).
+pub(crate) const ROUTE_ATTRIBUTES: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "route",
+];
+
 /// An environment variable a deployment file sets for the service (Dockerfile `ENV`, docker-compose
 /// `environment:`, Kubernetes `env:`).
 #[derive(Debug, Clone, Serialize)]

@@ -255,43 +255,48 @@ impl<'a> Program<'a> {
                     .collect(),
                 None => segs.to_vec(),
             },
-            f if self.crate_named(ctx, f).is_some() => {
-                let k = self.crate_named(ctx, f).unwrap_or_default();
-                let root = if k == self.krate(ctx.unit) {
-                    CRATE_ROOT.to_string()
-                } else {
-                    format!("{CRATE_ROOT}#{k}")
-                };
-                [root]
-                    .into_iter()
-                    .chain(segs[1..].iter().cloned())
-                    .collect()
-            }
-            f if f.starts_with("crate#") => segs.to_vec(),
-            _ => match self
-                .uses(ctx)
-                .find(|u| &u.alias == first && u.path.first() != Some(first))
-            {
-                Some(u) => {
-                    let base = if u.path.first().is_some_and(|s| s == "self" || s == "super") {
-                        self.expand_at(ctx, &u.path, depth + 1)
+            f if is_root_marker(f) => segs.to_vec(),
+            f => match self.crate_named(ctx, f) {
+                Some(k) => {
+                    let root = if k == self.krate(ctx.unit) {
+                        CRATE_ROOT.to_string()
                     } else {
-                        let root = Ctx {
-                            unit: ctx.unit,
-                            module: vec![],
-                            self_ty: None,
-                        };
-                        self.expand_at(&root, &u.path, depth + 1)
+                        format!("{CRATE_ROOT}#{k}")
                     };
-                    base.into_iter().chain(segs[1..].iter().cloned()).collect()
+                    [root]
+                        .into_iter()
+                        .chain(segs[1..].iter().cloned())
+                        .collect()
                 }
-                None => segs.to_vec(),
+                None => self.through_imports(ctx, segs, depth),
             },
         };
         if out.len() == 1 && out.first().is_some_and(|s| is_root_marker(s)) {
             out.clear();
         }
         out
+    }
+
+    /// A path whose head an import of the module names (`use other::routes;` then `routes::api`).
+    fn through_imports(&self, ctx: &Ctx, segs: &[String], depth: usize) -> Vec<String> {
+        let first = &segs[0];
+        let Some(u) = self
+            .uses(ctx)
+            .find(|u| &u.alias == first && u.path.first() != Some(first))
+        else {
+            return segs.to_vec();
+        };
+        let base = if u.path.first().is_some_and(|s| s == "self" || s == "super") {
+            self.expand_at(ctx, &u.path, depth + 1)
+        } else {
+            let root = Ctx {
+                unit: ctx.unit,
+                module: vec![],
+                self_ty: None,
+            };
+            self.expand_at(&root, &u.path, depth + 1)
+        };
+        base.into_iter().chain(segs[1..].iter().cloned()).collect()
     }
 
     /// The crate the code of `ctx` names `name`: its own library (a binary using its package's
@@ -593,12 +598,9 @@ impl<'a> Program<'a> {
     /// A sibling crate's paths read as its code names them (`sibling::auth::verify`).
     pub fn resolved_name(&self, ctx: &Ctx, segs: &[String]) -> String {
         let mut expanded = self.expand(ctx, segs);
-        if let Some(first) = expanded.first_mut() {
-            if let Some(k) = first
-                .strip_prefix("crate#")
-                .and_then(|k| k.parse::<usize>().ok())
-            {
-                *first = self.crates[k].lib.clone();
+        if let Some(k) = self.root_crate(ctx, &expanded) {
+            if k != self.krate(ctx.unit) {
+                expanded[0] = self.crates[k as usize].lib.clone();
             }
         }
         expanded.join("::")

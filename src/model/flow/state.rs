@@ -97,13 +97,10 @@ pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
 /// Dynamic segments named in a route attribute (`#[get("/files/<name>?<q>")]`, Rocket): the name and
 /// whether it takes the rest of the path (`<path..>`).
 fn attribute_route_params(f: &FnDef) -> Vec<(String, bool)> {
-    const METHODS: &[&str] = &[
-        "get", "post", "put", "patch", "delete", "head", "options", "route",
-    ];
     let mut out = vec![];
     for a in &f.attrs {
         let last = a.path.rsplit("::").next().unwrap_or("");
-        if !METHODS.contains(&last) {
+        if !crate::model::ROUTE_ATTRIBUTES.contains(&last) {
             continue;
         }
         let mut rest = a.tokens.as_str();
