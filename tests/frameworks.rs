@@ -634,3 +634,36 @@ fn main() {}
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_named_file_whose_manifest_is_broken_is_still_analysed_inside_a_workspace() {
+    let dir = package(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n"),
+        (
+            "a/Cargo.toml",
+            "[package]\nname = \"a\"\n[dependencies]\nb = { path = \"../b\"\n",
+        ),
+        ("a/src/main.rs", "fn main() { let x = ; }\n"),
+        (
+            "b/Cargo.toml",
+            "[package]\nname = \"b\"\nversion = \"0.1.0\"\n",
+        ),
+        ("b/src/lib.rs", "pub fn f() {}\n"),
+    ]);
+    let doc = json(&run_in(
+        dir.path(),
+        &[
+            "check",
+            "a/src/main.rs",
+            "--format",
+            "json",
+            "--select",
+            "parse-error",
+        ],
+    ));
+    assert_eq!(
+        finding_lines(&doc, ""),
+        vec!["parse-error a/src/main.rs:1"],
+        "{doc}"
+    );
+}

@@ -135,6 +135,10 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     let mut expanded = false;
     for r in &named_roots {
         let package = package_root_of(r).filter(|p| p.join("Cargo.toml").is_file());
+        // A file outside any package (its manifest unreadable, a loose script) is analysed on its own.
+        if package.is_none() && !dirs.contains(r) {
+            continue;
+        }
         if let Some(ws) = workspace::enclosing_workspace(r, package.as_deref()) {
             expanded |= roots.insert(ws);
         }
