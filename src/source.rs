@@ -180,8 +180,13 @@ impl<'a> Spanner<'a> {
     }
 
     pub fn span(&self, s: proc_macro2::Span) -> Span {
-        let a = s.start();
-        let b = s.end();
+        self.span_between(s, s)
+    }
+
+    /// From the start of `first` to the end of `last`.
+    pub fn span_between(&self, first: proc_macro2::Span, last: proc_macro2::Span) -> Span {
+        let a = first.start();
+        let b = last.end();
         let start = self.offset(a.line, a.column);
         let end = self.offset(b.line, b.column).max(start);
         Span {

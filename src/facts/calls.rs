@@ -1,7 +1,7 @@
 //! The call sites of a function body, with whether each call's outcome is checked (`?`, an `if`/`match`
 //! condition, `let … else`): an unchecked verification call enforces nothing.
 
-use super::{Block, Expr, Lit, Stmt};
+use super::{Block, Expr, Lit, MacroCall, MethodCall, Stmt};
 use crate::source::{Span, Spanner};
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +72,7 @@ pub fn method_span(name: Span, whole: Span) -> Span {
 pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
     let mut out = Out::default();
     block(body, sp, &mut out);
-    out.sites
+    super::exact(out.sites)
 }
 
 /// The calls found so far, and the plain names whose value the current statement checks.
@@ -180,14 +180,15 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             }
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
-        Expr::Method {
-            recv,
-            name,
-            turbofish,
-            args,
-            span,
-            name_span,
-        } => {
+        Expr::Method(m) => {
+            let MethodCall {
+                recv,
+                name,
+                turbofish,
+                args,
+                span,
+                name_span,
+            } = &**m;
             out.push(CallSite {
                 kind: CallKind::Method,
                 name: name.clone(),
@@ -206,12 +207,13 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             );
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
-        Expr::Macro {
-            path,
-            args,
-            tokens,
-            span,
-        } => {
+        Expr::Macro(m) => {
+            let MacroCall {
+                path,
+                args,
+                tokens,
+                span,
+            } = &**m;
             // `info!(user = %id, token = ?t, "login")` is not a list of expressions: keep the text of
             // each field, so a message that mentions a password is not taken for the password.
             let facts = if args.is_empty() && !tokens.is_empty() {

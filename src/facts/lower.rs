@@ -153,8 +153,13 @@ impl<'a> Lowerer<'a> {
         self.sp.span(s)
     }
 
+    fn expr_span(&self, e: &syn::Expr) -> Span {
+        let (first, last) = super::bounds::of(e);
+        self.sp.span_between(first, last)
+    }
+
     fn attrs(&self, attrs: &[syn::Attribute]) -> Vec<Attr> {
-        attrs
+        let attrs = attrs
             .iter()
             .filter(|a| !a.path().is_ident("doc"))
             .map(|a| {
@@ -166,7 +171,8 @@ impl<'a> Lowerer<'a> {
                     span: self.span(a.span()),
                 }
             })
-            .collect()
+            .collect();
+        exact(attrs)
     }
 
     fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
@@ -190,7 +196,9 @@ impl<'a> Lowerer<'a> {
     fn item(&mut self, item: &syn::Item, module: &[String]) {
         match item {
             syn::Item::Fn(f) if !is_test_only(&f.attrs) => {
-                self.function(&f.sig, &f.block, &f.attrs, module, None, None, f.span());
+                let (first, last) = super::bounds::function(&f.attrs, &f.vis, &f.sig, &f.block);
+                let whole = self.sp.span_between(first, last);
+                self.function(&f.sig, &f.block, &f.attrs, module, None, None, whole);
             }
             syn::Item::Impl(imp) if !is_test_only(&imp.attrs) => {
                 let self_ty = TypeRef::from_syn(&imp.self_ty, self.sp);
@@ -208,6 +216,9 @@ impl<'a> Lowerer<'a> {
                         if is_test_only(&m.attrs) {
                             continue;
                         }
+                        let (first, last) =
+                            super::bounds::function(&m.attrs, &m.vis, &m.sig, &m.block);
+                        let whole = self.sp.span_between(first, last);
                         let idx = self.function(
                             &m.sig,
                             &m.block,
@@ -215,7 +226,7 @@ impl<'a> Lowerer<'a> {
                             module,
                             Some(self_ty.name().to_string()),
                             trait_name.clone(),
-                            m.span(),
+                            whole,
                         );
                         fns.push(idx);
                     }
@@ -226,7 +237,10 @@ impl<'a> Lowerer<'a> {
                     trait_args,
                     self_ty,
                     fns,
-                    span: self.span(imp.span()),
+                    span: {
+                        let (first, last) = super::bounds::implementation(imp);
+                        self.sp.span_between(first, last)
+                    },
                 });
             }
             syn::Item::Mod(m) if m.content.is_none() && is_test_only(&m.attrs) => {
@@ -268,7 +282,7 @@ impl<'a> Lowerer<'a> {
                     kind: TypeKind::Enum,
                     derives: Self::derives(&e.attrs),
                     attrs: self.attrs(&e.attrs),
-                    fields,
+                    fields: exact(fields),
                     tuple: false,
                     generics: type_params(&e.generics),
                     alias_of: None,
@@ -315,6 +329,10 @@ impl<'a> Lowerer<'a> {
                 for it in &t.items {
                     if let syn::TraitItem::Fn(f) = it {
                         if let Some(block) = &f.default {
+                            let inherited = syn::Visibility::Inherited;
+                            let (first, last) =
+                                super::bounds::function(&f.attrs, &inherited, &f.sig, block);
+                            let whole = self.sp.span_between(first, last);
                             self.function(
                                 &f.sig,
                                 block,
@@ -322,7 +340,7 @@ impl<'a> Lowerer<'a> {
                                 module,
                                 Some(t.ident.to_string()),
                                 None,
-                                f.span(),
+                                whole,
                             );
                         }
                     }
@@ -392,7 +410,7 @@ impl<'a> Lowerer<'a> {
                 attrs: self.attrs(&f.attrs),
                 span: self.span(f.span()),
             })
-            .collect()
+            .collect_exact()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -404,7 +422,7 @@ impl<'a> Lowerer<'a> {
         module: &[String],
         self_ty: Option<String>,
         trait_name: Option<String>,
-        item_span: proc_macro2::Span,
+        item_span: Span,
     ) -> u32 {
         let params = sig
             .inputs
@@ -425,7 +443,7 @@ impl<'a> Lowerer<'a> {
                     span: self.span(t.span()),
                 },
             })
-            .collect();
+            .collect_exact();
         let ret = match &sig.output {
             syn::ReturnType::Type(_, t) => Some(TypeRef::from_syn(t, self.sp)),
             syn::ReturnType::Default => None,
@@ -446,7 +464,7 @@ impl<'a> Lowerer<'a> {
             body,
             attrs: self.attrs(attrs),
             span: self.span(sig.ident.span()),
-            item_span: self.span(item_span),
+            item_span,
             calls,
         };
         self.facts.fns.push(def);
@@ -456,6 +474,7 @@ impl<'a> Lowerer<'a> {
     fn pat(&self, pat: &syn::Pat) -> Pat {
         let mut bindings = vec![];
         collect_bindings(pat, &mut bindings);
+        let bindings = exact(bindings);
         let wrapper = match strip_pat_type(pat) {
             syn::Pat::TupleStruct(ts) => ts.path.segments.last().map(|s| s.ident.to_string()),
             _ => None,
@@ -468,7 +487,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn block(&mut self, block: &syn::Block) -> Block {
-        let mut stmts = vec![];
+        let mut stmts = Vec::with_capacity(block.stmts.len());
         for stmt in &block.stmts {
             match stmt {
                 syn::Stmt::Local(local) => {
@@ -494,7 +513,10 @@ impl<'a> Lowerer<'a> {
                         ty,
                         init,
                         els,
-                        span: self.span(local.span()),
+                        span: {
+                            let (first, last) = super::bounds::local(local);
+                            self.sp.span_between(first, last)
+                        },
                     })));
                 }
                 syn::Stmt::Item(item) => {
@@ -512,7 +534,9 @@ impl<'a> Lowerer<'a> {
                 }),
             }
         }
-        Block { stmts }
+        Block {
+            stmts: exact(stmts),
+        }
     }
 
     fn current_module_hint(&self) -> Vec<String> {
@@ -520,35 +544,40 @@ impl<'a> Lowerer<'a> {
     }
 
     fn mac(&mut self, mac: &syn::Macro) -> Expr {
-        let span = self.span(mac.span());
+        let (first, last) = super::bounds::mac(mac);
+        let span = self.sp.span_between(first, last);
         let path = mac
             .path
             .segments
             .iter()
             .map(|s| s.ident.to_string())
-            .collect();
+            .collect_exact();
         let args = mac
             .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
-            .map(|list| list.iter().map(|e| self.expr(e)).collect())
+            .map(|list| list.iter().map(|e| self.expr(e)).collect_exact())
             .unwrap_or_default();
         let mut tokens = compact(&mac.tokens.to_string());
         tokens.truncate(tokens.floor_char_boundary_compat(2000));
-        Expr::Macro {
+        Expr::Macro(Box::new(MacroCall {
             path,
             args,
             tokens,
             span,
-        }
+        }))
     }
 
-    fn exprs<'e>(&mut self, list: impl IntoIterator<Item = &'e syn::Expr>) -> Vec<Expr> {
-        list.into_iter().map(|e| self.expr(e)).collect()
+    fn exprs<'e, L>(&mut self, list: L) -> Vec<Expr>
+    where
+        L: IntoIterator<Item = &'e syn::Expr>,
+        L::IntoIter: ExactSizeIterator,
+    {
+        list.into_iter().map(|e| self.expr(e)).collect_exact()
     }
 
     fn expr(&mut self, e: &syn::Expr) -> Expr {
         if self.depth > MAX_DEPTH {
             return Expr::Unknown {
-                span: self.span(e.span()),
+                span: self.expr_span(e),
             };
         }
         self.depth += 1;
@@ -558,7 +587,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn expr_inner(&mut self, e: &syn::Expr) -> Expr {
-        let span = self.span(e.span());
+        let span = self.expr_span(e);
         match e {
             syn::Expr::Lit(l) => match lit(&l.lit) {
                 Some(lit) => Expr::Lit { lit, span },
@@ -570,13 +599,14 @@ impl<'a> Lowerer<'a> {
                     .segments
                     .iter()
                     .map(|s| s.ident.to_string())
-                    .collect();
+                    .collect_exact();
                 let generics = p
                     .path
                     .segments
                     .iter()
                     .flat_map(|s| super::types::generic_args(&s.arguments, self.sp))
                     .collect();
+                let generics = exact(generics);
                 Expr::Path {
                     segs,
                     generics,
@@ -621,7 +651,7 @@ impl<'a> Lowerer<'a> {
                     .segments
                     .iter()
                     .map(|s| s.ident.to_string())
-                    .collect(),
+                    .collect_exact(),
                 fields: s
                     .fields
                     .iter()
@@ -632,10 +662,10 @@ impl<'a> Lowerer<'a> {
                         };
                         (name, self.expr(&f.expr))
                     })
-                    .collect(),
+                    .collect_exact(),
                 span,
             },
-            syn::Expr::Closure(c) => self.closure(c),
+            syn::Expr::Closure(c) => self.closure(c, span),
             syn::Expr::Block(b) => Expr::Block {
                 block: self.block(&b.block),
                 is_async: false,
@@ -691,7 +721,7 @@ impl<'a> Lowerer<'a> {
                 span,
             },
             syn::Expr::Let(l) => Expr::LetCond {
-                pat: self.pat(&l.pat),
+                pat: Box::new(self.pat(&l.pat)),
                 expr: Box::new(self.expr(&l.expr)),
                 span,
             },
@@ -759,10 +789,10 @@ impl<'a> Lowerer<'a> {
         }
         let mut out = self.expr(cur);
         for link in links.into_iter().rev() {
-            let span = self.span(link.span());
+            let span = self.expr_span(link);
             out = match link {
-                syn::Expr::MethodCall(m) => Expr::Method {
-                    recv: Box::new(out),
+                syn::Expr::MethodCall(m) => Expr::Method(Box::new(MethodCall {
+                    recv: out,
                     name: m.method.to_string(),
                     turbofish: m
                         .turbofish
@@ -772,7 +802,7 @@ impl<'a> Lowerer<'a> {
                     args: self.exprs(&m.args),
                     span,
                     name_span: self.span(m.method.span()),
-                },
+                })),
                 _ => Expr::Try {
                     inner: Box::new(out),
                     span,
@@ -782,8 +812,7 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    fn closure(&mut self, c: &syn::ExprClosure) -> Expr {
-        let span = self.span(c.span());
+    fn closure(&mut self, c: &syn::ExprClosure, span: Span) -> Expr {
         let params = c
             .inputs
             .iter()
@@ -800,7 +829,7 @@ impl<'a> Lowerer<'a> {
                     span: self.span(p.span()),
                 }
             })
-            .collect();
+            .collect_exact();
         let body_expr = self.expr(&c.body);
         let (is_async, body) = match body_expr {
             Expr::Block {
@@ -842,7 +871,7 @@ impl<'a> Lowerer<'a> {
 }
 
 fn type_params(g: &syn::Generics) -> Vec<String> {
-    g.type_params().map(|p| p.ident.to_string()).collect()
+    exact(g.type_params().map(|p| p.ident.to_string()).collect())
 }
 
 fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {

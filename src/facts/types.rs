@@ -1,3 +1,4 @@
+use super::{exact, CollectExact};
 use crate::source::{Span, Spanner};
 use quote::ToTokens;
 use serde::{Deserialize, Serialize};
@@ -60,7 +61,10 @@ impl TypeRef {
             syn::Type::Array(a) => (vec!["[]".into()], vec![TypeRef::from_syn(&a.elem, sp)]),
             syn::Type::Tuple(t) => (
                 vec!["()".into()],
-                t.elems.iter().map(|e| TypeRef::from_syn(e, sp)).collect(),
+                t.elems
+                    .iter()
+                    .map(|e| TypeRef::from_syn(e, sp))
+                    .collect_exact(),
             ),
             syn::Type::ImplTrait(_) => (vec!["impl".into()], vec![]),
             syn::Type::TraitObject(_) => (vec!["dyn".into()], vec![]),
@@ -76,7 +80,11 @@ impl TypeRef {
 }
 
 pub(super) fn path_parts(path: &syn::Path, sp: &Spanner) -> (Vec<String>, Vec<TypeRef>) {
-    let segs = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs = path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect_exact();
     let args = path
         .segments
         .last()
@@ -94,13 +102,15 @@ pub(super) fn generic_args(args: &syn::PathArguments, sp: &Spanner) -> Vec<TypeR
 
 /// The type arguments of `<...>` (lifetimes and constants are skipped).
 pub(super) fn type_args(a: &syn::AngleBracketedGenericArguments, sp: &Spanner) -> Vec<TypeRef> {
-    a.args
+    let args = a
+        .args
         .iter()
         .filter_map(|g| match g {
             syn::GenericArgument::Type(t) => Some(TypeRef::from_syn(t, sp)),
             _ => None,
         })
-        .collect()
+        .collect();
+    exact(args)
 }
 
 /// Removes the spaces `to_string()` puts between tokens, keeping those between two words.

@@ -6,7 +6,7 @@ use super::program::{Ctx, FnId, Program};
 use super::value::*;
 use super::ConfigEntry;
 use crate::catalog::Catalog;
-use crate::facts::{Block, Expr, Lit, Stmt, TypeRef};
+use crate::facts::{Block, Expr, Lit, MethodCall, Stmt, TypeRef};
 use crate::source::{Loc, Span};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -318,14 +318,15 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                     }
                 }
             }
-            Expr::Method {
-                recv,
-                name,
-                turbofish,
-                args,
-                span,
-                name_span,
-            } => {
+            Expr::Method(m) => {
+                let MethodCall {
+                    recv,
+                    name,
+                    turbofish,
+                    args,
+                    span,
+                    name_span,
+                } = &**m;
                 let r = self.eval(f, recv);
                 let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
                 let mutable =
@@ -335,9 +336,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 let v = self.eval_method(f, r, name, turbofish, argv, args, call_span);
                 // actix-web's `ServiceConfig` is configured through `&mut`: `cfg.service(..);` changes `cfg`.
                 if mutable && matches!(v, Value::Router(_)) {
-                    let mut base = recv.as_ref();
-                    while let Expr::Method { recv, .. } = base {
-                        base = recv;
+                    let mut base = recv;
+                    while let Expr::Method(m) = base {
+                        base = &m.recv;
                     }
                     if let Some(var) = base.as_ident() {
                         f.env.insert(var.to_string(), v.clone());
@@ -345,11 +346,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 }
                 v
             }
-            Expr::Macro {
-                path, args, span, ..
-            } => {
-                let argv: Vec<Value> = args.iter().map(|a| self.eval(f, a)).collect();
-                self.eval_macro(f, path, argv, args, *span)
+            Expr::Macro(m) => {
+                let argv: Vec<Value> = m.args.iter().map(|a| self.eval(f, a)).collect();
+                self.eval_macro(f, &m.path, argv, &m.args, m.span)
             }
             Expr::Field { base, name, span } => {
                 let b = self.eval(f, base);

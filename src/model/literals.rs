@@ -148,13 +148,11 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
                 let (cu, c) = self.an.prog.resolve_const(&scope.ctx, segs)?;
                 self.resolve(&Scope::of_const(cu, &c.module), &c.value, depth + 1)
             }
-            Expr::Method {
-                recv, name, args, ..
-            } => match name.as_str() {
-                n if KEEPS_VALUE.contains(&n) => next(recv),
-                "unwrap_or" if reads_env(recv) => next(args.first()?),
-                "unwrap_or_else" if reads_env(recv) => {
-                    let Expr::Closure { fn_index, .. } = args.first()? else {
+            Expr::Method(m) => match m.name.as_str() {
+                n if KEEPS_VALUE.contains(&n) => next(&m.recv),
+                "unwrap_or" if reads_env(&m.recv) => next(m.args.first()?),
+                "unwrap_or_else" if reads_env(&m.recv) => {
+                    let Expr::Closure { fn_index, .. } = m.args.first()? else {
                         return None;
                     };
                     let closure = FnId {
@@ -240,9 +238,7 @@ fn direct_lets<'a>(b: &'a Block, out: &mut HashMap<&'a str, Option<&'a Expr>>) {
 /// `env::var("K")`, `std::env::var("K").ok()`, `dotenvy::var("K")`: a value read from the environment.
 fn reads_env(e: &Expr) -> bool {
     match e {
-        Expr::Method { recv, name, .. } if matches!(name.as_str(), "ok" | "map_err") => {
-            reads_env(recv)
-        }
+        Expr::Method(m) if matches!(m.name.as_str(), "ok" | "map_err") => reads_env(&m.recv),
         Expr::Call { func, .. } => matches!(func.as_ref(), Expr::Path { segs, .. }
             if matches!(segs.last().map(String::as_str), Some("var" | "var_os"))
                 && segs.iter().any(|s| s == "env" || s.starts_with("dotenv"))),
@@ -261,9 +257,7 @@ fn call_args(body: &Block, span: Span) -> Option<&Vec<Expr>> {
             Expr::Call { args, span: s, .. } if s.start == span.start && s.end == span.end => {
                 found = Some(args)
             }
-            Expr::Method {
-                args, name_span, ..
-            } if name_span.start == span.start => found = Some(args),
+            Expr::Method(m) if m.name_span.start == span.start => found = Some(&m.args),
             _ => {}
         }
     });

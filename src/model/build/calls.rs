@@ -9,6 +9,7 @@ use crate::model::literals::Literals;
 use crate::model::program::FnId;
 use crate::model::{Call, CallArg, Evidence, Labels};
 use crate::source::{Loc, Span};
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -35,8 +36,6 @@ impl Builder<'_, '_> {
     pub(super) fn add_calls(&mut self) {
         let prog = self.prog;
         let in_handler = self.handler_code();
-        let total = prog.all_fns().map(|id| prog.func(id).calls.len()).sum();
-        self.model.calls.reserve_exact(total);
         let mut seen: HashSet<Loc> = HashSet::new();
         // Each function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
         let own_fields: HashMap<FnId, Vec<&str>> = prog
@@ -57,31 +56,55 @@ impl Builder<'_, '_> {
                 (id, names)
             })
             .collect();
-        for id in prog.all_fns() {
-            let f = prog.func(id);
-            let text = &*prog.unit(id.unit).text;
-            let mut fc = FnCalls {
-                id,
-                f,
-                text,
-                name: Arc::from(prog.fn_display(id)),
-                in_handler: in_handler.contains(&id),
-                stmts: statements(&f.body),
-                startup: startup_end(f),
-                branches: branch_spans(&f.body, text),
-                statement: None,
-                called_on: called_on(f),
-                fields: self.fields_read(id, &own_fields),
-            };
-            let file = prog.unit(id.unit).file;
-            for c in &f.calls {
-                let loc = Loc::new(file, c.span);
-                if seen.insert(loc) {
-                    let call = self.call_entity(&mut fc, c, loc, prog.package_of(id.unit));
+        // Functions are independent here: their calls are built side by side, a slice of functions at a
+        // time (so only one slice's calls exist twice), and kept in function order so the model is the
+        // same at any thread count.
+        const SLICE: usize = 1024;
+        let fns: Vec<FnId> = prog.all_fns().collect();
+        let total = fns.iter().map(|id| prog.func(*id).calls.len()).sum();
+        self.model.calls.reserve_exact(total);
+        for slice in fns.chunks(SLICE) {
+            let per_fn: Vec<Vec<Call>> = slice
+                .par_iter()
+                .map(|&id| self.fn_calls(id, &in_handler, &own_fields))
+                .collect();
+            for call in per_fn.into_iter().flatten() {
+                if seen.insert(call.loc) {
                     self.model.calls.push(call);
                 }
             }
         }
+    }
+
+    /// The call entities of one function.
+    fn fn_calls(
+        &self,
+        id: FnId,
+        in_handler: &HashSet<FnId>,
+        own_fields: &HashMap<FnId, Vec<&str>>,
+    ) -> Vec<Call> {
+        let prog = self.prog;
+        let f = prog.func(id);
+        let text = &*prog.unit(id.unit).text;
+        let mut fc = FnCalls {
+            id,
+            f,
+            text,
+            name: Arc::from(prog.fn_display(id)),
+            in_handler: in_handler.contains(&id),
+            stmts: statements(&f.body),
+            startup: startup_end(f),
+            branches: branch_spans(&f.body, text),
+            statement: None,
+            called_on: called_on(f),
+            fields: self.fields_read(id, own_fields),
+        };
+        let file = prog.unit(id.unit).file;
+        let package = prog.package_of(id.unit);
+        f.calls
+            .iter()
+            .map(|c| self.call_entity(&mut fc, c, Loc::new(file, c.span), package))
+            .collect()
     }
 
     /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
@@ -242,12 +265,9 @@ fn statement_of(fc: &mut FnCalls, span: Span) -> (Arc<str>, Vec<String>) {
 fn called_on(f: &FnDef) -> HashMap<(u32, u32), (&str, Span)> {
     let mut out = HashMap::new();
     f.body.walk(&mut |e| {
-        if let Expr::Method {
-            recv, name, span, ..
-        } = e
-        {
-            let r = recv.span();
-            out.insert((r.start, r.end), (name.as_str(), *span));
+        if let Expr::Method(m) = e {
+            let r = m.recv.span();
+            out.insert((r.start, r.end), (m.name.as_str(), m.span));
         }
     });
     out

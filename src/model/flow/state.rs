@@ -390,24 +390,12 @@ impl FnState<'_, '_, '_> {
                 self.closure(*fn_index, Taint::NONE);
                 Taint::NONE
             }
-            Expr::Macro {
-                path,
-                args,
-                tokens,
-                span,
-            } => self.mac(path, args, tokens, *span),
+            Expr::Macro(m) => self.mac(&m.path, &m.args, &m.tokens, m.span),
             Expr::Call { func, args, span } => self.call(func, args, *span),
-            Expr::Method {
-                recv,
-                name,
-                turbofish,
-                args,
-                span,
-                name_span,
-            } => {
-                let r = self.expr(recv);
-                let span = crate::facts::method_span(*name_span, *span);
-                self.method(recv, r, name, turbofish, args, span)
+            Expr::Method(m) => {
+                let r = self.expr(&m.recv);
+                let span = crate::facts::method_span(m.name_span, m.span);
+                self.method(&m.recv, r, &m.name, &m.turbofish, &m.args, span)
             }
             Expr::Unknown { .. } => Taint::label(VARIABLE),
         }
@@ -720,12 +708,10 @@ impl FnState<'_, '_, '_> {
                     }
                     _ => return,
                 },
-                Expr::Method {
-                    recv, name, args, ..
-                } => {
-                    let mut ops: Vec<&Expr> = vec![recv];
-                    ops.extend(args.iter());
-                    (vec![format!(".{name}")], ops)
+                Expr::Method(m) => {
+                    let mut ops: Vec<&Expr> = vec![&m.recv];
+                    ops.extend(m.args.iter());
+                    (vec![format!(".{}", m.name)], ops)
                 }
                 _ => return,
             };
@@ -792,8 +778,9 @@ fn rejects(b: &Block) -> bool {
                 hit |= segs.last().is_some_and(|l| l == "Err");
             }
         }
-        Expr::Macro { path, .. } => {
-            hit |= path
+        Expr::Macro(m) => {
+            hit |= m
+                .path
                 .last()
                 .is_some_and(|l| matches!(l.as_str(), "bail" | "panic" | "unreachable"));
         }
