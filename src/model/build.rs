@@ -8,7 +8,7 @@ use super::program::{FnId, Program};
 use super::value::{Origin, RouteVal, Tls, Value};
 use super::*;
 use crate::catalog::Catalog;
-use crate::facts::{CallKind, TypeRef};
+use crate::facts::{Block, CallKind, Expr, Stmt, TypeRef};
 use std::collections::{HashMap, HashSet};
 mod calls;
 
@@ -118,6 +118,9 @@ pub fn build_package(
         .collect();
     for c in &mut b.model.calls {
         c.role = roles.get(&*c.package).copied().unwrap_or("library");
+    }
+    for f in &mut b.model.functions {
+        f.role = roles.get(f.package.as_str()).copied().unwrap_or("library");
     }
     b.model
 }
@@ -784,12 +787,17 @@ impl Builder<'_, '_> {
                 .find(|a| a.path.rsplit("::").next() == Some("instrument"))
                 .map(|a| traced_params(f, &a.tokens))
                 .unwrap_or_default();
+            let always_returns = always_returns(&f.body)
+                .map(|e| self.an.text(id.unit, e.span()).split_whitespace().collect());
             self.model.functions.push(Function {
                 package: self.prog.package_of(id.unit).to_string(),
                 name: self.prog.fn_display(id),
                 is_async: f.is_async,
                 attrs: f.attrs.iter().map(|a| a.path.clone()).collect(),
                 traced_params: traced,
+                trait_name: f.trait_name.clone(),
+                always_returns,
+                role: "service",
                 loc: Loc::new(self.prog.unit(id.unit).file, f.span),
             });
         }
@@ -889,4 +897,34 @@ fn let_binding_for(
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_matches(|c| c == '[' || c == ']');
     h == "localhost" || h.starts_with("127.") || h == "::1" || h == "0:0:0:0:0:0:0:1"
+}
+
+/// The one expression a body returns whatever happens: its only statement, with no branch, `?`, loop
+/// or early return inside (`Ok(ServerCertVerified::assertion())`).
+fn always_returns(body: &Block) -> Option<&Expr> {
+    let [stmt] = body.stmts.as_slice() else {
+        return None;
+    };
+    let e = match stmt {
+        Stmt::Expr { expr, semi: false } => expr,
+        Stmt::Expr {
+            expr: Expr::Return { value: Some(v), .. },
+            ..
+        } => v.as_ref(),
+        _ => return None,
+    };
+    let mut branches = false;
+    e.walk(&mut |x| {
+        branches |= matches!(
+            x,
+            Expr::If { .. }
+                | Expr::Match { .. }
+                | Expr::Try { .. }
+                | Expr::Loop { .. }
+                | Expr::Return { .. }
+                | Expr::Closure { .. }
+                | Expr::Unknown { .. }
+        )
+    });
+    (!branches).then_some(e)
 }

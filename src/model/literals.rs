@@ -52,14 +52,14 @@ pub struct Literals<'x, 'p, 'a> {
 }
 
 /// A function whose bindings an expression may name.
-struct Scope<'a> {
-    ctx: Ctx,
+pub(super) struct Scope<'a> {
+    pub ctx: Ctx,
     /// The function's `let` bindings by name; `None` when a name is bound more than once.
-    lets: HashMap<&'a str, Option<&'a Expr>>,
+    pub lets: HashMap<&'a str, Option<&'a Expr>>,
 }
 
 impl<'a> Scope<'a> {
-    fn of(an: &Analyzer<'_, 'a>, id: FnId) -> Scope<'a> {
+    pub fn of(an: &Analyzer<'_, 'a>, id: FnId) -> Scope<'a> {
         let f: &'a FnDef = an.prog.func(id);
         let mut lets = HashMap::new();
         direct_lets(&f.body, &mut lets);
@@ -76,7 +76,7 @@ impl<'a> Scope<'a> {
     }
 
     /// A constant's initializer is read where the constant is declared.
-    fn of_const(unit: u32, module: &[String]) -> Scope<'a> {
+    pub fn of_const(unit: u32, module: &[String]) -> Scope<'a> {
         Scope {
             ctx: Ctx {
                 unit,

@@ -10,6 +10,7 @@ mod axum;
 mod blocking;
 mod build;
 mod config;
+mod constants;
 mod deploy;
 mod deployed;
 mod eval;
@@ -211,6 +212,9 @@ pub struct Call {
     /// For calls that take key material (the catalog's `secret-sink` calls): the literals their
     /// arguments are, wherever written, last argument first.
     pub literals: Vec<ArgLiteral>,
+    /// Where the constants that arguments are (`args.N.value`) are written, when not in the call
+    /// itself: a `const`, a `static`, a `let`.
+    pub constants: Vec<Evidence>,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,
@@ -302,6 +306,13 @@ pub struct Function {
     pub attrs: Vec<String>,
     /// Parameters whose values `#[instrument]` records in its span (all but `skip(..)`ed ones).
     pub traced_params: Vec<String>,
+    /// For a method of a trait impl: the trait's name (`ServerCertVerifier`).
+    pub trait_name: Option<String>,
+    /// The one expression the function returns whatever happens (no branch, `?` or early return), as
+    /// written without whitespace: `Ok(ServerCertVerified::assertion())`.
+    pub always_returns: Option<String>,
+    /// What its package is: `service`, `cli` or `library`.
+    pub role: &'static str,
     pub loc: Loc,
 }
 

@@ -93,6 +93,8 @@ impl<'a> Program<'a> {
                 }
             }
             for (i, c) in unit.facts.consts.iter().enumerate() {
+                // An inline module may hold only constants (`mod settings { pub const .. }`).
+                p.module_names.extend(c.module.iter().map(String::as_str));
                 p.consts_by_name
                     .entry(&c.name)
                     .or_default()

@@ -155,6 +155,7 @@ entity!(Call {
     input_sources,
     blocks,
     literals,
+    constants,
     function_fields,
     startup,
     in_branch,
@@ -189,6 +190,9 @@ entity!(Function {
     is_async,
     attrs,
     traced_params,
+    trait_name,
+    always_returns,
+    role,
     loc
 });
 entity!(FieldInfo { name, ty as "type", attrs, loc });

@@ -203,6 +203,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 "literals",
                 list(obj(vec![("arg", Scalar), ("value", Scalar), ("loc", Loc)])),
             ),
+            ("constants", evidence()),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),
@@ -250,6 +251,9 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("is_async", Scalar),
             ("attrs", list(Scalar)),
             ("traced_params", list(Scalar)),
+            ("trait_name", Scalar),
+            ("always_returns", Scalar),
+            ("role", Scalar),
             ("loc", Loc),
         ]),
         "suppression" => obj(vec![

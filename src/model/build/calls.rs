@@ -4,12 +4,15 @@
 
 use super::{Builder, SERVE_CALLS};
 use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
+use crate::model::analysis::Analyzer;
+use crate::model::constants::Constants;
 use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
 use crate::model::program::FnId;
 use crate::model::{Call, CallArg, Evidence, Labels};
 use crate::source::{Loc, Span};
 use rayon::prelude::*;
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -101,9 +104,18 @@ impl Builder<'_, '_> {
         };
         let file = prog.unit(id.unit).file;
         let package = prog.package_of(id.unit);
+        let consts = ArgConstants {
+            an: self.an,
+            id,
+            state: OnceCell::new(),
+        };
         f.calls
             .iter()
-            .map(|c| self.call_entity(&mut fc, c, Loc::new(file, c.span), package))
+            .map(|c| {
+                let mut call = self.call_entity(&mut fc, c, Loc::new(file, c.span), package);
+                consts.fill(c, &mut call);
+                call
+            })
             .collect()
     }
 
@@ -188,6 +200,7 @@ impl Builder<'_, '_> {
             input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
             blocks,
             literals,
+            constants: vec![],
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
@@ -202,6 +215,75 @@ impl Builder<'_, '_> {
             loc,
         }
     }
+}
+
+/// The constant values of one function's call arguments that are not literals, set up when first needed.
+struct ArgConstants<'x, 'p, 'a> {
+    an: &'x Analyzer<'p, 'a>,
+    id: FnId,
+    state: OnceCell<(Constants<'x, 'p, 'a>, ArgExprs<'a>)>,
+}
+
+/// Each call's argument expressions, by the call site's span.
+type ArgExprs<'a> = HashMap<(u32, u32), &'a [Expr]>;
+
+impl ArgConstants<'_, '_, '_> {
+    /// Sets `value` of the arguments whose constant value is written elsewhere, and records where.
+    fn fill(&self, c: &CallSite, call: &mut Call) {
+        for (i, a) in c.args.iter().enumerate() {
+            if a.lit.is_some() {
+                continue;
+            }
+            let (consts, exprs) = self.state.get_or_init(|| {
+                let f = self.an.prog.func(self.id);
+                (Constants::new(self.an, self.id), arg_exprs(f))
+            });
+            let Some(e) = exprs
+                .get(&(c.span.start, c.span.end))
+                .and_then(|a| a.get(i))
+            else {
+                continue;
+            };
+            let Some((value, at)) = consts.of(e) else {
+                continue;
+            };
+            call.args[i].value = value.to_json();
+            if let Some((unit, span)) = at {
+                call.constants.push(Evidence {
+                    loc: self.an.loc(unit, span),
+                    note: format!("the value of `{}` comes from here", a.text),
+                });
+            }
+        }
+    }
+}
+
+/// The argument expressions of every call of a body, keyed as its call sites are.
+fn arg_exprs(f: &FnDef) -> ArgExprs<'_> {
+    let mut out: ArgExprs = HashMap::new();
+    f.body.walk(&mut |e| match e {
+        Expr::Call { args, span, .. } => {
+            out.insert((span.start, span.end), args);
+        }
+        Expr::Method(m) => {
+            let s = crate::facts::method_span(m.name_span, m.span);
+            out.insert((s.start, s.end), &m.args);
+        }
+        Expr::Macro(m) => {
+            out.insert((m.span.start, m.span.end), &m.args);
+        }
+        Expr::Assign { value, span, .. } => {
+            out.insert((span.start, span.end), std::slice::from_ref(value.as_ref()));
+        }
+        Expr::Struct { fields, .. } => {
+            for (_, value) in fields {
+                let s = value.span();
+                out.insert((s.start, s.end), std::slice::from_ref(value));
+            }
+        }
+        _ => {}
+    });
+    out
 }
 
 /// The arguments as written, with their literal value and what flows into them.

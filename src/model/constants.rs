@@ -1,0 +1,338 @@
+//! The constant value of a call's argument when it is not written in the call: a `const` or `static`
+//! (of any module or workspace member), a `let` bound once to a constant, `!`, `&&` and `||` of constants,
+//! an `if` on a constant, `format!`/`concat!` of constant pieces, and conversions that keep the value
+//! (`.to_string()`, `String::from`). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
+//! and `client.get(format!("{BASE}/v1"))` are judged like their literal forms; where the constant is
+//! written becomes the call's `constants` evidence.
+
+use super::analysis::Analyzer;
+use super::literals::Scope;
+use super::program::FnId;
+use crate::facts::{Expr, Lit};
+use crate::source::Span;
+
+/// Depth of the chain of bindings and constants followed from an argument.
+const MAX_DEPTH: usize = 8;
+
+/// Conversions through which a value stays the value.
+const KEEPS_VALUE: &[&str] = &["into", "to_string", "to_owned", "as_ref", "clone", "as_str"];
+
+/// Constructors through which a value stays the value.
+const KEEPS_VALUE_CALLS: &[&str] = &["String::from", "Cow::from", "Cow::Borrowed", "Box::from"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    Bool(bool),
+    Int(i128),
+    Str(String),
+}
+
+impl Const {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Const::Bool(b) => serde_json::Value::Bool(*b),
+            Const::Int(i) => i64::try_from(*i).map_or(serde_json::Value::Null, Into::into),
+            Const::Str(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Const::Bool(b) => b.to_string(),
+            Const::Int(i) => i.to_string(),
+            Const::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// A folded value and the place the constant it came from is written, when that is outside the
+/// expression itself (a `const` item, a `let`).
+pub type Folded = (Const, Option<(u32, Span)>);
+
+pub struct Constants<'x, 'p, 'a> {
+    an: &'x Analyzer<'p, 'a>,
+    scope: Scope<'a>,
+}
+
+impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
+    pub fn new(an: &'x Analyzer<'p, 'a>, id: FnId) -> Self {
+        Constants {
+            an,
+            scope: Scope::of(an, id),
+        }
+    }
+
+    /// The constant value of an expression of the function, if it has one.
+    pub fn of(&self, e: &'a Expr) -> Option<Folded> {
+        self.fold(&self.scope, e, 0)
+    }
+
+    fn fold(&self, scope: &Scope<'a>, e: &'a Expr, depth: usize) -> Option<Folded> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let next = |x: &'a Expr| self.fold(scope, x, depth + 1);
+        match e {
+            Expr::Lit { lit, .. } => Some((lit_value(lit)?, None)),
+            Expr::Path { segs, .. } => self.named(scope, segs, depth),
+            Expr::Unary { op, expr, .. } => {
+                let (v, at) = next(expr)?;
+                match (op.as_str(), v) {
+                    ("!", Const::Bool(b)) => Some((Const::Bool(!b), at)),
+                    ("-", Const::Int(i)) => Some((Const::Int(-i), at)),
+                    _ => None,
+                }
+            }
+            Expr::Binary { op, lhs, rhs, .. } if op == "&&" || op == "||" => {
+                let (l, at) = next(lhs)?;
+                let Const::Bool(l) = l else { return None };
+                // `false && x` and `true || x` do not depend on `x`.
+                if (op == "&&") != l {
+                    return Some((Const::Bool(l), at));
+                }
+                match next(rhs)? {
+                    (Const::Bool(r), at_r) => Some((Const::Bool(r), at.or(at_r))),
+                    _ => None,
+                }
+            }
+            Expr::If {
+                cond, then, els, ..
+            } => match next(cond)?.0 {
+                Const::Bool(true) => next(then.tail()?),
+                Const::Bool(false) => next(els.as_deref()?),
+                _ => None,
+            },
+            Expr::Block { block, .. } => next(block.tail()?),
+            Expr::Method(m) if KEEPS_VALUE.contains(&m.name.as_str()) && m.args.is_empty() => {
+                next(&m.recv)
+            }
+            Expr::Call { func, args, .. } => {
+                let Expr::Path { segs, .. } = func.as_ref() else {
+                    return None;
+                };
+                let short = segs[segs.len().saturating_sub(2)..].join("::");
+                match args.as_slice() {
+                    [only] if KEEPS_VALUE_CALLS.contains(&short.as_str()) => next(only),
+                    _ => None,
+                }
+            }
+            Expr::Macro(m) => {
+                let name = m.path.last()?.as_str();
+                match name {
+                    "concat" => {
+                        let mut out = String::new();
+                        let mut at = None;
+                        for a in &m.args {
+                            let (v, a_at) = next(a)?;
+                            out.push_str(&v.text());
+                            at = at.or(a_at);
+                        }
+                        Some((Const::Str(out), at))
+                    }
+                    "format" => self.format(scope, &m.args, depth),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A binding of the function, or a constant of the crate, by name.
+    fn named(&self, scope: &Scope<'a>, segs: &'a [String], depth: usize) -> Option<Folded> {
+        if let [name] = segs {
+            if let Some(init) = scope.lets.get(name.as_str()) {
+                let init = (*init)?;
+                let (v, at) = self.fold(scope, init, depth + 1)?;
+                return Some((v, at.or(Some((scope.ctx.unit, init.span())))));
+            }
+        }
+        let (cu, c) = self.an.prog.resolve_const(&scope.ctx, segs)?;
+        let (v, at) = self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
+        Some((v, at.or(Some((cu, c.value.span())))))
+    }
+
+    /// `format!("{}/v1", BASE)`, `format!("{BASE}/v1")`: every piece constant, no format specs.
+    fn format(&self, scope: &Scope<'a>, args: &'a [Expr], depth: usize) -> Option<Folded> {
+        let (template, rest) = args.split_first()?;
+        let template = template.as_str_lit()?;
+        let mut out = String::new();
+        let mut at = None;
+        let mut positional = rest.iter().filter(|a| !matches!(a, Expr::Assign { .. }));
+        let mut chars = template.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    out.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    out.push('}');
+                }
+                '{' => {
+                    let mut inner = String::new();
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            break;
+                        }
+                        inner.push(c);
+                    }
+                    if inner.contains(':') {
+                        return None;
+                    }
+                    let (v, a_at) = if inner.is_empty() {
+                        self.fold(scope, positional.next()?, depth + 1)?
+                    } else if let Ok(i) = inner.parse::<usize>() {
+                        self.fold(scope, rest.get(i)?, depth + 1)?
+                    } else {
+                        self.placeholder(scope, rest, &inner, depth)?
+                    };
+                    out.push_str(&v.text());
+                    at = at.or(a_at);
+                }
+                c => out.push(c),
+            }
+        }
+        Some((Const::Str(out), at))
+    }
+
+    /// `{name}`: a `name = value` argument of the macro, else a binding or constant in scope.
+    fn placeholder(
+        &self,
+        scope: &Scope<'a>,
+        args: &'a [Expr],
+        name: &str,
+        depth: usize,
+    ) -> Option<Folded> {
+        let named = args.iter().find_map(|a| match a {
+            Expr::Assign { target, value, .. } if target.as_ident() == Some(name) => Some(value),
+            _ => None,
+        });
+        match named {
+            Some(v) => self.fold(scope, v, depth + 1),
+            None => {
+                let lets_name = scope.lets.keys().find(|k| **k == name).copied();
+                match lets_name {
+                    Some(k) => {
+                        let init = (*scope.lets.get(k)?)?;
+                        let (v, at) = self.fold(scope, init, depth + 1)?;
+                        Some((v, at.or(Some((scope.ctx.unit, init.span())))))
+                    }
+                    None => {
+                        let (cu, c) = self
+                            .an
+                            .prog
+                            .resolve_const(&scope.ctx, std::slice::from_ref(&name.to_string()))?;
+                        let (v, at) =
+                            self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
+                        Some((v, at.or(Some((cu, c.value.span())))))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn lit_value(lit: &Lit) -> Option<Const> {
+    match lit {
+        Lit::Str(s) => Some(Const::Str(s.clone())),
+        Lit::Int(i) => Some(Const::Int(*i)),
+        Lit::Bool(b) => Some(Const::Bool(*b)),
+        Lit::Char(c) => Some(Const::Str(c.to_string())),
+        Lit::Float(_) | Lit::Bytes(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::program::Program;
+
+    /// The value of the argument of `sink(..)` in `f`, folded.
+    fn folded(src: &str) -> Option<Const> {
+        let facts = crate::facts::extract(src, vec![]).unwrap();
+        let units = [crate::model::program::Unit {
+            file: 0,
+            krate: 0,
+            target: "lib".into(),
+            module: vec![],
+            facts,
+            text: src.into(),
+        }];
+        let crates = [crate::discover::Crate::named(
+            "demo",
+            std::path::Path::new("."),
+        )];
+        let prog = Program::new(&crates, &units);
+        let policy = crate::engine::load_policy(&[]).unwrap();
+        let an = Analyzer::new(&prog, &policy.catalog);
+        let id = prog
+            .all_fns()
+            .find(|id| prog.func(*id).name == "f")
+            .unwrap();
+        let mut arg = None;
+        prog.func(id).body.walk(&mut |e| {
+            if let Expr::Call { func, args, .. } = e {
+                if func.as_ident() == Some("sink") {
+                    arg = args.first();
+                }
+            }
+        });
+        Constants::new(&an, id).of(arg?).map(|(v, _)| v)
+    }
+
+    #[test]
+    fn folds_constants_bindings_and_operators() {
+        let s = |x: &str| Some(Const::Str(x.into()));
+        let b = |x: bool| Some(Const::Bool(x));
+        assert_eq!(folded("const A: bool = true; fn f() { sink(A) }"), b(true));
+        assert_eq!(
+            folded("const A: bool = true; fn f() { sink(!A) }"),
+            b(false)
+        );
+        assert_eq!(
+            folded("static A: bool = false; fn f() { sink(A || true) }"),
+            b(true)
+        );
+        assert_eq!(folded("fn f(x: bool) { sink(false && x) }"), b(false));
+        assert_eq!(folded("fn f(x: bool) { sink(true && x) }"), None);
+        assert_eq!(folded("fn f() { let on = true; sink(on) }"), b(true));
+        assert_eq!(
+            folded("fn f() { let on = true; let on = false; sink(on) }"),
+            None
+        );
+        assert_eq!(
+            folded("const D: bool = true; fn f() { sink(if D { 1 } else { 2 }) }"),
+            Some(Const::Int(1))
+        );
+        assert_eq!(
+            folded(
+                r#"const B: &str = "http://api.example.net"; fn f() { sink(format!("{}/v1", B)) }"#
+            ),
+            s("http://api.example.net/v1")
+        );
+        assert_eq!(
+            folded(
+                r#"const B: &str = "http://h.io"; fn f() { sink(format!("{B}/{p}", p = "x")) }"#
+            ),
+            s("http://h.io/x")
+        );
+        assert_eq!(
+            folded(r#"fn f() { sink(concat!("http://", "h.io")) }"#),
+            s("http://h.io")
+        );
+        assert_eq!(
+            folded(r#"const B: &str = "h"; fn f(x: u8) { sink(format!("{B}{x}")) }"#),
+            None
+        );
+        assert_eq!(
+            folded(r#"const B: &str = "h"; fn f() { sink(format!("{:>9}", B)) }"#),
+            None
+        );
+        assert_eq!(
+            folded(r#"const B: &str = "h"; fn f() { sink(B.to_string()) }"#),
+            s("h")
+        );
+        assert_eq!(folded("fn f(cfg: C) { sink(cfg.insecure) }"), None);
+    }
+}
