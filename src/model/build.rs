@@ -901,7 +901,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// The one expression a body returns whatever happens: its only statement, with no branch, `?`, loop
 /// or early return inside (`Ok(ServerCertVerified::assertion())`).
-fn always_returns(body: &Block) -> Option<&Expr> {
+pub(super) fn always_returns(body: &Block) -> Option<&Expr> {
     let [stmt] = body.stmts.as_slice() else {
         return None;
     };

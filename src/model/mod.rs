@@ -215,6 +215,9 @@ pub struct Call {
     /// Where the constants that arguments are (`args.N.value`) are written, when not in the call
     /// itself: a `const`, a `static`, a `let`.
     pub constants: Vec<Evidence>,
+    /// For calls that install a certificate verifier (`with_custom_certificate_verifier`): the crate's
+    /// verifiers among the arguments whose `verify_server_cert` accepts every certificate.
+    pub accepting_verifiers: Vec<Evidence>,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,

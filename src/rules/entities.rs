@@ -156,6 +156,7 @@ entity!(Call {
     blocks,
     literals,
     constants,
+    accepting_verifiers,
     function_fields,
     startup,
     in_branch,

@@ -204,6 +204,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 list(obj(vec![("arg", Scalar), ("value", Scalar), ("loc", Loc)])),
             ),
             ("constants", evidence()),
+            ("accepting_verifiers", evidence()),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),

@@ -8,7 +8,7 @@ use crate::model::analysis::Analyzer;
 use crate::model::constants::Constants;
 use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
-use crate::model::program::FnId;
+use crate::model::program::{FnId, Program};
 use crate::model::{Call, CallArg, Evidence, Labels};
 use crate::source::{Loc, Span};
 use rayon::prelude::*;
@@ -35,12 +35,26 @@ struct FnCalls<'f> {
     fields: Arc<[String]>,
 }
 
+/// What the calls of every function are built from, gathered once per unit.
+struct Shared<'f> {
+    in_handler: HashSet<FnId>,
+    /// Each function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
+    own_fields: HashMap<FnId, Vec<&'f str>>,
+    /// The crate's certificate verifiers that accept every certificate: the type's name, and its
+    /// `verify_server_cert` as evidence.
+    accepting_verifiers: Vec<(&'f str, Evidence)>,
+}
+
+/// Calls that install a rustls certificate verifier given as an argument.
+const INSTALLS_VERIFIER: &[&str] = &[
+    "set_certificate_verifier",
+    "with_custom_certificate_verifier",
+];
+
 impl Builder<'_, '_> {
     pub(super) fn add_calls(&mut self) {
         let prog = self.prog;
-        let in_handler = self.handler_code();
         let mut seen: HashSet<Loc> = HashSet::new();
-        // Each function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
         let own_fields: HashMap<FnId, Vec<&str>> = prog
             .all_fns()
             .map(|id| {
@@ -59,6 +73,11 @@ impl Builder<'_, '_> {
                 (id, names)
             })
             .collect();
+        let shared = Shared {
+            in_handler: self.handler_code(),
+            own_fields,
+            accepting_verifiers: accepting_verifiers(prog, self.an),
+        };
         // Functions are independent here: their calls are built side by side, a slice of functions at a
         // time (so only one slice's calls exist twice), and kept in function order so the model is the
         // same at any thread count.
@@ -69,7 +88,7 @@ impl Builder<'_, '_> {
         for slice in fns.chunks(SLICE) {
             let per_fn: Vec<Vec<Call>> = slice
                 .par_iter()
-                .map(|&id| self.fn_calls(id, &in_handler, &own_fields))
+                .map(|&id| self.fn_calls(id, &shared))
                 .collect();
             for call in per_fn.into_iter().flatten() {
                 if seen.insert(call.loc) {
@@ -80,12 +99,7 @@ impl Builder<'_, '_> {
     }
 
     /// The call entities of one function.
-    fn fn_calls(
-        &self,
-        id: FnId,
-        in_handler: &HashSet<FnId>,
-        own_fields: &HashMap<FnId, Vec<&str>>,
-    ) -> Vec<Call> {
+    fn fn_calls(&self, id: FnId, shared: &Shared) -> Vec<Call> {
         let prog = self.prog;
         let f = prog.func(id);
         let text = &*prog.unit(id.unit).text;
@@ -94,13 +108,13 @@ impl Builder<'_, '_> {
             f,
             text,
             name: Arc::from(prog.fn_display(id)),
-            in_handler: in_handler.contains(&id),
+            in_handler: shared.in_handler.contains(&id),
             stmts: statements(&f.body),
             startup: startup_end(f),
             branches: branch_spans(&f.body, text),
             statement: None,
             called_on: called_on(f),
-            fields: self.fields_read(id, own_fields),
+            fields: self.fields_read(id, &shared.own_fields),
         };
         let file = prog.unit(id.unit).file;
         let package = prog.package_of(id.unit);
@@ -114,6 +128,9 @@ impl Builder<'_, '_> {
             .map(|c| {
                 let mut call = self.call_entity(&mut fc, c, Loc::new(file, c.span), package);
                 consts.fill(c, &mut call);
+                if INSTALLS_VERIFIER.contains(&c.name.as_str()) {
+                    call.accepting_verifiers = installed(c, &shared.accepting_verifiers);
+                }
                 call
             })
             .collect()
@@ -201,6 +218,7 @@ impl Builder<'_, '_> {
             blocks,
             literals,
             constants: vec![],
+            accepting_verifiers: vec![],
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
@@ -284,6 +302,50 @@ fn arg_exprs(f: &FnDef) -> ArgExprs<'_> {
         _ => {}
     });
     out
+}
+
+/// `verify_server_cert` of a trait impl that returns `Ok(ServerCertVerified::assertion())` without
+/// a branch, a `?` or an early return: it looks at nothing.
+fn accepting_verifiers<'a>(prog: &Program<'a>, an: &Analyzer) -> Vec<(&'a str, Evidence)> {
+    prog.all_fns()
+        .filter_map(|id| {
+            let f = prog.func(id);
+            if f.name != "verify_server_cert" || f.trait_name.is_none() {
+                return None;
+            }
+            let e = super::always_returns(&f.body)?;
+            let text: String = an.text(id.unit, e.span()).split_whitespace().collect();
+            let inner = text.strip_prefix("Ok(")?.strip_suffix(')')?;
+            if !inner.ends_with("ServerCertVerified::assertion()") {
+                return None;
+            }
+            let ty = f.self_ty.as_deref()?;
+            Some((
+                ty,
+                Evidence {
+                    loc: Loc::new(prog.unit(id.unit).file, f.span),
+                    note: format!("`{ty}` accepts every certificate"),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The verifiers an installing call is given, by their type's name in its arguments.
+fn installed(c: &CallSite, verifiers: &[(&str, Evidence)]) -> Vec<Evidence> {
+    let named = |text: &str, ty: &str| {
+        text.match_indices(ty).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + ty.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
+    verifiers
+        .iter()
+        .filter(|(ty, _)| c.args.iter().any(|a| named(&a.text, ty)))
+        .map(|(_, e)| e.clone())
+        .collect()
 }
 
 /// The arguments as written, with their literal value and what flows into them.
