@@ -87,6 +87,8 @@ fn paths(shape: &Shape, json: &Json, prefix: &str, out: &mut Vec<String>) {
         }
     };
     match (shape, json) {
+        // An optional object that is absent (`sent_cookie` of a call that sends none) has no paths.
+        (Shape::Object(_), Json::Null) => {}
         (Shape::Object(fields), _) => {
             for (name, s) in fields {
                 let p = join(name);

@@ -11,6 +11,7 @@ mod blocking;
 mod build;
 mod config;
 mod constants;
+mod cookies;
 mod deploy;
 mod deployed;
 mod eval;
@@ -218,6 +219,12 @@ pub struct Call {
     /// For calls that install a certificate verifier (`with_custom_certificate_verifier`): the crate's
     /// verifiers among the arguments whose `verify_server_cert` accepts every certificate.
     pub accepting_verifiers: Vec<Evidence>,
+    /// For calls that hand a cookie to a jar or a response (`jar.add(c)`, `.cookie(c)`, a `Set-Cookie`
+    /// header): the cookie as it is at that point.
+    pub sent_cookie: Option<SentCookie>,
+    /// For calls that create a cookie (`Cookie::build`): whether it is sent somewhere the model follows
+    /// (where `sent_cookie` judges it).
+    pub cookie_sent: bool,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,
@@ -256,6 +263,21 @@ pub struct EnvSetting {
     /// The directory whose packages the file deploys: the nearest package or workspace root above it.
     #[serde(skip)]
     pub scope: std::path::PathBuf,
+}
+
+/// A cookie where it is sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentCookie {
+    /// Its name as written.
+    pub name: String,
+    /// `Secure` is set by the time it is sent, on every way there.
+    pub secure: bool,
+    /// An expired or emptied cookie that deletes one.
+    pub removal: bool,
+    /// The call that created it, imports resolved.
+    pub creator: String,
+    /// Where it is created.
+    pub loc: Loc,
 }
 
 /// A literal that reaches a call's argument, and where it is written.

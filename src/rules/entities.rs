@@ -5,7 +5,7 @@ use crate::facts::CallKind;
 use crate::model::{
     AdvisoryMatch, App, AppRoute, ArgLiteral, AuthCheck, AuthInfo, CacheInfo, Call, CallArg,
     ConfigEntry, Evidence, FieldInfo, Function, Handler, HandlerParam, IdentityInfo, Input,
-    Listener, Middleware, Model, RateLimitInfo, Route, SuppressionInfo, TypeInfo,
+    Listener, Middleware, Model, RateLimitInfo, Route, SentCookie, SuppressionInfo, TypeInfo,
 };
 
 /// Implements [`Entity`] for a serializable struct from its fields, each under its serialized name
@@ -140,6 +140,13 @@ entity!(App {
 });
 entity!(CallArg { text, value, flow });
 entity!(ArgLiteral { arg, value, loc });
+entity!(SentCookie {
+    name,
+    secure,
+    removal,
+    creator,
+    loc
+});
 entity!(Call {
     package,
     kind,
@@ -157,6 +164,8 @@ entity!(Call {
     literals,
     constants,
     accepting_verifiers,
+    sent_cookie,
+    cookie_sent,
     function_fields,
     startup,
     in_branch,

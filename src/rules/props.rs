@@ -205,6 +205,17 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ),
             ("constants", evidence()),
             ("accepting_verifiers", evidence()),
+            (
+                "sent_cookie",
+                obj(vec![
+                    ("name", Scalar),
+                    ("secure", Scalar),
+                    ("removal", Scalar),
+                    ("creator", Scalar),
+                    ("loc", Loc),
+                ]),
+            ),
+            ("cookie_sent", Scalar),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),

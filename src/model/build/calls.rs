@@ -6,10 +6,11 @@ use super::{Builder, SERVE_CALLS};
 use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
 use crate::model::analysis::Analyzer;
 use crate::model::constants::Constants;
+use crate::model::cookies;
 use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
 use crate::model::program::{FnId, Program};
-use crate::model::{Call, CallArg, Evidence, Labels};
+use crate::model::{Call, CallArg, Evidence, Labels, SentCookie};
 use crate::source::{Loc, Span};
 use rayon::prelude::*;
 use std::cell::OnceCell;
@@ -43,6 +44,10 @@ struct Shared<'f> {
     /// The crate's certificate verifiers that accept every certificate: the type's name, and its
     /// `verify_server_cert` as evidence.
     accepting_verifiers: Vec<(&'f str, Evidence)>,
+    /// The cookies each function sends, by the sending call's span.
+    sent_cookies: HashMap<FnId, cookies::Sent>,
+    /// Where the cookies that are sent somewhere are created: (unit, start of the creating call).
+    created_and_sent: HashSet<(u32, u32)>,
 }
 
 /// Calls that install a rustls certificate verifier given as an argument.
@@ -73,10 +78,29 @@ impl Builder<'_, '_> {
                 (id, names)
             })
             .collect();
+        let sends = |id: &FnId| {
+            prog.func(*id).calls.iter().any(|c| {
+                cookies::SENDS.contains(&c.name.as_str())
+                    || cookies::HEADER_WRITES.contains(&c.name.as_str())
+            })
+        };
+        let sending: Vec<FnId> = prog.all_fns().filter(sends).collect();
+        let sent_cookies: HashMap<FnId, cookies::Sent> = sending
+            .par_iter()
+            .map(|&id| (id, cookies::sent(self.an, id)))
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
+        let created_and_sent = sent_cookies
+            .values()
+            .flat_map(|s| s.values())
+            .map(|c| (c.unit, c.span.start))
+            .collect();
         let shared = Shared {
             in_handler: self.handler_code(),
             own_fields,
             accepting_verifiers: accepting_verifiers(prog, self.an),
+            sent_cookies,
+            created_and_sent,
         };
         // Functions are independent here: their calls are built side by side, a slice of functions at a
         // time (so only one slice's calls exist twice), and kept in function order so the model is the
@@ -131,6 +155,18 @@ impl Builder<'_, '_> {
                 if INSTALLS_VERIFIER.contains(&c.name.as_str()) {
                     call.accepting_verifiers = installed(c, &shared.accepting_verifiers);
                 }
+                call.sent_cookie = shared
+                    .sent_cookies
+                    .get(&id)
+                    .and_then(|s| s.get(&(c.span.start, c.span.end)))
+                    .map(|k| SentCookie {
+                        name: k.name.clone(),
+                        secure: k.secure,
+                        removal: k.removal,
+                        creator: k.creator.clone(),
+                        loc: self.an.loc(k.unit, k.span),
+                    });
+                call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
                 call
             })
             .collect()
@@ -219,6 +255,8 @@ impl Builder<'_, '_> {
             literals,
             constants: vec![],
             accepting_verifiers: vec![],
+            sent_cookie: None,
+            cookie_sent: false,
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
