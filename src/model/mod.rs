@@ -19,6 +19,7 @@ mod flow;
 mod inputs;
 mod literals;
 mod lockfile;
+mod logged_structs;
 mod poem;
 mod program;
 mod rocket;
@@ -225,6 +226,9 @@ pub struct Call {
     /// For calls that create a cookie (`Cookie::build`): whether it is sent somewhere the model follows
     /// (where `sent_cookie` judges it).
     pub cookie_sent: bool,
+    /// For log macros: the fields named for a secret that a struct given whole prints (its derived
+    /// `Debug`, or a `Display`/`Debug` of the crate that writes the field).
+    pub logged_secret_fields: Vec<Evidence>,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,

@@ -166,6 +166,7 @@ entity!(Call {
     accepting_verifiers,
     sent_cookie,
     cookie_sent,
+    logged_secret_fields,
     function_fields,
     startup,
     in_branch,

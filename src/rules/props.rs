@@ -216,6 +216,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 ]),
             ),
             ("cookie_sent", Scalar),
+            ("logged_secret_fields", evidence()),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),

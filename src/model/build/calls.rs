@@ -9,6 +9,7 @@ use crate::model::constants::Constants;
 use crate::model::cookies;
 use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
+use crate::model::logged_structs;
 use crate::model::program::{FnId, Program};
 use crate::model::{Call, CallArg, Evidence, Labels, SentCookie};
 use crate::source::{Loc, Span};
@@ -49,6 +50,12 @@ struct Shared<'f> {
     /// Where the cookies that are sent somewhere are created: (unit, start of the creating call).
     created_and_sent: HashSet<(u32, u32)>,
 }
+
+/// Macros that write to the logs or the process output.
+const LOG_MACROS: &[&str] = &[
+    "trace", "debug", "info", "warn", "error", "event", "println", "eprintln", "print", "eprint",
+    "log", "dbg",
+];
 
 /// Calls that install a rustls certificate verifier given as an argument.
 const INSTALLS_VERIFIER: &[&str] = &[
@@ -147,6 +154,7 @@ impl Builder<'_, '_> {
             id,
             state: OnceCell::new(),
         };
+        let bindings = OnceCell::new();
         f.calls
             .iter()
             .map(|c| {
@@ -167,6 +175,10 @@ impl Builder<'_, '_> {
                         loc: self.an.loc(k.unit, k.span),
                     });
                 call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
+                if c.kind == CallKind::Macro && LOG_MACROS.contains(&c.name.as_str()) {
+                    let b = bindings.get_or_init(|| logged_structs::Bindings::of(f));
+                    call.logged_secret_fields = logged_structs::secret_fields(self.an, id, b, c);
+                }
                 call
             })
             .collect()
@@ -257,6 +269,7 @@ impl Builder<'_, '_> {
             accepting_verifiers: vec![],
             sent_cookie: None,
             cookie_sent: false,
+            logged_secret_fields: vec![],
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
