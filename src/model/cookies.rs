@@ -276,6 +276,11 @@ impl Walk<'_, '_, '_> {
             return None;
         }
         let callee = self.an.prog.resolve_fn(&self.ctx, segs)?;
+        let returns_cookie =
+            |f: &crate::facts::FnDef| f.ret.as_ref().is_some_and(|r| r.text.contains("Cookie"));
+        if !returns_cookie(self.an.prog.func(callee)) {
+            return None;
+        }
         let mut inner = Walk {
             an: self.an,
             ctx: self.an.prog.ctx_of(callee),

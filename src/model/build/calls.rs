@@ -300,7 +300,7 @@ impl ArgConstants<'_, '_, '_> {
     /// Sets `value` of the arguments whose constant value is written elsewhere, and records where.
     fn fill(&self, c: &CallSite, call: &mut Call) {
         for (i, a) in c.args.iter().enumerate() {
-            if a.lit.is_some() {
+            if a.lit.is_some() || !may_be_constant(&a.text) {
                 continue;
             }
             let (consts, exprs) = self.state.get_or_init(|| {
@@ -325,6 +325,33 @@ impl ArgConstants<'_, '_, '_> {
             }
         }
     }
+}
+
+/// Whether an argument's text has a shape constant folding can give a value to: a name, a negation, a
+/// boolean operator, an `if`, a `format!`/`concat!`, a conversion. Most arguments (fields, calls) have
+/// none, and their function's bindings are then never indexed.
+fn may_be_constant(text: &str) -> bool {
+    let t = text.trim_start_matches(['&', '*', ' ']);
+    let is_path = !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+    is_path
+        || t.starts_with('!')
+        || t.starts_with("if ")
+        || t.starts_with("format!")
+        || t.starts_with("concat!")
+        || t.starts_with("String::from(")
+        || t.contains("&&")
+        || t.contains("||")
+        || [
+            ".to_string()",
+            ".into()",
+            ".to_owned()",
+            ".as_str()",
+            ".clone()",
+        ]
+        .iter()
+        .any(|s| t.ends_with(s))
 }
 
 /// The argument expressions of every call of a body, keyed as its call sites are.
