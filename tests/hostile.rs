@@ -102,6 +102,38 @@ fn constants_that_refer_to_each_other_do_not_recurse_forever() {
 }
 
 #[test]
+fn nested_blocks_are_walked_once_by_the_cookie_analysis() {
+    // A function that sends something (`insert`) is walked statement by statement for cookies; a `let`
+    // whose value is a block used to be walked again for its value, so 30 nested blocks took minutes.
+    let depth = 60;
+    let mut body = String::from("x");
+    for i in 0..depth {
+        body = format!("{{ let v{i} = {body}; v{i} }}");
+    }
+    let pkg = package(&[
+        ("src/lib.rs", BAD_CLIENT),
+        (
+            "src/nested.rs",
+            &format!(
+                "pub fn f(m: &mut std::collections::HashMap<u8, u8>, x: u8) -> u8 {{
+    m.insert(1, 2);
+    let r = {body};
+    r
+}}
+"
+            ),
+        ),
+    ]);
+    let out = check_json(pkg.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        findings(&out).contains(&("tls-verification-disabled".into(), "lib.rs".into())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn huge_files_respect_the_size_limit_and_long_lines_are_fine() {
     // Generated code: a large data table and its accessor.
     let big = format!(

@@ -29,8 +29,7 @@ pub fn function(
     sig: &syn::Signature,
     block: &syn::Block,
 ) -> (Span, Span) {
-    let first = attrs
-        .first()
+    let first = first_outer(attrs)
         .map(|a| a.pound_token.span)
         .or(match vis {
             syn::Visibility::Public(p) => Some(p.span),
@@ -43,13 +42,20 @@ pub fn function(
 
 /// An `impl` block, from its first attribute to its closing brace.
 pub fn implementation(imp: &syn::ItemImpl) -> (Span, Span) {
-    let first = match (imp.attrs.first(), &imp.defaultness, &imp.unsafety) {
+    let first = match (first_outer(&imp.attrs), &imp.defaultness, &imp.unsafety) {
         (Some(a), _, _) => a.pound_token.span,
         (None, Some(d), _) => d.span,
         (None, None, Some(u)) => u.span,
         (None, None, None) => imp.impl_token.span,
     };
     (first, imp.brace_token.span.close())
+}
+
+/// Inner attributes (`#![allow(..)]` in a body) follow the outer ones in `attrs` and sit inside the item.
+fn first_outer(attrs: &[syn::Attribute]) -> Option<&syn::Attribute> {
+    attrs
+        .iter()
+        .find(|a| matches!(a.style, syn::AttrStyle::Outer))
 }
 
 /// A macro invocation, from its path to its closing delimiter.
@@ -64,7 +70,7 @@ pub fn mac(m: &syn::Macro) -> (Span, Span) {
 
 /// A `let` statement, from `let` to its semicolon.
 pub fn local(l: &syn::Local) -> (Span, Span) {
-    match l.attrs.first() {
+    match first_outer(&l.attrs) {
         Some(a) => (a.pound_token.span, l.semi_token.span),
         None => (l.let_token.span, l.semi_token.span),
     }
@@ -280,6 +286,8 @@ mod tests {
             impl S { const fn e() {} extern "C" fn f() {} }
             trait Q { /// Doc.
                 fn g() { ::log::info!("x"); } }
+            fn h() { #![allow(unused)] let z = 1; }
+            impl S { #![allow(dead_code)] fn k() {} }
         "#;
         let file = syn::parse_file(text).unwrap();
         struct V(usize);
@@ -320,6 +328,6 @@ mod tests {
         }
         let mut v = V(0);
         syn::visit::Visit::visit_file(&mut v, &file);
-        assert_eq!(v.0, 14);
+        assert_eq!(v.0, 18);
     }
 }

@@ -1,5 +1,6 @@
 //! The constant value of a call's argument when it is not written in the call: a `const` or `static`
-//! (of any module or workspace member), a `let` bound once to a constant, `!`, `&&` and `||` of constants,
+//! (of any module or workspace member), a `let` bound once to a constant and never assigned or shadowed by
+//! a pattern, `!`, `&&` and `||` of constants,
 //! an `if` on a constant, `format!`/`concat!` of constant pieces, and conversions that keep the value
 //! (`.to_string()`, `String::from`). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
 //! and `client.get(format!("{BASE}/v1"))` are judged like their literal forms; where the constant is

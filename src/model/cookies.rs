@@ -85,6 +85,27 @@ impl Walk<'_, '_, '_> {
         b.tail().and_then(|t| self.cookie(t, state))
     }
 
+    /// A nested block: its own bindings end with it (an outer cookie it shadows is the outer one again
+    /// after it); what it does to the outer cookies stays.
+    fn scoped(&mut self, b: &Block, state: &mut State) {
+        let mut inner = state.clone();
+        self.block(b, &mut inner);
+        let rebound: Vec<&str> = b
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let(l) => Some(l.pat.bindings.iter().map(String::as_str)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for (name, c) in inner {
+            if state.contains_key(&name) && !rebound.contains(&name.as_str()) {
+                state.insert(name, c);
+            }
+        }
+    }
+
     /// Follows the sends and `Secure` changes of an expression, in evaluation order.
     fn visit(&mut self, e: &Expr, state: &mut State) {
         match e {
@@ -129,7 +150,7 @@ impl Walk<'_, '_, '_> {
             } => {
                 self.visit(cond, state);
                 let mut a = state.clone();
-                self.block(then, &mut a);
+                self.scoped(then, &mut a);
                 let mut b = state.clone();
                 if let Some(e) = els {
                     self.visit(e, &mut b);
@@ -144,7 +165,10 @@ impl Walk<'_, '_, '_> {
                     .iter()
                     .map(|arm| {
                         let mut s = state.clone();
-                        self.visit(arm, &mut s);
+                        match arm {
+                            Expr::Block { block, .. } => self.scoped(block, &mut s),
+                            other => self.visit(other, &mut s),
+                        }
                         s
                     })
                     .collect();
@@ -155,11 +179,11 @@ impl Walk<'_, '_, '_> {
                     self.visit(h, state);
                 }
                 let mut s = state.clone();
-                self.block(body, &mut s);
+                self.scoped(body, &mut s);
                 *state = meet(state, &[s, state.clone()]);
             }
             Expr::Block { block, .. } => {
-                self.block(block, state);
+                self.scoped(block, state);
             }
             Expr::Call { func, args, .. } => {
                 self.visit(func, state);
@@ -182,10 +206,8 @@ impl Walk<'_, '_, '_> {
     fn cookie(&mut self, e: &Expr, state: &State) -> Option<Cookie> {
         match e {
             Expr::Path { .. } => state.get(e.as_ident()?).cloned(),
-            Expr::Block { block, .. } => {
-                let mut s = state.clone();
-                self.block(block, &mut s)
-            }
+            // The block's statements were walked where it stands; its value is its tail's.
+            Expr::Block { block, .. } => self.cookie(block.tail()?, state),
             Expr::Method(m) => {
                 let mut c = self.cookie(&m.recv, state)?;
                 match (m.name.as_str(), m.args.first()) {
@@ -235,15 +257,19 @@ impl Walk<'_, '_, '_> {
         let (name, secure, removal) = match ctor {
             "parse" | "parse_encoded" => {
                 let text = first.as_str_lit()?;
-                let lower = text.to_ascii_lowercase();
-                let name = text
+                let mut parts = text.split(';');
+                let pair = parts.next()?;
+                let name = pair
                     .split('=')
                     .next()
                     .unwrap_or_default()
                     .trim()
                     .to_string();
-                let secure = lower.contains("secure") || lower.contains("partitioned");
-                let removal = lower.contains("max-age=0") || text.split(';').next()?.ends_with('=');
+                let attrs: Vec<String> = parts.map(|a| a.trim().to_ascii_lowercase()).collect();
+                let secure = attrs
+                    .iter()
+                    .any(|a| a == "secure" || a.starts_with("partitioned"));
+                let removal = attrs.iter().any(|a| a == "max-age=0") || pair.trim().ends_with('=');
                 (name, secure, removal)
             }
             _ => {
@@ -295,6 +321,9 @@ impl Walk<'_, '_, '_> {
 /// After branches: a cookie is Secure only if every way through made it so.
 fn meet(before: &State, outs: &[State]) -> State {
     let mut out = before.clone();
+    if outs.is_empty() {
+        return out;
+    }
     for (name, c) in out.iter_mut() {
         c.secure = outs
             .iter()

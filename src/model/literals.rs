@@ -63,12 +63,31 @@ impl<'a> Scope<'a> {
         let f: &'a FnDef = an.prog.func(id);
         let mut lets = HashMap::new();
         direct_lets(&f.body, &mut lets);
+        // Names also bound another way, or assigned later, have no one value.
+        let mut rebound: Vec<&'a str> = f
+            .params
+            .iter()
+            .flat_map(|p| p.pat.bindings.iter().map(String::as_str))
+            .collect();
         f.body.walk(&mut |e| match e {
             Expr::Block { block, .. } => direct_lets(block, &mut lets),
             Expr::If { then, .. } => direct_lets(then, &mut lets),
-            Expr::Loop { body, .. } => direct_lets(body, &mut lets),
+            Expr::Loop { body, pat, .. } => {
+                direct_lets(body, &mut lets);
+                rebound.extend(
+                    pat.iter()
+                        .flat_map(|p| p.bindings.iter().map(String::as_str)),
+                );
+            }
+            Expr::LetCond { pat, .. } => rebound.extend(pat.bindings.iter().map(String::as_str)),
+            Expr::Assign { target, .. } => rebound.extend(target.as_ident()),
             _ => {}
         });
+        for name in rebound {
+            if let Some(v) = lets.get_mut(name) {
+                *v = None;
+            }
+        }
         Scope {
             ctx: an.prog.ctx_of(id),
             lets,

@@ -56,7 +56,8 @@ pub fn secret_fields(an: &Analyzer, id: FnId, b: &Bindings, call: &CallSite) -> 
         .and_then(|a| a.lit.as_ref())
         .is_some_and(|l| matches!(l, crate::facts::Lit::Str(s) if s.contains(":?")));
     for a in &call.args {
-        // `?creds` (tracing, Debug), `%creds` (Display), `creds` in a `{:?}` format, `{creds:?}`.
+        // `?creds` (tracing, Debug), `%creds` (Display), `creds` after a format string with `{:?}`; inline
+        // captures (`{creds:?}`) are not followed.
         let text = a.text.trim();
         let (shown, name) = if let Some(rest) = text.strip_prefix('?') {
             (Shown::Debug, rest.trim())
