@@ -1,8 +1,10 @@
 //! Which units run side by side. Each unit's memory grows with its source, so units are weighed by
 //! their bytes and started largest first, as long as the weights running together stay within a budget
-//! of 1.1 times the largest unit: the largest runs with small ones beside it, never with the next
-//! largest, and memory follows the largest package rather than the tree. No worker ever blocks:
-//! a unit is started when another finishes, and idle workers help the running units' parallel stages.
+//! of three quarters of the largest unit: a unit larger than that runs alone, smaller ones share, and
+//! memory follows the largest package rather than the tree. (Memory per byte varies between units by
+//! a third or so: with a budget of 1.1 times the largest, two units of half its size each, running
+//! together, went above it.) No worker ever blocks: a unit is started when another finishes, and idle
+//! workers help the running units' parallel stages.
 
 use std::sync::Mutex;
 
@@ -17,7 +19,7 @@ struct State<T> {
 /// Runs `work` on every unit and returns the results in unit order.
 pub fn run<T: Send>(weights: &[u64], work: &(dyn Fn(usize) -> T + Sync)) -> Vec<T> {
     let largest = weights.iter().copied().max().unwrap_or(0);
-    let budget = largest + largest / 10;
+    let budget = largest / 4 * 3;
     let slots = rayon::current_num_threads().max(1);
     let mut waiting: Vec<usize> = (0..weights.len()).collect();
     // Largest last, so that `pop` takes it first; ties in unit order.
@@ -95,6 +97,7 @@ mod tests {
             })
         });
         assert_eq!(out, (0..weights.len()).map(|i| i * 10).collect::<Vec<_>>());
-        assert!(peak.load(Ordering::SeqCst) <= 110, "{peak:?}");
+        // Never more than the largest alone: 60 runs beside units of at most 15 in all.
+        assert_eq!(peak.load(Ordering::SeqCst), 100);
     }
 }

@@ -134,7 +134,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
                     file: plan.first_file + i as u32,
                     krate: p.krate,
                     target: p.target.clone(),
-                    module: p.module.clone(),
+                    module: crate::facts::names(&p.module),
                     facts,
                     text: r.file.text.clone(),
                 });
@@ -227,7 +227,7 @@ fn unit_key(cx: &RunCx, plan: &UnitPlan, package: &Package, reads: &[ReadFile]) 
 
 /// Files of `#[cfg(test)] mod x;` modules are test code.
 fn drop_test_modules(units: &mut Vec<Unit>) {
-    let test_mods: Vec<(u32, String, Vec<String>)> = units
+    let test_mods: Vec<(u32, String, Vec<crate::facts::Name>)> = units
         .iter()
         .flat_map(|u| {
             u.facts
@@ -259,7 +259,15 @@ fn build_model(
 ) -> Option<Model> {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.crates, units);
-        model::build_package(&prog, &cx.policy.catalog, config, env)
+        // A kept model is for people and tools to read: every call is in it.
+        let keep_call = |call: &model::Call| {
+            cx.keep_model
+                || cx
+                    .policy
+                    .rules
+                    .may_match("call", call, &model::head_known, cx.enabled)
+        };
+        model::build_package(&prog, &cx.policy.catalog, config, env, &keep_call)
     }));
     built
         .map_err(|p| {

@@ -1,7 +1,7 @@
 //! The call sites of a function body, with whether each call's outcome is checked (`?`, an `if`/`match`
 //! condition, `let … else`): an unchecked verification call enforces nothing.
 
-use super::{Block, Expr, Lit, MacroCall, MethodCall, Stmt};
+use super::{Block, Expr, Lit, MacroCall, MethodCall, Name, Stmt};
 use crate::source::{Span, Spanner};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,8 @@ pub enum CallKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArgFact {
-    pub text: String,
+    /// Shared with the call entity's argument.
+    pub text: std::sync::Arc<str>,
     pub lit: Option<Lit>,
 }
 
@@ -27,14 +28,14 @@ pub struct ArgFact {
 pub struct CallSite {
     pub kind: CallKind,
     /// The last path segment, the method name or the macro name.
-    pub name: String,
+    pub name: Name,
     /// The callee path as written (calls and macros).
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     /// Turbofish types, normalized.
-    pub generics: Vec<String>,
+    pub generics: Vec<Name>,
     pub args: Vec<ArgFact>,
-    /// The receiver's source text (method calls).
-    pub recv: Option<String>,
+    /// The receiver's source text (method calls), shared with the call entity.
+    pub recv: Option<std::sync::Arc<str>>,
     pub checked: bool,
     pub span: Span,
 }
@@ -79,7 +80,7 @@ pub fn collect_calls(body: &Block, sp: &Spanner) -> Vec<CallSite> {
 #[derive(Default)]
 struct Out {
     sites: Vec<CallSite>,
-    checked_names: Vec<String>,
+    checked_names: Vec<Name>,
 }
 
 impl Out {
@@ -153,7 +154,7 @@ fn check_later(pending: &mut Vec<Pending>, mark: usize, sp: &Spanner, out: &mut 
 
 fn arg(e: &Expr, sp: &Spanner) -> ArgFact {
     ArgFact {
-        text: sp.text_of(e.span(), 240),
+        text: sp.text_of(e.span(), 240).into(),
         lit: match e {
             Expr::Lit { lit, .. } => Some(lit.clone()),
             _ => None,
@@ -168,8 +169,8 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
                 out.push(CallSite {
                     kind: super::CallKind::Call,
                     name: segs.last().cloned().unwrap_or_default(),
-                    path: segs.clone(),
-                    generics: generics.iter().map(|g| g.normalized()).collect(),
+                    path: segs.to_vec(),
+                    generics: generics.iter().map(|g| g.normalized().into()).collect(),
                     args: args.iter().map(|a| arg(a, sp)).collect(),
                     recv: None,
                     checked,
@@ -191,11 +192,11 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             } = &**m;
             out.push(CallSite {
                 kind: CallKind::Method,
-                name: name.clone(),
+                name: *name,
                 path: vec![],
-                generics: turbofish.iter().map(|g| g.normalized()).collect(),
+                generics: turbofish.iter().map(|g| g.normalized().into()).collect(),
                 args: args.iter().map(|a| arg(a, sp)).collect(),
-                recv: Some(sp.text_of(recv.span(), 240)),
+                recv: Some(sp.text_of(recv.span(), 240).into()),
                 checked,
                 span: method_span(*name_span, *span),
             });
@@ -222,7 +223,7 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
                     .map(|f| ArgFact {
                         lit: (f.len() >= 2 && f.starts_with('"') && f.ends_with('"'))
                             .then(|| Lit::Str(f[1..f.len() - 1].to_string())),
-                        text: f.to_string(),
+                        text: f.into(),
                     })
                     .collect()
             } else {
@@ -282,8 +283,8 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             for (name, value) in fields {
                 out.push(CallSite {
                     kind: CallKind::Field,
-                    name: name.clone(),
-                    path: path.clone(),
+                    name: *name,
+                    path: path.to_vec(),
                     generics: vec![],
                     args: vec![arg(value, sp)],
                     recv: None,
@@ -302,11 +303,11 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             if let Expr::Field { base, name, .. } = target.as_ref() {
                 out.push(CallSite {
                     kind: CallKind::Assign,
-                    name: name.clone(),
+                    name: *name,
                     path: vec![],
                     generics: vec![],
                     args: vec![arg(value, sp)],
-                    recv: Some(sp.text_of(base.span(), 240)),
+                    recv: Some(sp.text_of(base.span(), 240).into()),
                     checked: false,
                     span: *span,
                 });
@@ -316,8 +317,8 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
         }
         Expr::Return { value: Some(v), .. } => visit(v, false, sp, out),
         Expr::Path { segs, .. } => {
-            if let (true, [name]) = (checked, segs.as_slice()) {
-                out.checked_names.push(name.clone());
+            if let (true, [name]) = (checked, &segs[..]) {
+                out.checked_names.push(*name);
             }
         }
         Expr::Lit { .. }

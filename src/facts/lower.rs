@@ -42,9 +42,9 @@ pub fn extract(text: &str, module: Vec<String>) -> Result<FileFacts, ParseFailur
         sp: &sp,
         facts: FileFacts::default(),
         depth: 0,
-        cur_module: module.clone(),
+        cur_module: super::names(&module),
     };
-    lw.items(&file.items, &module);
+    lw.items(&file.items, &super::names(&module));
     let facts = lw.facts;
     drop(file);
     // proc-macro2 keeps every parsed file in a thread-local source map that only grows; the facts hold
@@ -58,7 +58,7 @@ struct Lowerer<'a> {
     facts: FileFacts,
     depth: usize,
     /// The module of the function whose body is being lowered.
-    cur_module: Vec<String>,
+    cur_module: Vec<Name>,
 }
 
 fn is_test_only(attrs: &[syn::Attribute]) -> bool {
@@ -140,12 +140,13 @@ fn split_top_level(s: &str) -> Vec<&str> {
     out
 }
 
-fn path_string(path: &syn::Path) -> String {
+fn path_string(path: &syn::Path) -> Name {
     path.segments
         .iter()
         .map(|s| s.ident.to_string())
         .collect::<Vec<_>>()
         .join("::")
+        .into()
 }
 
 impl<'a> Lowerer<'a> {
@@ -175,7 +176,7 @@ impl<'a> Lowerer<'a> {
         exact(attrs)
     }
 
-    fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
+    fn derives(attrs: &[syn::Attribute]) -> Vec<Name> {
         let mut out = vec![];
         for a in attrs.iter().filter(|a| a.path().is_ident("derive")) {
             if let Ok(paths) =
@@ -187,13 +188,13 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    fn items(&mut self, items: &[syn::Item], module: &[String]) {
+    fn items(&mut self, items: &[syn::Item], module: &[Name]) {
         for item in items {
             self.item(item, module);
         }
     }
 
-    fn item(&mut self, item: &syn::Item, module: &[String]) {
+    fn item(&mut self, item: &syn::Item, module: &[Name]) {
         match item {
             syn::Item::Fn(f) if !is_test_only(&f.attrs) => {
                 let (first, last) = super::bounds::function(&f.attrs, &f.vis, &f.sig, &f.block);
@@ -224,8 +225,8 @@ impl<'a> Lowerer<'a> {
                             &m.block,
                             &m.attrs,
                             module,
-                            Some(self_ty.name().to_string()),
-                            trait_name.clone(),
+                            Some(Name::new(self_ty.name())),
+                            trait_name,
                             whole,
                         );
                         fns.push(idx);
@@ -245,13 +246,13 @@ impl<'a> Lowerer<'a> {
             }
             syn::Item::Mod(m) if m.content.is_none() && is_test_only(&m.attrs) => {
                 let mut path = module.to_vec();
-                path.push(m.ident.to_string());
+                path.push(m.ident.to_string().into());
                 self.facts.test_mods.push(path);
             }
             syn::Item::Mod(m) if !is_test_only(&m.attrs) => {
                 if let Some((_, items)) = &m.content {
                     let mut inner = module.to_vec();
-                    inner.push(m.ident.to_string());
+                    inner.push(m.ident.to_string().into());
                     self.items(items, &inner);
                 }
             }
@@ -259,7 +260,7 @@ impl<'a> Lowerer<'a> {
                 let tuple = matches!(s.fields, syn::Fields::Unnamed(_));
                 let fields = self.fields(&s.fields);
                 self.facts.types.push(TypeDef {
-                    name: s.ident.to_string(),
+                    name: s.ident.to_string().into(),
                     module: module.to_vec(),
                     kind: TypeKind::Struct,
                     derives: Self::derives(&s.attrs),
@@ -277,7 +278,7 @@ impl<'a> Lowerer<'a> {
                     fields.extend(self.fields(&v.fields));
                 }
                 self.facts.types.push(TypeDef {
-                    name: e.ident.to_string(),
+                    name: e.ident.to_string().into(),
                     module: module.to_vec(),
                     kind: TypeKind::Enum,
                     derives: Self::derives(&e.attrs),
@@ -291,7 +292,7 @@ impl<'a> Lowerer<'a> {
             }
             syn::Item::Type(t) => {
                 self.facts.types.push(TypeDef {
-                    name: t.ident.to_string(),
+                    name: t.ident.to_string().into(),
                     module: module.to_vec(),
                     kind: TypeKind::Alias,
                     derives: vec![],
@@ -307,7 +308,7 @@ impl<'a> Lowerer<'a> {
                 let value = self.expr(&c.expr);
                 self.facts.consts.push(ConstDef {
                     module: module.to_vec(),
-                    name: c.ident.to_string(),
+                    name: c.ident.to_string().into(),
                     value,
                     span: self.span(c.ident.span()),
                 });
@@ -316,7 +317,7 @@ impl<'a> Lowerer<'a> {
                 let value = self.expr(&s.expr);
                 self.facts.consts.push(ConstDef {
                     module: module.to_vec(),
-                    name: s.ident.to_string(),
+                    name: s.ident.to_string().into(),
                     value,
                     span: self.span(s.ident.span()),
                 });
@@ -338,7 +339,7 @@ impl<'a> Lowerer<'a> {
                                 block,
                                 &f.attrs,
                                 module,
-                                Some(t.ident.to_string()),
+                                Some(t.ident.to_string().into()),
                                 None,
                                 whole,
                             );
@@ -350,20 +351,20 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>, module: &[String]) {
+    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<Name>, module: &[Name]) {
         match tree {
             syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
+                prefix.push(p.ident.to_string().into());
                 self.use_tree(&p.tree, prefix, module);
                 prefix.pop();
             }
             syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
+                let name: Name = n.ident.to_string().into();
                 let mut path = prefix.clone();
                 let alias = if name == "self" {
                     prefix.last().cloned().unwrap_or_default()
                 } else {
-                    path.push(name.clone());
+                    path.push(name);
                     name
                 };
                 self.facts.uses.push(UseDef {
@@ -375,11 +376,11 @@ impl<'a> Lowerer<'a> {
             syn::UseTree::Rename(r) => {
                 let mut path = prefix.clone();
                 if r.ident != "self" {
-                    path.push(r.ident.to_string());
+                    path.push(r.ident.to_string().into());
                 }
                 self.facts.uses.push(UseDef {
                     module: module.to_vec(),
-                    alias: r.rename.to_string(),
+                    alias: r.rename.to_string().into(),
                     path,
                 });
             }
@@ -405,7 +406,8 @@ impl<'a> Lowerer<'a> {
                     .ident
                     .as_ref()
                     .map(|i| i.to_string())
-                    .unwrap_or_else(|| i.to_string()),
+                    .unwrap_or_else(|| i.to_string())
+                    .into(),
                 ty: TypeRef::from_syn(&f.ty, self.sp),
                 attrs: self.attrs(&f.attrs),
                 span: self.span(f.span()),
@@ -419,9 +421,9 @@ impl<'a> Lowerer<'a> {
         sig: &syn::Signature,
         block: &syn::Block,
         attrs: &[syn::Attribute],
-        module: &[String],
-        self_ty: Option<String>,
-        trait_name: Option<String>,
+        module: &[Name],
+        self_ty: Option<Name>,
+        trait_name: Option<Name>,
         item_span: Span,
     ) -> u32 {
         let params = sig
@@ -453,7 +455,7 @@ impl<'a> Lowerer<'a> {
         self.cur_module = saved;
         let calls = collect_calls(&body, self.sp);
         let def = FnDef {
-            name: sig.ident.to_string(),
+            name: sig.ident.to_string().into(),
             module: module.to_vec(),
             self_ty,
             trait_name,
@@ -476,7 +478,9 @@ impl<'a> Lowerer<'a> {
         collect_bindings(pat, &mut bindings);
         let bindings = exact(bindings);
         let wrapper = match strip_pat_type(pat) {
-            syn::Pat::TupleStruct(ts) => ts.path.segments.last().map(|s| s.ident.to_string()),
+            syn::Pat::TupleStruct(ts) => {
+                ts.path.segments.last().map(|s| s.ident.to_string().into())
+            }
             _ => None,
         };
         Pat {
@@ -503,10 +507,10 @@ impl<'a> Lowerer<'a> {
                         .as_ref()
                         .and_then(|i| i.diverge.as_ref())
                         .map(|(_, e)| Block {
-                            stmts: vec![Stmt::Expr {
+                            stmts: Box::new([Stmt::Expr {
                                 expr: self.expr(e),
                                 semi: false,
-                            }],
+                            }]),
                         });
                     stmts.push(Stmt::Let(Box::new(Let {
                         pat,
@@ -535,11 +539,11 @@ impl<'a> Lowerer<'a> {
             }
         }
         Block {
-            stmts: exact(stmts),
+            stmts: stmts.into_boxed_slice(),
         }
     }
 
-    fn current_module_hint(&self) -> Vec<String> {
+    fn current_module_hint(&self) -> Vec<Name> {
         self.cur_module.clone()
     }
 
@@ -550,7 +554,7 @@ impl<'a> Lowerer<'a> {
             .path
             .segments
             .iter()
-            .map(|s| s.ident.to_string())
+            .map(|s| s.ident.to_string().into())
             .collect_exact();
         let args = mac
             .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
@@ -598,15 +602,14 @@ impl<'a> Lowerer<'a> {
                     .path
                     .segments
                     .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect_exact();
+                    .map(|s| s.ident.to_string().into())
+                    .collect();
                 let generics = p
                     .path
                     .segments
                     .iter()
                     .flat_map(|s| super::types::generic_args(&s.arguments, self.sp))
                     .collect();
-                let generics = exact(generics);
                 Expr::Path {
                     segs,
                     generics,
@@ -623,8 +626,8 @@ impl<'a> Lowerer<'a> {
             syn::Expr::Field(f) => Expr::Field {
                 base: Box::new(self.expr(&f.base)),
                 name: match &f.member {
-                    syn::Member::Named(i) => i.to_string(),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
+                    syn::Member::Named(i) => i.to_string().into(),
+                    syn::Member::Unnamed(i) => i.index.to_string().into(),
                 },
                 span,
             },
@@ -650,19 +653,19 @@ impl<'a> Lowerer<'a> {
                     .path
                     .segments
                     .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect_exact(),
+                    .map(|s| s.ident.to_string().into())
+                    .collect(),
                 fields: s
                     .fields
                     .iter()
                     .map(|f| {
                         let name = match &f.member {
-                            syn::Member::Named(i) => i.to_string(),
-                            syn::Member::Unnamed(i) => i.index.to_string(),
+                            syn::Member::Named(i) => i.to_string().into(),
+                            syn::Member::Unnamed(i) => i.index.to_string().into(),
                         };
                         (name, self.expr(&f.expr))
                     })
-                    .collect_exact(),
+                    .collect(),
                 span,
             },
             syn::Expr::Closure(c) => self.closure(c, span),
@@ -738,13 +741,13 @@ impl<'a> Lowerer<'a> {
             syn::Expr::Unary(u) => match u.op {
                 syn::UnOp::Deref(_) => self.expr(&u.expr),
                 _ => Expr::Unary {
-                    op: u.op.to_token_stream().to_string(),
+                    op: u.op.to_token_stream().to_string().into(),
                     expr: Box::new(self.expr(&u.expr)),
                     span,
                 },
             },
             syn::Expr::Binary(b) => Expr::Binary {
-                op: b.op.to_token_stream().to_string(),
+                op: b.op.to_token_stream().to_string().into(),
                 lhs: Box::new(self.expr(&b.left)),
                 rhs: Box::new(self.expr(&b.right)),
                 span,
@@ -793,7 +796,7 @@ impl<'a> Lowerer<'a> {
             out = match link {
                 syn::Expr::MethodCall(m) => Expr::Method(Box::new(MethodCall {
                     recv: out,
-                    name: m.method.to_string(),
+                    name: m.method.to_string().into(),
                     turbofish: m
                         .turbofish
                         .as_ref()
@@ -838,10 +841,10 @@ impl<'a> Lowerer<'a> {
             other => (
                 c.asyncness.is_some(),
                 Block {
-                    stmts: vec![Stmt::Expr {
+                    stmts: Box::new([Stmt::Expr {
                         expr: other,
                         semi: false,
-                    }],
+                    }]),
                 },
             ),
         };
@@ -849,7 +852,7 @@ impl<'a> Lowerer<'a> {
         let module = self.current_module_hint();
         let head = self.span(c.or1_token.span());
         self.facts.fns.push(FnDef {
-            name: format!("{{closure@{}:{}}}", span.line, span.col),
+            name: format!("{{closure@{}:{}}}", span.line, span.col).into(),
             module,
             self_ty: None,
             trait_name: None,
@@ -870,8 +873,12 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-fn type_params(g: &syn::Generics) -> Vec<String> {
-    exact(g.type_params().map(|p| p.ident.to_string()).collect())
+fn type_params(g: &syn::Generics) -> Vec<Name> {
+    exact(
+        g.type_params()
+            .map(|p| p.ident.to_string().into())
+            .collect(),
+    )
 }
 
 fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
@@ -883,10 +890,10 @@ fn strip_pat_type(p: &syn::Pat) -> &syn::Pat {
     }
 }
 
-fn collect_bindings(p: &syn::Pat, out: &mut Vec<String>) {
+fn collect_bindings(p: &syn::Pat, out: &mut Vec<Name>) {
     match p {
         syn::Pat::Ident(i) => {
-            out.push(i.ident.to_string());
+            out.push(i.ident.to_string().into());
             if let Some((_, sub)) = &i.subpat {
                 collect_bindings(sub, out);
             }
@@ -912,11 +919,11 @@ fn lit(l: &syn::Lit) -> Option<Lit> {
         syn::Lit::Str(s) => Lit::Str(s.value()),
         syn::Lit::ByteStr(b) => Lit::Bytes(b.value()),
         syn::Lit::CStr(c) => Lit::Bytes(c.value().into_bytes()),
-        syn::Lit::Int(i) => Lit::Int(i.base10_parse::<i128>().ok()?),
+        syn::Lit::Int(i) => Lit::Int(i.base10_parse::<i64>().ok()?),
         syn::Lit::Float(f) => Lit::Float(f.base10_parse::<f64>().ok()?),
         syn::Lit::Bool(b) => Lit::Bool(b.value),
         syn::Lit::Char(c) => Lit::Char(c.value()),
-        syn::Lit::Byte(b) => Lit::Int(b.value() as i128),
+        syn::Lit::Byte(b) => Lit::Int(i64::from(b.value())),
         _ => return None,
     })
 }

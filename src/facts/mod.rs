@@ -6,10 +6,12 @@ mod bounds;
 mod calls;
 mod guard;
 mod lower;
+mod name;
 mod types;
 
 pub use calls::{collect_calls, method_span, ArgFact, CallKind, CallSite};
 pub use lower::{extract, ParseFailure};
+pub use name::{names, Name};
 pub use types::TypeRef;
 
 use crate::source::Span;
@@ -41,13 +43,13 @@ pub struct FileFacts {
     pub consts: Vec<ConstDef>,
     pub uses: Vec<UseDef>,
     /// Modules declared `#[cfg(test)] mod x;`: their files are test code.
-    pub test_mods: Vec<Vec<String>>,
+    pub test_mods: Vec<Vec<Name>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attr {
     /// The attribute's path as written, e.g. `tokio::main`, `derive`, `serde`.
-    pub path: String,
+    pub path: Name,
     /// The attribute's tokens, compacted.
     pub tokens: String,
     pub span: Span,
@@ -55,13 +57,13 @@ pub struct Attr {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FnDef {
-    pub name: String,
+    pub name: Name,
     /// Module path within the crate (`[]` is the crate root).
-    pub module: Vec<String>,
+    pub module: Vec<Name>,
     /// For methods and associated functions: the `impl` self type's last segment.
-    pub self_ty: Option<String>,
+    pub self_ty: Option<Name>,
     /// For trait impls: the trait path's last segment.
-    pub trait_name: Option<String>,
+    pub trait_name: Option<Name>,
     pub is_async: bool,
     pub is_closure: bool,
     pub params: Vec<Param>,
@@ -86,15 +88,17 @@ pub struct Param {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Pat {
     /// Identifiers bound by the pattern.
-    pub bindings: Vec<String>,
+    pub bindings: Vec<Name>,
     /// The tuple-struct wrapper destructured at the top, e.g. `Json` in `Json(body)`.
-    pub wrapper: Option<String>,
+    pub wrapper: Option<Name>,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Block {
-    pub stmts: Vec<Stmt>,
+    /// Boxed slices rather than `Vec`s here and in paths: 8 bytes less each, and what keeps an
+    /// expression at 64 bytes (facts hold millions).
+    pub stmts: Box<[Stmt]>,
 }
 
 // Facts favour plain shapes over boxing: statements are few compared to expressions.
@@ -121,7 +125,9 @@ pub struct Let {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Lit {
     Str(String),
-    Int(i128),
+    /// `i64` rather than `i128`, whose 16-byte alignment would make every expression 16 bytes larger;
+    /// a larger literal is not folded.
+    Int(i64),
     Float(f64),
     Bool(bool),
     Char(char),
@@ -135,9 +141,9 @@ pub enum Expr {
         span: Span,
     },
     Path {
-        segs: Vec<String>,
+        segs: Box<[Name]>,
         /// Turbofish types on the path, e.g. `Claims` in `decode::<Claims>`.
-        generics: Vec<TypeRef>,
+        generics: Box<[TypeRef]>,
         span: Span,
     },
     Call {
@@ -150,7 +156,7 @@ pub enum Expr {
     Macro(Box<MacroCall>),
     Field {
         base: Box<Expr>,
-        name: String,
+        name: Name,
         span: Span,
     },
     Index {
@@ -167,8 +173,8 @@ pub enum Expr {
         span: Span,
     },
     Struct {
-        path: Vec<String>,
-        fields: Vec<(String, Expr)>,
+        path: Box<[Name]>,
+        fields: Box<[(Name, Expr)]>,
         span: Span,
     },
     /// A closure, lowered to its own `FnDef` in the same file.
@@ -210,12 +216,12 @@ pub enum Expr {
         span: Span,
     },
     Unary {
-        op: String,
+        op: Name,
         expr: Box<Expr>,
         span: Span,
     },
     Binary {
-        op: String,
+        op: Name,
         lhs: Box<Expr>,
         rhs: Box<Expr>,
         span: Span,
@@ -238,7 +244,7 @@ pub enum Expr {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MethodCall {
     pub recv: Expr,
-    pub name: String,
+    pub name: Name,
     pub turbofish: Vec<TypeRef>,
     pub args: Vec<Expr>,
     pub span: Span,
@@ -247,7 +253,7 @@ pub struct MethodCall {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MacroCall {
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     /// The arguments when the macro body is a comma-separated list of expressions.
     pub args: Vec<Expr>,
     pub tokens: String,
@@ -394,7 +400,7 @@ impl Block {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FieldDef {
-    pub name: String,
+    pub name: Name,
     pub ty: TypeRef,
     pub attrs: Vec<Attr>,
     pub span: Span,
@@ -410,26 +416,26 @@ pub enum TypeKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TypeDef {
-    pub name: String,
-    pub module: Vec<String>,
+    pub name: Name,
+    pub module: Vec<Name>,
     pub kind: TypeKind,
     /// Derive paths as written, e.g. `Deserialize`, `validator::Validate`.
-    pub derives: Vec<String>,
+    pub derives: Vec<Name>,
     pub attrs: Vec<Attr>,
     pub fields: Vec<FieldDef>,
     /// Tuple structs (newtypes) have unnamed fields.
     pub tuple: bool,
     /// Type parameters, in order.
-    pub generics: Vec<String>,
+    pub generics: Vec<Name>,
     pub alias_of: Option<TypeRef>,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImplDef {
-    pub module: Vec<String>,
+    pub module: Vec<Name>,
     /// The trait's path as written, when this is a trait impl.
-    pub trait_path: Option<Vec<String>>,
+    pub trait_path: Option<Vec<Name>>,
     pub trait_args: Vec<TypeRef>,
     pub self_ty: TypeRef,
     /// Indices of the impl's functions in `FileFacts::fns`.
@@ -439,16 +445,16 @@ pub struct ImplDef {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConstDef {
-    pub module: Vec<String>,
-    pub name: String,
+    pub module: Vec<Name>,
+    pub name: Name,
     pub value: Expr,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UseDef {
-    pub module: Vec<String>,
+    pub module: Vec<Name>,
     /// The name the import binds (`*` for globs).
-    pub alias: String,
-    pub path: Vec<String>,
+    pub alias: Name,
+    pub path: Vec<Name>,
 }

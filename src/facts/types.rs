@@ -1,4 +1,4 @@
-use super::{exact, CollectExact};
+use super::{exact, CollectExact, Name};
 use crate::source::{Span, Spanner};
 use quote::ToTokens;
 use serde::{Deserialize, Serialize};
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// References are looked through (`&str` is `str`), slices are `[]<T>`, tuples `()<A,B>`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TypeRef {
-    pub segs: Vec<String>,
+    pub segs: Vec<Name>,
     pub args: Vec<TypeRef>,
     pub text: String,
     pub span: Span,
@@ -15,7 +15,7 @@ pub struct TypeRef {
 
 impl TypeRef {
     pub fn name(&self) -> &str {
-        self.segs.last().map(String::as_str).unwrap_or("")
+        self.segs.last().map(Name::as_str).unwrap_or("")
     }
 
     /// The type with every path shortened to its last segment, e.g.
@@ -68,7 +68,7 @@ impl TypeRef {
             ),
             syn::Type::ImplTrait(_) => (vec!["impl".into()], vec![]),
             syn::Type::TraitObject(_) => (vec!["dyn".into()], vec![]),
-            _ => (vec![text.clone()], vec![]),
+            _ => (vec![Name::new(&text)], vec![]),
         };
         TypeRef {
             segs,
@@ -79,11 +79,11 @@ impl TypeRef {
     }
 }
 
-pub(super) fn path_parts(path: &syn::Path, sp: &Spanner) -> (Vec<String>, Vec<TypeRef>) {
+pub(super) fn path_parts(path: &syn::Path, sp: &Spanner) -> (Vec<Name>, Vec<TypeRef>) {
     let segs = path
         .segments
         .iter()
-        .map(|s| s.ident.to_string())
+        .map(|s| Name::new(&s.ident.to_string()))
         .collect_exact();
     let args = path
         .segments

@@ -366,7 +366,7 @@ impl Analyzer<'_, '_> {
                 && c.args.len() <= 1
                 && self.catalog.read_methods.iter().any(|m| m == &c.name)
             {
-                let arg = c.args.first().map(|a| a.text.as_str()).unwrap_or("");
+                let arg = c.args.first().map(|a| &*a.text).unwrap_or("");
                 let by_header = self.catalog.is_credential_header(&norm_name(arg));
                 // A literal key (`jar.get("session_id")`) or a constant named for one (`cookies.get(AUTH_TOKEN)`).
                 let by_name = c.args.first().is_some_and(|a| match &a.lit {

@@ -139,13 +139,13 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
 /// Logging done where the function's error type turns into a response (`impl IntoResponse for ApiError`).
 fn rejection_logging(an: &Analyzer, id: FnId) -> Vec<Evidence> {
     let prog = an.prog;
-    let mut types: Vec<String> = vec![];
+    let mut types: Vec<crate::facts::Name> = vec![];
     prog.func(id).body.walk(&mut |e| {
         if let Expr::Path { segs, .. } = e {
             if segs.len() >= 2 {
                 let ty = &segs[segs.len() - 2];
                 if ty.chars().next().is_some_and(char::is_uppercase) && !types.contains(ty) {
-                    types.push(ty.clone());
+                    types.push(*ty);
                 }
             }
         }

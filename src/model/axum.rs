@@ -236,7 +236,10 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
         }],
         Value::Struct(path, _, loc) => vec![LayerVal {
             name: path.join("::"),
-            names: vec![path.last().cloned().unwrap_or_default(), path.join("::")],
+            names: vec![
+                path.last().map(|n| n.to_string()).unwrap_or_default(),
+                path.join("::"),
+            ],
             arg_texts: vec![],
             arg_values: vec![],
             loc: *loc,
@@ -245,7 +248,10 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
         }],
         Value::Path(segs, loc) => vec![LayerVal {
             name: segs.join("::"),
-            names: vec![segs.last().cloned().unwrap_or_default(), segs.join("::")],
+            names: vec![
+                segs.last().map(|n| n.to_string()).unwrap_or_default(),
+                segs.join("::"),
+            ],
             arg_texts: vec![],
             arg_values: vec![],
             loc: *loc,

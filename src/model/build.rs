@@ -8,15 +8,19 @@ use super::program::{FnId, Program};
 use super::value::{Origin, RouteVal, Tls, Value};
 use super::*;
 use crate::catalog::Catalog;
-use crate::facts::{Block, CallKind, Expr, Stmt, TypeRef};
+use crate::facts::{Block, CallKind, Expr, Name, Stmt, TypeRef};
 use std::collections::{HashMap, HashSet};
 mod calls;
+pub use calls::head_known;
 
+/// `keep_call` tells, from a call's head (see `add_calls`), whether its entity is wanted: a model
+/// built for rules keeps only the calls some rule could match.
 pub fn build_package(
     prog: &Program,
     catalog: &Catalog,
     config: Vec<ConfigEntry>,
     env: Vec<super::EnvSetting>,
+    keep_call: &(dyn Fn(&Call) -> bool + Sync),
 ) -> Model {
     let mut ev = Evaluator::new(prog, catalog, &config);
     let an = Analyzer::new(prog, catalog);
@@ -55,7 +59,7 @@ pub fn build_package(
                 .is_some_and(|r| r.text.contains("Router") || r.text.ends_with("Routes"))
                 || f.calls.iter().any(|c| {
                     c.kind == CallKind::Call
-                        && c.path.ends_with(&["Router".to_string(), "new".to_string()])
+                        && c.path.ends_with(&[Name::new("Router"), Name::new("new")])
                 }))
     };
     let mut candidates: Vec<(FnId, Value)> = vec![];
@@ -79,6 +83,8 @@ pub fn build_package(
         input_origins: HashMap::new(),
         blocking: None,
         env,
+        keep_call,
+        cli_packages: Default::default(),
     };
     let serves: Vec<ServeEvent> = ev.serves.clone();
     for s in &serves {
@@ -114,7 +120,7 @@ pub fn build_package(
     let roles: HashMap<&str, &'static str> = prog
         .crates
         .iter()
-        .map(|c| (c.name.as_str(), package_role(&b.model, &c.name)))
+        .map(|c| (c.name.as_str(), package_role(&b, &c.name)))
         .collect();
     for c in &mut b.model.calls {
         c.role = roles.get(&*c.package).copied().unwrap_or("library");
@@ -127,7 +133,8 @@ pub fn build_package(
 
 /// What a package is: `service` (it serves, or defines routes or handlers that a sibling serves),
 /// `cli` (a command-line program: clap, argh or structopt, and nothing served), or `library`.
-fn package_role(m: &Model, package: &str) -> &'static str {
+fn package_role(b: &Builder, package: &str) -> &'static str {
+    let m = &b.model;
     if m.routes.iter().any(|r| r.package == package)
         || m.listeners.iter().any(|l| l.package == package)
         || m.handlers.iter().any(|h| h.package == package)
@@ -143,11 +150,11 @@ fn package_role(m: &Model, package: &str) -> &'static str {
             )
         })
     });
-    let cli_call = m.calls.iter().filter(|c| &*c.package == package).any(|c| {
-        ["clap::", "argh::", "structopt::"]
-            .iter()
-            .any(|p| c.resolved.starts_with(p))
-    });
+    let cli_call = b
+        .cli_packages
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(package);
     if cli_derive || cli_call {
         "cli"
     } else {
@@ -182,6 +189,9 @@ struct Builder<'p, 'a> {
     blocking: Option<super::blocking::Blocking>,
     /// Environment variables the repository's deployment files set.
     env: Vec<super::EnvSetting>,
+    keep_call: &'p (dyn Fn(&Call) -> bool + Sync),
+    /// The packages that call a command-line parser (`clap::..`), kept or not.
+    cli_packages: std::sync::Mutex<HashSet<std::sync::Arc<str>>>,
 }
 
 impl Builder<'_, '_> {
@@ -684,9 +694,9 @@ impl Builder<'_, '_> {
             let bound = let_binding_for(&f.body, c.span);
             let ty = match (c.generics.first(), &bound) {
                 (Some(g), _) => TypeRef {
-                    segs: vec![g.split('<').next().unwrap_or(g).to_string()],
+                    segs: vec![Name::new(g.split('<').next().unwrap_or(g))],
                     args: vec![],
-                    text: g.clone(),
+                    text: g.to_string(),
                     span: c.span,
                 },
                 (None, Some((_, Some(t)))) => t.clone(),
@@ -793,9 +803,9 @@ impl Builder<'_, '_> {
                 package: self.prog.package_of(id.unit).to_string(),
                 name: self.prog.fn_display(id),
                 is_async: f.is_async,
-                attrs: f.attrs.iter().map(|a| a.path.clone()).collect(),
+                attrs: f.attrs.iter().map(|a| a.path.to_string()).collect(),
                 traced_params: traced,
-                trait_name: f.trait_name.clone(),
+                trait_name: f.trait_name.map(String::from),
                 always_returns,
                 role: "service",
                 loc: Loc::new(self.prog.unit(id.unit).file, f.span),
@@ -811,20 +821,20 @@ impl Builder<'_, '_> {
                 };
                 self.model.types.push(TypeInfo {
                     package: self.prog.crates[unit.krate as usize].name.clone(),
-                    name: t.name.clone(),
+                    name: t.name.to_string(),
                     kind: match t.kind {
                         crate::facts::TypeKind::Struct => "struct",
                         crate::facts::TypeKind::Enum => "enum",
                         crate::facts::TypeKind::Alias => "alias",
                     }
                     .into(),
-                    derives: t.derives.clone(),
+                    derives: t.derives.iter().map(|d| d.to_string()).collect(),
                     attrs: attrs(&t.attrs),
                     fields: t
                         .fields
                         .iter()
                         .map(|f| FieldInfo {
-                            name: f.name.clone(),
+                            name: f.name.to_string(),
                             ty: f.ty.text.clone(),
                             attrs: attrs(&f.attrs),
                             loc: Loc::new(unit.file, f.span),
@@ -857,7 +867,7 @@ fn traced_params(f: &crate::facts::FnDef, tokens: &str) -> Vec<String> {
         .iter()
         .flat_map(|p| p.pat.bindings.iter())
         .filter(|b| *b != "self" && !skipped.contains(&b.as_str()))
-        .cloned()
+        .map(|b| b.to_string())
         .collect()
 }
 
@@ -874,7 +884,11 @@ fn let_binding_for(
                 let s = init.span();
                 if s.start <= span.start && span.end <= s.end {
                     return Some((
-                        l.pat.bindings.first().cloned().unwrap_or_default(),
+                        l.pat
+                            .bindings
+                            .first()
+                            .map(|b| b.to_string())
+                            .unwrap_or_default(),
                         l.ty.clone(),
                     ));
                 }
@@ -902,7 +916,7 @@ fn is_loopback(host: &str) -> bool {
 /// The one expression a body returns whatever happens: its only statement, with no branch, `?`, loop
 /// or early return inside (`Ok(ServerCertVerified::assertion())`).
 pub(super) fn always_returns(body: &Block) -> Option<&Expr> {
-    let [stmt] = body.stmts.as_slice() else {
+    let [stmt] = &body.stmts[..] else {
         return None;
     };
     let e = match stmt {

@@ -139,7 +139,12 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
     }
 
     /// A binding of the function, or a constant of the crate, by name.
-    fn named(&self, scope: &Scope<'a>, segs: &'a [String], depth: usize) -> Option<Folded> {
+    fn named(
+        &self,
+        scope: &Scope<'a>,
+        segs: &'a [crate::facts::Name],
+        depth: usize,
+    ) -> Option<Folded> {
         if let [name] = segs {
             if let Some(init) = scope.lets.get(name.as_str()) {
                 let init = (*init)?;
@@ -223,7 +228,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                         let (cu, c) = self
                             .an
                             .prog
-                            .resolve_const(&scope.ctx, std::slice::from_ref(&name.to_string()))?;
+                            .resolve_const(&scope.ctx, &[crate::facts::Name::new(name)])?;
                         let (v, at) =
                             self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
                         Some((v, at.or(Some((cu, c.value.span())))))
@@ -237,7 +242,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
 fn lit_value(lit: &Lit) -> Option<Const> {
     match lit {
         Lit::Str(s) => Some(Const::Str(s.clone())),
-        Lit::Int(i) => Some(Const::Int(*i)),
+        Lit::Int(i) => Some(Const::Int(i128::from(*i))),
         Lit::Bool(b) => Some(Const::Bool(*b)),
         Lit::Char(c) => Some(Const::Str(c.to_string())),
         Lit::Float(_) | Lit::Bytes(_) => None,

@@ -76,7 +76,7 @@ impl Walk<'_, '_, '_> {
                     self.visit(init, state);
                     if let ([name], Some(c)) = (l.pat.bindings.as_slice(), self.cookie(init, state))
                     {
-                        state.insert(name.clone(), c);
+                        state.insert(name.to_string(), c);
                     }
                 }
                 Stmt::Expr { expr, .. } => self.visit(expr, state),
@@ -94,7 +94,7 @@ impl Walk<'_, '_, '_> {
             .stmts
             .iter()
             .filter_map(|s| match s {
-                Stmt::Let(l) => Some(l.pat.bindings.iter().map(String::as_str)),
+                Stmt::Let(l) => Some(l.pat.bindings.iter().map(|s| s.as_str())),
                 _ => None,
             })
             .flatten()
@@ -225,7 +225,7 @@ impl Walk<'_, '_, '_> {
                 let Expr::Path { segs, .. } = func.as_ref() else {
                     return None;
                 };
-                match segs.as_slice() {
+                match &segs[..] {
                     // A header value made of the cookie's text.
                     [.., ty, conv]
                         if ty == "HeaderValue"
@@ -252,7 +252,13 @@ impl Walk<'_, '_, '_> {
         }
     }
 
-    fn created(&self, segs: &[String], ctor: &str, args: &[Expr], span: Span) -> Option<Cookie> {
+    fn created(
+        &self,
+        segs: &[crate::facts::Name],
+        ctor: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Cookie> {
         let first = args.first()?;
         let (name, secure, removal) = match ctor {
             "parse" | "parse_encoded" => {
@@ -297,7 +303,7 @@ impl Walk<'_, '_, '_> {
     }
 
     /// The cookie a helper of the crate returns (`jar.add(session_cookie(&token))`).
-    fn returned(&mut self, segs: &[String]) -> Option<Cookie> {
+    fn returned(&mut self, segs: &[crate::facts::Name]) -> Option<Cookie> {
         if self.depth >= MAX_DEPTH {
             return None;
         }

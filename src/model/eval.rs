@@ -6,7 +6,7 @@ use super::program::{Ctx, FnId, Program};
 use super::value::*;
 use super::ConfigEntry;
 use crate::catalog::Catalog;
-use crate::facts::{Block, Expr, Lit, MethodCall, Stmt, TypeRef};
+use crate::facts::{Block, Expr, Lit, MethodCall, Name, Stmt, TypeRef};
 use crate::source::{Loc, Span};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -27,7 +27,7 @@ pub struct ServeEvent {
 
 pub struct Frame {
     pub ctx: Ctx,
-    env: HashMap<String, Value>,
+    env: HashMap<Name, Value>,
     returned: Option<Value>,
     branch_depth: usize,
 }
@@ -35,7 +35,7 @@ pub struct Frame {
 /// A call as the adapters see it.
 pub struct CallCx<'e> {
     /// The path as written (for calls and macros) or `[method]`.
-    pub segs: &'e [String],
+    pub segs: &'e [Name],
     /// The names the callee may be known by: as written, its last two segments, resolved through imports.
     pub names: Vec<String>,
     pub generics: &'e [TypeRef],
@@ -47,7 +47,7 @@ pub struct CallCx<'e> {
 
 impl CallCx<'_> {
     pub fn last(&self) -> &str {
-        self.segs.last().map(String::as_str).unwrap_or("")
+        self.segs.last().map(|s| s.as_str()).unwrap_or("")
     }
 
     /// The last two segments, e.g. `Router::new`.
@@ -155,7 +155,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             if let Some(b) = p.pat.bindings.first() {
                 frame
                     .env
-                    .insert(b.clone(), args.get(i).cloned().unwrap_or(Value::Unknown));
+                    .insert(*b, args.get(i).cloned().unwrap_or(Value::Unknown));
             }
         }
         frame
@@ -202,7 +202,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Expr::Unary { expr, .. } => expr.as_ref(),
                 other => other,
             };
-            Some((i, e.as_ident()?.to_string())).filter(|_| actix)
+            Some((i, Name::new(e.as_ident()?))).filter(|_| actix)
         });
         match config {
             Some((i, var)) => {
@@ -244,14 +244,14 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             (_, 0) => {}
             (Value::Tuple(items), n) if n > 1 => {
                 for (b, item) in pat.bindings.iter().zip(items.iter()) {
-                    f.env.insert(b.clone(), item.clone());
+                    f.env.insert(*b, item.clone());
                 }
             }
             // `let (stream, peer) = listener.accept()`: the stream is the first binding.
             (_, _) => {
-                f.env.insert(pat.bindings[0].clone(), v.clone());
+                f.env.insert(pat.bindings[0], v.clone());
                 for b in &pat.bindings[1..] {
-                    f.env.insert(b.clone(), Value::Unknown);
+                    f.env.insert(*b, Value::Unknown);
                 }
             }
         }
@@ -297,7 +297,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         match e {
             Expr::Lit { lit, span } => match lit {
                 Lit::Str(s) => Value::str(s.clone(), Origin::Literal(self.loc(f, *span))),
-                Lit::Int(i) => Value::Int(*i),
+                Lit::Int(i) => Value::Int(i128::from(*i)),
                 Lit::Bool(b) => Value::Bool(*b),
                 Lit::Bytes(b) => Value::str(
                     String::from_utf8_lossy(b).into_owned(),
@@ -341,7 +341,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                         base = &m.recv;
                     }
                     if let Some(var) = base.as_ident() {
-                        f.env.insert(var.to_string(), v.clone());
+                        f.env.insert(Name::new(var), v.clone());
                     }
                 }
                 v
@@ -384,11 +384,9 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Value::Tuple(Rc::new(v))
             }
             Expr::Struct { path, fields, span } => {
-                let fv: Vec<(String, Value)> = fields
-                    .iter()
-                    .map(|(n, x)| (n.clone(), self.eval(f, x)))
-                    .collect();
-                Value::Struct(Rc::new(path.clone()), Rc::new(fv), self.loc(f, *span))
+                let fv: Vec<(Name, Value)> =
+                    fields.iter().map(|(n, x)| (*n, self.eval(f, x))).collect();
+                Value::Struct(Rc::new(path.to_vec()), Rc::new(fv), self.loc(f, *span))
             }
             Expr::Closure { fn_index, span } => Value::Fn(
                 FnId {
@@ -464,7 +462,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 if let Some(name) = target.as_ident() {
                     // A conditional assignment keeps the assigned value: the branch is assumed taken.
                     if !v.is_unknown() || f.branch_depth == 0 {
-                        f.env.insert(name.to_string(), v);
+                        f.env.insert(Name::new(name), v);
                     }
                 }
                 Value::Unknown
@@ -483,7 +481,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         }
     }
 
-    fn eval_path(&mut self, f: &mut Frame, segs: &[String], span: Span) -> Value {
+    fn eval_path(&mut self, f: &mut Frame, segs: &[Name], span: Span) -> Value {
         if let [name] = segs {
             if let Some(v) = f.env.get(name) {
                 return v.clone();
@@ -516,7 +514,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 Value::Str(s) => Value::str(
                     s.text.clone(),
                     match &s.origin {
-                        Origin::Literal(_) => Origin::Constant(c.name.clone(), cloc),
+                        Origin::Literal(_) => Origin::Constant(c.name.to_string(), cloc),
                         o => o.clone(),
                     },
                 ),
@@ -529,7 +527,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         Value::Path(Rc::new(segs.to_vec()), loc)
     }
 
-    fn names(&self, f: &Frame, segs: &[String]) -> Vec<String> {
+    fn names(&self, f: &Frame, segs: &[Name]) -> Vec<String> {
         let n = segs.len();
         let mut names = vec![segs[n.saturating_sub(2)..].join("::"), segs.join("::")];
         let resolved = self.prog.resolved_name(&f.ctx, segs);
@@ -543,7 +541,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
     fn eval_call(
         &mut self,
         f: &mut Frame,
-        segs: &[String],
+        segs: &[Name],
         generics: &[TypeRef],
         args: Vec<Value>,
         raw: &[Expr],
@@ -623,7 +621,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         raw: &[Expr],
         span: Span,
     ) -> Value {
-        let segs = [name.to_string()];
+        let segs = [Name::new(name)];
         let cx = CallCx {
             segs: &segs,
             names: vec![format!(".{name}")],
@@ -797,12 +795,12 @@ impl<'p, 'a> Evaluator<'p, 'a> {
     fn eval_macro(
         &mut self,
         f: &mut Frame,
-        path: &[String],
+        path: &[Name],
         args: Vec<Value>,
         raw: &[Expr],
         span: Span,
     ) -> Value {
-        let name = path.last().map(String::as_str).unwrap_or("");
+        let name = path.last().map(|s| s.as_str()).unwrap_or("");
         let loc = self.loc(f, span);
         match name {
             "format" | "format_args" => format_value(&args, loc),
@@ -819,7 +817,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
             "vec" => Value::Tuple(Rc::new(args)),
             _ => {
                 let names = vec![format!("{name}!"), format!("{}!", path.join("::"))];
-                let segs = [format!("{name}!")];
+                let segs = [Name::new(&format!("{name}!"))];
                 let cx = CallCx {
                     segs: &segs,
                     names,
@@ -844,7 +842,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
         let mut chain = vec![];
         let mut cur = e;
         while let Expr::Field { base, name, .. } = cur {
-            chain.push(name.clone());
+            chain.push(*name);
             cur = base;
         }
         chain.reverse();
@@ -913,7 +911,7 @@ fn code_config(prog: &Program) -> Vec<(String, String, Loc, bool)> {
 }
 
 /// `Ipv4Addr::UNSPECIFIED` and friends.
-fn well_known_path(segs: &[String], loc: Loc) -> Option<Value> {
+fn well_known_path(segs: &[Name], loc: Loc) -> Option<Value> {
     let n = segs.len();
     let short = segs[n.saturating_sub(2)..].join("::");
     let text = match short.as_str() {

@@ -227,7 +227,7 @@ impl Analyzer<'_, '_> {
                 continue;
             }
             let p = if prefix.is_empty() {
-                f.name.clone()
+                f.name.to_string()
             } else {
                 format!("{prefix}.{}", f.name)
             };
@@ -405,7 +405,7 @@ impl Analyzer<'_, '_> {
         p.pat
             .bindings
             .first()
-            .cloned()
+            .map(|b| b.to_string())
             .unwrap_or_else(|| p.pat.text.clone())
     }
 }

@@ -67,7 +67,7 @@ impl<'a> Scope<'a> {
         let mut rebound: Vec<&'a str> = f
             .params
             .iter()
-            .flat_map(|p| p.pat.bindings.iter().map(String::as_str))
+            .flat_map(|p| p.pat.bindings.iter().map(|s| s.as_str()))
             .collect();
         f.body.walk(&mut |e| match e {
             Expr::Block { block, .. } => direct_lets(block, &mut lets),
@@ -76,10 +76,10 @@ impl<'a> Scope<'a> {
                 direct_lets(body, &mut lets);
                 rebound.extend(
                     pat.iter()
-                        .flat_map(|p| p.bindings.iter().map(String::as_str)),
+                        .flat_map(|p| p.bindings.iter().map(|s| s.as_str())),
                 );
             }
-            Expr::LetCond { pat, .. } => rebound.extend(pat.bindings.iter().map(String::as_str)),
+            Expr::LetCond { pat, .. } => rebound.extend(pat.bindings.iter().map(|s| s.as_str())),
             Expr::Assign { target, .. } => rebound.extend(target.as_ident()),
             _ => {}
         });
@@ -95,7 +95,7 @@ impl<'a> Scope<'a> {
     }
 
     /// A constant's initializer is read where the constant is declared.
-    pub fn of_const(unit: u32, module: &[String]) -> Scope<'a> {
+    pub fn of_const(unit: u32, module: &[crate::facts::Name]) -> Scope<'a> {
         Scope {
             ctx: Ctx {
                 unit,
@@ -159,7 +159,7 @@ impl<'x, 'p, 'a> Literals<'x, 'p, 'a> {
                 .then(|| (self.an.text(unit, *span).to_string(), unit, *span)),
             Expr::Unary { expr, .. } => next(expr),
             Expr::Path { segs, .. } => {
-                if let [name] = segs.as_slice() {
+                if let [name] = &segs[..] {
                     if let Some(init) = scope.lets.get(name.as_str()) {
                         return next((*init)?);
                     }
@@ -259,7 +259,7 @@ fn reads_env(e: &Expr) -> bool {
     match e {
         Expr::Method(m) if matches!(m.name.as_str(), "ok" | "map_err") => reads_env(&m.recv),
         Expr::Call { func, .. } => matches!(func.as_ref(), Expr::Path { segs, .. }
-            if matches!(segs.last().map(String::as_str), Some("var" | "var_os"))
+            if matches!(segs.last().map(|s| s.as_str()), Some("var" | "var_os"))
                 && segs.iter().any(|s| s == "env" || s.starts_with("dotenv"))),
         _ => false,
     }

@@ -15,6 +15,7 @@ mod cookies;
 mod deploy;
 mod deployed;
 mod eval;
+mod few;
 mod flow;
 mod inputs;
 mod literals;
@@ -27,9 +28,10 @@ mod salvo;
 mod value;
 mod warp;
 
-pub use build::build_package;
+pub use build::{build_package, head_known};
 pub use config::config_entries;
 pub use deploy::{deploy_kind, env_settings, DeployKind};
+pub use few::Few;
 pub use flow::Labels;
 pub use lockfile::advisory_matches;
 pub use program::{Program, Unit};
@@ -192,13 +194,13 @@ pub struct Call {
     /// Shared by every call of the package (as `function` and `statement` are by theirs).
     pub package: std::sync::Arc<str>,
     pub kind: crate::facts::CallKind,
-    pub name: String,
+    pub name: crate::facts::Name,
     /// The callee as written (`a::b::c`), or the method name.
-    pub callee: String,
+    pub callee: crate::facts::Name,
     /// The callee with imports resolved, when known.
-    pub resolved: String,
+    pub resolved: crate::facts::Name,
     pub args: Vec<CallArg>,
-    pub receiver: Option<String>,
+    pub receiver: Option<std::sync::Arc<str>>,
     /// What flows into the receiver (see `flow`): `input`, `secret`, `dynamic`, `variable`.
     pub receiver_flow: flow::Labels,
     pub function: std::sync::Arc<str>,
@@ -207,28 +209,28 @@ pub struct Call {
     pub in_handler: bool,
     /// Where the request input in the arguments comes from: the extractor or accessor, and the calls that
     /// carried it here from another function.
-    pub input_sources: Vec<Evidence>,
+    pub input_sources: Few<Evidence>,
     /// When the callee is a synchronous function of the crate that blocks the thread: the calls down to
     /// the blocking call, then the blocking call itself.
-    pub blocks: Vec<Evidence>,
+    pub blocks: Few<Evidence>,
     /// For calls that take key material (the catalog's `secret-sink` calls): the literals their
     /// arguments are, wherever written, last argument first.
-    pub literals: Vec<ArgLiteral>,
+    pub literals: Few<ArgLiteral>,
     /// Where the constants that arguments are (`args.N.value`) are written, when not in the call
     /// itself: a `const`, a `static`, a `let`.
-    pub constants: Vec<Evidence>,
+    pub constants: Few<Evidence>,
     /// For calls that install a certificate verifier (`with_custom_certificate_verifier`): the crate's
     /// verifiers among the arguments whose `verify_server_cert` accepts every certificate.
-    pub accepting_verifiers: Vec<Evidence>,
+    pub accepting_verifiers: Few<Evidence>,
     /// For calls that hand a cookie to a jar or a response (`jar.add(c)`, `.cookie(c)`, a `Set-Cookie`
     /// header): the cookie as it is at that point.
-    pub sent_cookie: Option<SentCookie>,
+    pub sent_cookie: Option<Box<SentCookie>>,
     /// For calls that create a cookie (`Cookie::build`): whether it is sent somewhere the model follows
     /// (where `sent_cookie` judges it).
     pub cookie_sent: bool,
     /// For log macros: the fields named for a secret that a struct given whole prints (its derived
     /// `Debug`, or a `Display`/`Debug` of the crate that writes the field).
-    pub logged_secret_fields: Vec<Evidence>,
+    pub logged_secret_fields: Few<Evidence>,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,
@@ -242,13 +244,13 @@ pub struct Call {
     /// The source of the statement the call is in (shortened), e.g. a whole builder chain.
     pub statement: std::sync::Arc<str>,
     /// When that statement is `let x = …`: the methods later called on `x` in the same function.
-    pub then_called: Vec<String>,
+    pub then_called: Few<String>,
     /// The methods called on this call's result in the same expression, in order: the builder chain
     /// that follows it (`allow_origin`, `allow_methods` after `Cors::new()`).
-    pub chained: Vec<String>,
+    pub chained: Few<String>,
     /// Methods called on the same binding earlier in the function, with their arguments as written
     /// (`set_secure(true)` before `cookie.set_same_site(None)`).
-    pub before_called: Vec<String>,
+    pub before_called: Few<String>,
     pub loc: Loc,
 }
 
@@ -295,7 +297,7 @@ pub struct ArgLiteral {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CallArg {
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     pub value: serde_json::Value,
     /// What flows into the argument: `input`, `secret`, `dynamic`, `variable`.
     pub flow: flow::Labels,

@@ -52,11 +52,13 @@ fn openapi_service(ev: &Evaluator, api: &Value, cx: &CallCx) -> Value {
         ..Default::default()
     };
     let types: Vec<String> = match api {
-        Value::Struct(p, _, _) | Value::Path(p, _) => p.last().cloned().into_iter().collect(),
+        Value::Struct(p, _, _) | Value::Path(p, _) => {
+            p.last().map(|n| n.to_string()).into_iter().collect()
+        }
         Value::Tuple(items) => items
             .iter()
             .filter_map(|i| match i {
-                Value::Struct(p, _, _) | Value::Path(p, _) => p.last().cloned(),
+                Value::Struct(p, _, _) | Value::Path(p, _) => p.last().map(|n| n.to_string()),
                 _ => None,
             })
             .collect(),

@@ -1,7 +1,7 @@
 //! One package's facts, indexed for name resolution across its files and modules.
 
 use crate::discover::Crate;
-use crate::facts::{ConstDef, FileFacts, FnDef, ImplDef, TypeDef, UseDef};
+use crate::facts::{ConstDef, FileFacts, FnDef, ImplDef, Name, TypeDef, UseDef};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,12 +11,12 @@ pub struct Unit {
     /// Its crate among the program's `crates`.
     pub krate: u32,
     pub target: String,
-    pub module: Vec<String>,
+    pub module: Vec<Name>,
     pub facts: FileFacts,
     pub text: Arc<str>,
 }
 
-fn module_key(krate: u32, target: &str, module: &[String]) -> String {
+fn module_key(krate: u32, target: &str, module: &[Name]) -> String {
     format!("{krate}/{target}::{}", module.join("::"))
 }
 
@@ -39,8 +39,8 @@ pub struct FnId {
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub unit: u32,
-    pub module: Vec<String>,
-    pub self_ty: Option<String>,
+    pub module: Vec<Name>,
+    pub self_ty: Option<Name>,
 }
 
 pub struct Program<'a> {
@@ -74,10 +74,9 @@ impl<'a> Program<'a> {
         };
         for (u, unit) in units.iter().enumerate() {
             let u = u as u32;
-            p.module_names
-                .extend(unit.module.iter().map(String::as_str));
+            p.module_names.extend(unit.module.iter().map(Name::as_str));
             for (i, f) in unit.facts.fns.iter().enumerate() {
-                p.module_names.extend(f.module.iter().map(String::as_str));
+                p.module_names.extend(f.module.iter().map(Name::as_str));
                 if !f.is_closure {
                     let id = FnId {
                         unit: u,
@@ -94,7 +93,7 @@ impl<'a> Program<'a> {
             }
             for (i, c) in unit.facts.consts.iter().enumerate() {
                 // An inline module may hold only constants (`mod settings { pub const .. }`).
-                p.module_names.extend(c.module.iter().map(String::as_str));
+                p.module_names.extend(c.module.iter().map(Name::as_str));
                 p.consts_by_name
                     .entry(&c.name)
                     .or_default()
@@ -153,7 +152,7 @@ impl<'a> Program<'a> {
     }
 
     /// The crate a path expanded by `expand` is rooted in, if it is one of the program's.
-    fn root_crate(&self, ctx: &Ctx, expanded: &[String]) -> Option<u32> {
+    fn root_crate(&self, ctx: &Ctx, expanded: &[Name]) -> Option<u32> {
         let first = expanded.first()?;
         match first.strip_prefix(CRATE_ROOT)? {
             "" => Some(self.krate(ctx.unit)),
@@ -193,14 +192,14 @@ impl<'a> Program<'a> {
         Ctx {
             unit: id.unit,
             module: f.module.clone(),
-            self_ty: f.self_ty.clone(),
+            self_ty: f.self_ty,
         }
     }
 
     /// A readable name: `module::Type::name`.
     pub fn fn_display(&self, id: FnId) -> String {
         let f = self.func(id);
-        let mut parts: Vec<&str> = f.module.iter().map(String::as_str).collect();
+        let mut parts: Vec<&str> = f.module.iter().map(Name::as_str).collect();
         if let Some(t) = &f.self_ty {
             parts.push(t);
         }
@@ -218,11 +217,11 @@ impl<'a> Program<'a> {
 
     /// Expands a path through the imports in scope and normalises `crate`/`self`/`super`: the result is
     /// either crate-relative (starting with `crate`) or external as written.
-    pub fn expand(&self, ctx: &Ctx, segs: &[String]) -> Vec<String> {
+    pub fn expand(&self, ctx: &Ctx, segs: &[Name]) -> Vec<Name> {
         self.expand_at(ctx, segs, 0)
     }
 
-    fn expand_at(&self, ctx: &Ctx, segs: &[String], depth: usize) -> Vec<String> {
+    fn expand_at(&self, ctx: &Ctx, segs: &[Name], depth: usize) -> Vec<Name> {
         let Some(first) = segs.first() else {
             return vec![];
         };
@@ -230,9 +229,9 @@ impl<'a> Program<'a> {
         if depth > 8 {
             return segs.to_vec();
         }
-        let mut out: Vec<String> = match first.as_str() {
+        let mut out: Vec<Name> = match first.as_str() {
             "crate" => segs.to_vec(),
-            "self" => ["crate".to_string()]
+            "self" => [Name::new("crate")]
                 .into_iter()
                 .chain(ctx.module.iter().cloned())
                 .chain(segs[1..].iter().cloned())
@@ -240,30 +239,27 @@ impl<'a> Program<'a> {
             "super" => {
                 let mut m = ctx.module.clone();
                 let mut rest = segs;
-                while rest.first().map(String::as_str) == Some("super") {
+                while rest.first().map(Name::as_str) == Some("super") {
                     m.pop();
                     rest = &rest[1..];
                 }
-                ["crate".to_string()]
+                [Name::new("crate")]
                     .into_iter()
                     .chain(m)
                     .chain(rest.iter().cloned())
                     .collect()
             }
             "Self" => match &ctx.self_ty {
-                Some(t) => [t.clone()]
-                    .into_iter()
-                    .chain(segs[1..].iter().cloned())
-                    .collect(),
+                Some(t) => [*t].into_iter().chain(segs[1..].iter().cloned()).collect(),
                 None => segs.to_vec(),
             },
             f if is_root_marker(f) => segs.to_vec(),
             f => match self.crate_named(ctx, f) {
                 Some(k) => {
                     let root = if k == self.krate(ctx.unit) {
-                        CRATE_ROOT.to_string()
+                        Name::new(CRATE_ROOT)
                     } else {
-                        format!("{CRATE_ROOT}#{k}")
+                        Name::new(&format!("{CRATE_ROOT}#{k}"))
                     };
                     [root]
                         .into_iter()
@@ -280,7 +276,7 @@ impl<'a> Program<'a> {
     }
 
     /// A path whose head an import of the module names (`use other::routes;` then `routes::api`).
-    fn through_imports(&self, ctx: &Ctx, segs: &[String], depth: usize) -> Vec<String> {
+    fn through_imports(&self, ctx: &Ctx, segs: &[Name], depth: usize) -> Vec<Name> {
         let first = &segs[0];
         let Some(u) = self
             .uses(ctx)
@@ -314,7 +310,7 @@ impl<'a> Program<'a> {
 
     /// Resolves a function path to a function of the program: of the calling code's crate, or of a
     /// sibling crate it depends on.
-    pub fn resolve_fn(&self, ctx: &Ctx, segs: &[String]) -> Option<FnId> {
+    pub fn resolve_fn(&self, ctx: &Ctx, segs: &[Name]) -> Option<FnId> {
         let name = segs.last()?;
         let cands = self.fns_by_name.get(name.as_str())?;
         let expanded = self.expand(ctx, segs);
@@ -322,7 +318,7 @@ impl<'a> Program<'a> {
         let root = self.root_crate(ctx, &expanded);
         let qualifier: Vec<&str> = expanded[..expanded.len().saturating_sub(1)]
             .iter()
-            .map(String::as_str)
+            .map(Name::as_str)
             .filter(|s| !is_root_marker(s))
             .collect();
         // A function's path in its crate (module, then `impl` type), compared without building it:
@@ -331,7 +327,7 @@ impl<'a> Program<'a> {
             let f = self.func(*id);
             f.module
                 .iter()
-                .map(String::as_str)
+                .map(Name::as_str)
                 .chain(f.self_ty.as_deref())
         };
         let path_len = |id: &FnId| {
@@ -402,7 +398,7 @@ impl<'a> Program<'a> {
         let relative: Vec<&str> = ctx
             .module
             .iter()
-            .map(String::as_str)
+            .map(Name::as_str)
             .chain(qualifier.iter().copied())
             .collect();
         if let Some(id) = matching
@@ -447,14 +443,14 @@ impl<'a> Program<'a> {
             let k = self.root_crate(ctx, &m).unwrap_or(here);
             let m: Vec<&str> = m
                 .iter()
-                .map(String::as_str)
+                .map(Name::as_str)
                 .filter(|s| !is_root_marker(s))
                 .collect();
             let found = cands.iter().copied().find(|id| {
                 let f = self.func(*id);
                 self.krate(id.unit) == k
                     && f.self_ty.is_none()
-                    && f.module.iter().map(String::as_str).eq(m.iter().copied())
+                    && f.module.iter().map(Name::as_str).eq(m.iter().copied())
             });
             if found.is_some() {
                 return found;
@@ -499,7 +495,7 @@ impl<'a> Program<'a> {
 
     /// Whether a path that does not start with `crate` still names something of this crate: a module or
     /// type declared in it.
-    fn is_local_head(&self, ctx: &Ctx, expanded: &[String]) -> bool {
+    fn is_local_head(&self, ctx: &Ctx, expanded: &[Name]) -> bool {
         let Some(head) = expanded.first() else {
             return false;
         };
@@ -514,7 +510,7 @@ impl<'a> Program<'a> {
         self.module_names.contains(head.as_str())
     }
 
-    pub fn resolve_const(&self, ctx: &Ctx, segs: &[String]) -> Option<(u32, &'a ConstDef)> {
+    pub fn resolve_const(&self, ctx: &Ctx, segs: &[Name]) -> Option<(u32, &'a ConstDef)> {
         let name = segs.last()?;
         let cands = self.consts_by_name.get(name.as_str())?;
         let here = self.krate(ctx.unit);
@@ -598,11 +594,11 @@ impl<'a> Program<'a> {
 
     /// The full path of a call as resolved through imports, for catalog matching.
     /// A sibling crate's paths read as its code names them (`sibling::auth::verify`).
-    pub fn resolved_name(&self, ctx: &Ctx, segs: &[String]) -> String {
+    pub fn resolved_name(&self, ctx: &Ctx, segs: &[Name]) -> String {
         let mut expanded = self.expand(ctx, segs);
         if let Some(k) = self.root_crate(ctx, &expanded) {
             if k != self.krate(ctx.unit) {
-                expanded[0] = self.crates[k as usize].lib.clone();
+                expanded[0] = Name::new(&self.crates[k as usize].lib);
             }
         }
         expanded.join("::")

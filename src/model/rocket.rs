@@ -106,7 +106,7 @@ fn record_data_param(ev: &mut Evaluator, id: FnId) {
         if let Some(i) = f
             .params
             .iter()
-            .position(|p| p.pat.bindings.first() == Some(&name))
+            .position(|p| p.pat.bindings.first().is_some_and(|b| *b == name))
         {
             let ty = f.params[i]
                 .ty
@@ -127,7 +127,7 @@ fn record_data_param(ev: &mut Evaluator, id: FnId) {
 /// A fairing of the crate (`impl Fairing for X`) is classified by what its callbacks do; others by name.
 fn fairing_layers(ev: &Evaluator, v: &Value, cx: &CallCx) -> Vec<LayerVal> {
     let type_name = match v {
-        Value::Struct(path, _, _) | Value::Path(path, _) => path.last().cloned(),
+        Value::Struct(path, _, _) | Value::Path(path, _) => path.last().map(|n| n.to_string()),
         Value::Opaque(o) => o.name.split("::").next().map(str::to_string),
         _ => None,
     };

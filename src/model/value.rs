@@ -1,7 +1,7 @@
 //! The values of the symbolic evaluation: what an expression is known to build.
 
 use super::program::FnId;
-use crate::facts::TypeRef;
+use crate::facts::{Name, TypeRef};
 use crate::source::Loc;
 use std::rc::Rc;
 
@@ -245,7 +245,7 @@ pub enum Value {
     Int(i128),
     Bool(bool),
     /// A path the evaluation knows nothing about, e.g. `header::CACHE_CONTROL`.
-    Path(Rc<Vec<String>>, Loc),
+    Path(Rc<Vec<Name>>, Loc),
     /// A function of the crate, or a closure.
     Fn(FnId, Loc),
     Router(Rc<RouterVal>),
@@ -253,7 +253,7 @@ pub enum Value {
     /// A stack of layers, outermost first.
     Layers(Rc<Vec<LayerVal>>),
     Opaque(Rc<Opaque>),
-    Struct(Rc<Vec<String>>, Rc<Vec<(String, Value)>>, Loc),
+    Struct(Rc<Vec<Name>>, Rc<Vec<(Name, Value)>>, Loc),
     Tuple(Rc<Vec<Value>>),
     Listener(Rc<ListenerVal>),
     /// A connection accepted from a listener.

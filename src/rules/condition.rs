@@ -348,6 +348,40 @@ impl Cond {
     }
 }
 
+impl Cond {
+    /// The condition on an entity of which only some properties are filled in yet (`known` says which
+    /// paths): `Some(answer)` when those decide it, `None` when it depends on the others. Lets the model
+    /// skip building what no rule could match.
+    pub fn decided(&self, v: Prop, known: &dyn Fn(&[String]) -> bool) -> Option<bool> {
+        match self {
+            Cond::All(cs) => all3(cs.iter().map(|c| c.decided(v, known))),
+            Cond::Any(cs) => any3(cs.iter().map(|c| c.decided(v, known))),
+            Cond::Not(c) => c.decided(v, known).map(|b| !b),
+            Cond::Prop { path, .. } | Cond::Quant { path, .. } | Cond::Ordered { path, .. } => {
+                known(path).then(|| self.eval(v))
+            }
+        }
+    }
+}
+
+/// Three-valued `all`: false as soon as one is, unknown if one is and none is false.
+fn all3(answers: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut out = Some(true);
+    for a in answers {
+        match a {
+            Some(false) => return Some(false),
+            None => out = None,
+            Some(true) => {}
+        }
+    }
+    out
+}
+
+/// Three-valued `any`: true as soon as one is, unknown if one is and none is true.
+fn any3(answers: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    all3(answers.map(|a| a.map(|b| !b))).map(|b| !b)
+}
+
 impl Op {
     fn test(&self, x: Prop) -> bool {
         match self {

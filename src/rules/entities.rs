@@ -36,6 +36,12 @@ macro_rules! entity {
                 Prop::List(self)
             }
         }
+
+        impl ToProp for crate::model::Few<$t> {
+            fn to_prop(&self) -> Prop<'_> {
+                Prop::List(self)
+            }
+        }
     };
     (@name $field:ident) => { stringify!($field) };
     (@name $field:ident $name:literal) => { $name };

@@ -229,6 +229,27 @@ impl RuleSet {
 
     /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:
     /// by the first of the rule's cases that matches it.
+    /// Whether some enabled case on `target` could match an entity of which only the `known` property
+    /// paths are filled in yet.
+    pub fn may_match(
+        &self,
+        target: &str,
+        partial: &dyn view::Entity,
+        known: &dyn Fn(&[String]) -> bool,
+        enabled: &(dyn Fn(&Rule) -> bool + Sync),
+    ) -> bool {
+        self.rules
+            .iter()
+            .filter(|r| enabled(r))
+            .flat_map(|r| &r.cases)
+            .filter(|c| c.target == target)
+            .any(|c| {
+                c.cond.as_ref().is_none_or(|cond| {
+                    cond.decided(view::Prop::Entity(partial), known) != Some(false)
+                })
+            })
+    }
+
     pub fn evaluate(
         &self,
         model: &Model,

@@ -24,6 +24,16 @@ pub trait EntityList: Sync {
     }
 }
 
+impl<T: Entity> EntityList for crate::model::Few<T> {
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+
+    fn get(&self, i: usize) -> Option<&dyn Entity> {
+        <[T]>::get(self, i).map(|e| e as &dyn Entity)
+    }
+}
+
 impl<T: Entity> EntityList for Vec<T> {
     fn len(&self) -> usize {
         self.as_slice().len()
@@ -63,6 +73,12 @@ impl ToProp for String {
     }
 }
 
+impl ToProp for crate::facts::Name {
+    fn to_prop(&self) -> Prop<'_> {
+        Prop::Str(self.as_str())
+    }
+}
+
 impl ToProp for std::sync::Arc<str> {
     fn to_prop(&self) -> Prop<'_> {
         Prop::Str(self)
@@ -99,6 +115,12 @@ impl ToProp for Vec<String> {
     }
 }
 
+impl ToProp for crate::model::Few<String> {
+    fn to_prop(&self) -> Prop<'_> {
+        Prop::Strs(self)
+    }
+}
+
 impl ToProp for std::sync::Arc<[String]> {
     fn to_prop(&self) -> Prop<'_> {
         Prop::Strs(self)
@@ -108,6 +130,12 @@ impl ToProp for std::sync::Arc<[String]> {
 impl ToProp for Vec<usize> {
     fn to_prop(&self) -> Prop<'_> {
         Prop::Ints(self)
+    }
+}
+
+impl<T: ToProp> ToProp for Box<T> {
+    fn to_prop(&self) -> Prop<'_> {
+        (**self).to_prop()
     }
 }
 

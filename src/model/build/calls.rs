@@ -3,7 +3,7 @@
 //! and what else is called on the same binding.
 
 use super::{Builder, SERVE_CALLS};
-use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit};
+use crate::facts::{CallKind, CallSite, Expr, FnDef, Lit, Name};
 use crate::model::analysis::Analyzer;
 use crate::model::constants::Constants;
 use crate::model::cookies;
@@ -11,7 +11,7 @@ use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
 use crate::model::logged_structs;
 use crate::model::program::{FnId, Program};
-use crate::model::{Call, CallArg, Evidence, Labels, SentCookie};
+use crate::model::{Call, CallArg, Evidence, Few, Labels, SentCookie};
 use crate::source::{Loc, Span};
 use rayon::prelude::*;
 use std::cell::OnceCell;
@@ -114,23 +114,24 @@ impl Builder<'_, '_> {
         // same at any thread count.
         const SLICE: usize = 1024;
         let fns: Vec<FnId> = prog.all_fns().collect();
-        let total = fns.iter().map(|id| prog.func(*id).calls.len()).sum();
-        self.model.calls.reserve_exact(total);
         for slice in fns.chunks(SLICE) {
-            let per_fn: Vec<Vec<Call>> = slice
+            let per_fn: Vec<Vec<(Loc, Option<Call>)>> = slice
                 .par_iter()
                 .map(|&id| self.fn_calls(id, &shared))
                 .collect();
-            for call in per_fn.into_iter().flatten() {
-                if seen.insert(call.loc) {
-                    self.model.calls.push(call);
+            for (loc, call) in per_fn.into_iter().flatten() {
+                // The first call at a place wins, whether or not it is kept.
+                if seen.insert(loc) {
+                    self.model.calls.extend(call);
                 }
             }
         }
+        self.model.calls.shrink_to_fit();
     }
 
-    /// The call entities of one function.
-    fn fn_calls(&self, id: FnId, shared: &Shared) -> Vec<Call> {
+    /// The call entities of one function, each with its place: `None` for calls no enabled rule could
+    /// match, told from their head (name, callee, where it runs), whose details are never built.
+    fn fn_calls(&self, id: FnId, shared: &Shared) -> Vec<(Loc, Option<Call>)> {
         let prog = self.prog;
         let f = prog.func(id);
         let text = &*prog.unit(id.unit).text;
@@ -158,28 +159,42 @@ impl Builder<'_, '_> {
         f.calls
             .iter()
             .map(|c| {
-                let mut call = self.call_entity(&mut fc, c, Loc::new(file, c.span), package);
-                consts.fill(c, &mut call);
+                let loc = Loc::new(file, c.span);
+                let mut call = self.call_head(&fc, c, loc, package);
                 if INSTALLS_VERIFIER.contains(&c.name.as_str()) {
-                    call.accepting_verifiers = installed(c, &shared.accepting_verifiers);
+                    call.accepting_verifiers = installed(c, &shared.accepting_verifiers).into();
                 }
                 call.sent_cookie = shared
                     .sent_cookies
                     .get(&id)
                     .and_then(|s| s.get(&(c.span.start, c.span.end)))
-                    .map(|k| SentCookie {
-                        name: k.name.clone(),
-                        secure: k.secure,
-                        removal: k.removal,
-                        creator: k.creator.clone(),
-                        loc: self.an.loc(k.unit, k.span),
+                    .map(|k| {
+                        Box::new(SentCookie {
+                            name: k.name.clone(),
+                            secure: k.secure,
+                            removal: k.removal,
+                            creator: k.creator.clone(),
+                            loc: self.an.loc(k.unit, k.span),
+                        })
                     });
                 call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
+                if CLI_CRATES.iter().any(|p| call.resolved.starts_with(p)) {
+                    self.cli_packages
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(package.clone());
+                }
+                consts.fill(c, &mut call);
                 if c.kind == CallKind::Macro && LOG_MACROS.contains(&c.name.as_str()) {
                     let b = bindings.get_or_init(|| logged_structs::Bindings::of(f));
-                    call.logged_secret_fields = logged_structs::secret_fields(self.an, id, b, c);
+                    call.logged_secret_fields =
+                        logged_structs::secret_fields(self.an, id, b, c).into();
                 }
-                call
+                if !(self.keep_call)(&call) {
+                    return (loc, None);
+                }
+                self.call_details(&mut fc, c, &mut call);
+                (loc, Some(call))
             })
             .collect()
     }
@@ -221,15 +236,21 @@ impl Builder<'_, '_> {
         out
     }
 
-    fn call_entity(&self, fc: &mut FnCalls, c: &CallSite, loc: Loc, package: &Arc<str>) -> Call {
-        let ctx = self.prog.ctx_of(fc.id);
+    /// What a call is, where it runs, what it blocks on and the key material it is given: enough to
+    /// tell whether a rule could match it (each is cheap for the calls that have none).
+    fn call_head(&self, fc: &FnCalls, c: &CallSite, loc: Loc, package: &Arc<str>) -> Call {
         let (callee, resolved) = match c.kind {
-            CallKind::Method | CallKind::Assign => (c.name.clone(), c.name.clone()),
-            _ => (c.path.join("::"), self.prog.resolved_name(&ctx, &c.path)),
+            CallKind::Method | CallKind::Assign => (c.name, c.name),
+            _ => (
+                Name::new(&c.path.join("::")),
+                Name::new(&self.prog.resolved_name(&self.prog.ctx_of(fc.id), &c.path)),
+            ),
         };
-        let site = (fc.id.unit, c.span.start, c.span.end);
-        let flow = self.flows.get(&site).cloned().unwrap_or_default();
-        let (statement, then_called) = statement_of(fc, c.span);
+        let flow = self
+            .flows
+            .get(&(fc.id.unit, c.span.start, c.span.end))
+            .cloned()
+            .unwrap_or_default();
         // A call into a synchronous function of the crate that blocks: the way down to the blocking call.
         let blocks = self
             .blocking
@@ -239,7 +260,7 @@ impl Builder<'_, '_> {
             .unwrap_or_default();
         // Key material: what literals reach the arguments (sinks are rare, so their function's
         // bindings are read when one is met).
-        let names = self.an.call_names(&ctx, c);
+        let names = self.an.call_names(&self.prog.ctx_of(fc.id), c);
         let literals = if self
             .an
             .catalog
@@ -253,7 +274,7 @@ impl Builder<'_, '_> {
         Call {
             package: package.clone(),
             kind: c.kind,
-            name: c.name.clone(),
+            name: c.name,
             callee,
             resolved,
             args: call_args(c, &flow),
@@ -262,14 +283,14 @@ impl Builder<'_, '_> {
             function: fc.name.clone(),
             is_async_fn: fc.f.is_async,
             in_handler: fc.in_handler,
-            input_sources: self.input_origins.get(&site).cloned().unwrap_or_default(),
-            blocks,
-            literals,
-            constants: vec![],
-            accepting_verifiers: vec![],
+            input_sources: Few::default(),
+            blocks: blocks.into(),
+            literals: literals.into(),
+            constants: Few::default(),
+            accepting_verifiers: Few::default(),
             sent_cookie: None,
             cookie_sent: false,
-            logged_secret_fields: vec![],
+            logged_secret_fields: Few::default(),
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
@@ -277,14 +298,48 @@ impl Builder<'_, '_> {
                 .iter()
                 .any(|b| b.start <= c.span.start && c.span.end <= b.end),
             role: "service",
-            statement,
-            then_called,
-            chained: chained(fc, c.span),
-            before_called: called_before(fc.f, c),
+            statement: EMPTY.clone(),
+            then_called: Few::default(),
+            chained: Few::default(),
+            before_called: Few::default(),
             loc,
         }
     }
+
+    /// The rest of a call entity: its statement, where request input comes from, the methods called
+    /// around it.
+    fn call_details(&self, fc: &mut FnCalls, c: &CallSite, call: &mut Call) {
+        let site = (fc.id.unit, c.span.start, c.span.end);
+        let (statement, then_called) = statement_of(fc, c.span);
+        call.input_sources = self
+            .input_origins
+            .get(&site)
+            .cloned()
+            .unwrap_or_default()
+            .into();
+        call.statement = statement;
+        call.then_called = then_called.into();
+        call.chained = chained(fc, c.span).into();
+        call.before_called = called_before(fc.f, c).into();
+    }
 }
+
+/// Whether a call's property is final before the call is kept or dropped: all but those
+/// `call_details` fills in and the package's `role` (set last). A case that a call already fails on
+/// these is not evaluated on it, so the rest is not built.
+pub fn head_known(path: &[String]) -> bool {
+    !matches!(
+        path.first().map(String::as_str),
+        Some("statement" | "then_called" | "chained" | "before_called" | "input_sources" | "role")
+            | None
+    )
+}
+
+/// The statement of calls not built in full.
+static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+
+/// Crates whose calls make a package a command-line program.
+const CLI_CRATES: &[&str] = &["clap::", "argh::", "structopt::"];
 
 /// The constant values of one function's call arguments that are not literals, set up when first needed.
 struct ArgConstants<'x, 'p, 'a> {
@@ -299,6 +354,7 @@ type ArgExprs<'a> = HashMap<(u32, u32), &'a [Expr]>;
 impl ArgConstants<'_, '_, '_> {
     /// Sets `value` of the arguments whose constant value is written elsewhere, and records where.
     fn fill(&self, c: &CallSite, call: &mut Call) {
+        let mut constants = vec![];
         for (i, a) in c.args.iter().enumerate() {
             if a.lit.is_some() || !may_be_constant(&a.text) {
                 continue;
@@ -318,12 +374,13 @@ impl ArgConstants<'_, '_, '_> {
             };
             call.args[i].value = value.to_json();
             if let Some((unit, span)) = at {
-                call.constants.push(Evidence {
+                constants.push(Evidence {
                     loc: self.an.loc(unit, span),
                     note: format!("the value of `{}` comes from here", a.text),
                 });
             }
         }
+        call.constants = constants.into();
     }
 }
 
@@ -436,7 +493,7 @@ fn call_args(c: &CallSite, flow: &CallFlow) -> Vec<CallArg> {
             text: a.text.clone(),
             value: match &a.lit {
                 Some(Lit::Str(s)) => serde_json::Value::String(s.clone()),
-                Some(Lit::Int(i)) => serde_json::Value::from(*i as i64),
+                Some(Lit::Int(i)) => serde_json::Value::from(*i),
                 Some(Lit::Bool(b)) => serde_json::Value::Bool(*b),
                 Some(Lit::Float(x)) => serde_json::Number::from_f64(*x)
                     .map(serde_json::Value::Number)
@@ -476,7 +533,7 @@ fn statement_of(fc: &mut FnCalls, span: Span) -> (Arc<str>, Vec<String>) {
                         && m.span.start > stmt.end
                         && m.recv.as_deref().map(bare_binding) == Some(b)
                 })
-                .map(|m| m.name.clone())
+                .map(|m| m.name.to_string())
                 .collect()
         })
         .unwrap_or_default();
@@ -524,7 +581,7 @@ fn called_before(f: &FnDef, c: &CallSite) -> Vec<String> {
                     && m.recv.as_deref().map(bare_binding) == Some(r)
             })
             .map(|m| {
-                let args: Vec<&str> = m.args.iter().map(|a| a.text.as_str()).collect();
+                let args: Vec<&str> = m.args.iter().map(|a| &*a.text).collect();
                 format!("{}({})", m.name, args.join(", "))
             })
             .collect(),
@@ -632,7 +689,7 @@ fn statements(b: &crate::facts::Block) -> Vec<(crate::source::Span, Option<&str>
                     let crate::facts::Let {
                         pat, span, init, ..
                     } = &**l;
-                    out.push((*span, pat.bindings.first().map(String::as_str)));
+                    out.push((*span, pat.bindings.first().map(|s| s.as_str())));
                     if let Some(init) = init {
                         nested_blocks(init, &mut stack);
                     }

@@ -4,7 +4,7 @@
 use super::vocab::*;
 use super::{label_bits, Flows, FnResult, Taint, DYNAMIC, INPUT, MAX_PARAMS, SECRET, VARIABLE};
 use crate::catalog::FlowEntry;
-use crate::facts::{Block, CallKind, Expr, FnDef, Lit, Pat, Stmt, TypeRef};
+use crate::facts::{Block, CallKind, Expr, FnDef, Lit, Name, Pat, Stmt, TypeRef};
 use crate::model::analysis::norm_name;
 use crate::model::program::{Ctx, FnId};
 use crate::source::Span;
@@ -71,7 +71,7 @@ pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
         });
         let segment_input = route_params.iter().any(|(name, rest)| {
             // Rocket's `PathBuf` from `<path..>` rejects `..` and absolute segments itself.
-            p.pat.bindings.first() == Some(name)
+            p.pat.bindings.first().is_some_and(|b| b == name)
                 && !(*rest && p.ty.as_ref().is_some_and(|t| t.name() == "PathBuf"))
         });
         let self_validating =
@@ -125,7 +125,7 @@ pub struct FnState<'s, 'p, 'a> {
     fl: &'s Flows<'p, 'a>,
     unit: u32,
     ctx: Ctx,
-    env: HashMap<String, Taint>,
+    env: HashMap<Name, Taint>,
     res: FnResult,
     fn_calls: &'a FnDef,
     closure_depth: usize,
@@ -158,9 +158,9 @@ impl FnState<'_, '_, '_> {
                 v = v.with(SECRET);
             }
             if strong {
-                self.env.insert(b.clone(), v);
+                self.env.insert(*b, v);
             } else {
-                let e = self.env.entry(b.clone()).or_default();
+                let e = self.env.entry(*b).or_default();
                 *e = e.join(v);
             }
         }
@@ -210,12 +210,12 @@ impl FnState<'_, '_, '_> {
     }
 
     /// The local binding an expression is rooted in (`s` in `s`, `&mut s`, `self.s`).
-    fn root(e: &Expr) -> Option<String> {
+    fn root(e: &Expr) -> Option<Name> {
         match e {
-            Expr::Path { segs, .. } if segs.len() == 1 => Some(segs[0].clone()),
+            Expr::Path { segs, .. } if segs.len() == 1 => Some(segs[0]),
             Expr::Field { base, name, .. } => Self::root(base).map(|r| {
                 if r == "self" {
-                    format!("self.{name}")
+                    Name::new(&format!("self.{name}"))
                 } else {
                     r
                 }
@@ -428,8 +428,8 @@ impl FnState<'_, '_, '_> {
         t
     }
 
-    fn mac(&mut self, path: &[String], args: &[Expr], tokens: &str, span: Span) -> Taint {
-        let name = path.last().map(String::as_str).unwrap_or("");
+    fn mac(&mut self, path: &[Name], args: &[Expr], tokens: &str, span: Span) -> Taint {
+        let name = path.last().map(|s| s.as_str()).unwrap_or("");
         let mut ts = self.exprs(args);
         // Inline captures: `format!("… {name} …")`.
         let fmt_index = if matches!(name, "write" | "writeln") {
@@ -496,12 +496,12 @@ impl FnState<'_, '_, '_> {
             synthetic_site(
                 CallKind::Call,
                 segs.last().cloned().unwrap_or_default(),
-                segs.clone(),
+                segs.to_vec(),
                 span,
             )
         });
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
-        let last = segs.last().map(String::as_str).unwrap_or("");
+        let last = segs.last().map(|s| s.as_str()).unwrap_or("");
         let t = if let Some(callee) = res.callee {
             self.res.edges.push((callee, ts.clone(), span));
             match self.fl.summaries.get(&callee) {
@@ -565,7 +565,7 @@ impl FnState<'_, '_, '_> {
         }
         self.record(span, r, ts.clone());
         let res = self.resolve(recv as *const Expr as usize, || {
-            synthetic_site(CallKind::Method, name.to_string(), vec![], span)
+            synthetic_site(CallKind::Method, Name::new(name), vec![], span)
         });
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
         let recv_text = self.fl.an.text(self.unit, recv.span()).to_string();
@@ -682,7 +682,7 @@ impl FnState<'_, '_, '_> {
         let site = synthetic_site(
             CallKind::Call,
             segs.last().cloned().unwrap_or_default(),
-            segs.clone(),
+            segs.to_vec(),
             e.span(),
         );
         Some(self.fl.an.call_names(&self.ctx, &site))
@@ -691,7 +691,7 @@ impl FnState<'_, '_, '_> {
     /// A condition that guards a rejection: the values tested by a catalog `guard` call (or a predicate
     /// of the crate) lose the guard's labels.
     fn guard(&mut self, cond: &Expr) {
-        let mut tested: Vec<(String, u8)> = vec![];
+        let mut tested: Vec<(Name, u8)> = vec![];
         cond.walk(&mut |x| {
             let (names, operands): (Vec<String>, Vec<&Expr>) = match x {
                 Expr::Call { func, args, .. } => match func.as_ref() {
@@ -700,7 +700,7 @@ impl FnState<'_, '_, '_> {
                         let site = synthetic_site(
                             CallKind::Call,
                             segs.last().cloned().unwrap_or_default(),
-                            segs.clone(),
+                            segs.to_vec(),
                             x.span(),
                         );
                         n.extend(self.fl.an.call_names(&self.ctx, &site));
@@ -752,8 +752,8 @@ impl FnState<'_, '_, '_> {
 /// A call site made up for catalog and callee lookups of an expression.
 fn synthetic_site(
     kind: CallKind,
-    name: String,
-    path: Vec<String>,
+    name: Name,
+    path: Vec<Name>,
     span: Span,
 ) -> crate::facts::CallSite {
     crate::facts::CallSite {
