@@ -13,12 +13,13 @@
 //! when the directory grows past `MAX_BYTES`. A directory that cannot be written costs one warning and
 //! the run goes on without storing.
 
-use super::hash::{hash_bytes, Hasher128};
+use super::hash::Hasher128;
 use crate::facts::FileFacts;
 use crate::rules::{Finding, Label, Severity};
 use crate::source::{Loc, Span};
+use rayon::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -30,6 +31,10 @@ const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 const MAX_BYTES: u64 = 1 << 30;
 /// After pruning for size, the cache is brought down to this, so that the next run does not prune again.
 const PRUNED_BYTES: u64 = 3 << 28;
+
+fn encode<T: Serialize>(value: &T) -> Option<Vec<u8>> {
+    postcard::to_stdvec(value).ok()
+}
 
 /// One file's facts as they are stored in a pack.
 pub fn encode_facts(facts: &FileFacts) -> Option<Vec<u8>> {
@@ -147,11 +152,31 @@ impl Cache {
         self.touch(&self.path("facts", unit));
     }
 
-    /// Replaces a unit's pack with the (encoded) facts of its files now.
-    pub fn put_facts(&self, unit: u128, facts: &[(u128, &[u8])]) {
-        let pack: Vec<(u128, EncodedRef)> =
-            facts.iter().map(|(k, b)| (*k, EncodedRef(b))).collect();
-        self.put(&self.path("facts", unit), &pack);
+    /// Replaces a unit's pack with the facts of its files now: those lowered in this run are encoded
+    /// a slice of files at a time (side by side) and written as they come, so that a large unit's facts
+    /// are never held encoded whole (let alone twice, as pack and as payload) beside the facts.
+    pub fn put_facts(&self, unit: u128, facts: &[(u128, PackEntry)]) {
+        const SLICE: usize = 64;
+        self.put_streamed(&self.path("facts", unit), &mut |out| {
+            // The payload is postcard's encoding of `Vec<(u128, bytes)>`: the length, then each pair.
+            out(&encode(&facts.len()).ok_or_else(failed)?)?;
+            for slice in facts.chunks(SLICE) {
+                let pieces: Vec<Option<Vec<u8>>> = slice
+                    .par_iter()
+                    .map(|(key, entry)| match entry {
+                        PackEntry::Stored(bytes) => encode(&(*key, EncodedRef(bytes))),
+                        PackEntry::Lowered(f) => {
+                            let bytes = encode_facts(f)?;
+                            encode(&(*key, EncodedRef(&bytes)))
+                        }
+                    })
+                    .collect();
+                for piece in pieces {
+                    out(&piece.ok_or_else(failed)?)?;
+                }
+            }
+            Ok(())
+        });
     }
 
     pub fn get_unit(&self, key: u128, first_file: u32) -> Option<UnitHit> {
@@ -240,15 +265,23 @@ impl Cache {
     }
 
     fn put<T: Serialize>(&self, path: &Path, value: &T) {
-        if !self.writable.load(Ordering::Relaxed) {
-            return;
-        }
         let Ok(payload) = postcard::to_stdvec(value) else {
             return;
         };
-        let Err(e) = self.write_atomically(path, &header(&payload), &payload) else {
+        self.put_streamed(path, &mut |out| out(&payload));
+    }
+
+    /// Writes an entry whose payload `write` hands over in pieces.
+    fn put_streamed(&self, path: &Path, write: &mut Pieces) {
+        if !self.writable.load(Ordering::Relaxed) {
+            return;
+        }
+        let Err(e) = self.write_atomically(path, write) else {
             return;
         };
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            return;
+        }
         // One entry that cannot be written (a directory in its place, a rename refused while another
         // process reads it) costs that entry; a cache directory that cannot be written at all stops
         // the writing, with one warning.
@@ -264,9 +297,9 @@ impl Cache {
         }
     }
 
-    /// Writes `header` then `payload` (apart, so a large payload is never copied) to a private
-    /// temporary file, then renames it into place.
-    fn write_atomically(&self, path: &Path, header: &[u8], payload: &[u8]) -> std::io::Result<()> {
+    /// Writes a placeholder header, the payload's pieces, then the header with the payload's length
+    /// and checksum, to a private temporary file, then renames it into place.
+    fn write_atomically(&self, path: &Path, write: &mut Pieces) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
         let tag = self.dir().join("CACHEDIR.TAG");
@@ -281,8 +314,19 @@ impl Cache {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(header).and_then(|()| f.write_all(payload)));
+        let written = std::fs::File::create(&tmp).and_then(|f| {
+            let mut f = std::io::BufWriter::new(f);
+            f.write_all(&[0; HEADER])?;
+            let (mut len, mut sum) = (0u64, Hasher128::new());
+            write(&mut |piece| {
+                len += piece.len() as u64;
+                sum.stream(piece);
+                f.write_all(piece)
+            })?;
+            f.seek(std::io::SeekFrom::Start(0))?;
+            f.write_all(&header(len, sum.finish()))?;
+            f.flush()
+        });
         let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
         if renamed.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -381,13 +425,35 @@ fn is_entry_path(path: &Path) -> bool {
             && (*kind == "facts" || *kind == "units"))
 }
 
+/// The size of an entry's header.
+const HEADER: usize = 32;
+
 /// What precedes an entry's payload: the magic, the payload's length and checksum.
-fn header(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32);
+fn header(len: u64, sum: u128) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&hash_bytes(payload).to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&sum.to_le_bytes());
     out
+}
+
+fn checksum(payload: &[u8]) -> u128 {
+    Hasher128::new().stream(payload).finish()
+}
+
+/// Hands an entry's payload over in pieces, to the writer given.
+type Pieces<'a> =
+    dyn FnMut(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> + 'a;
+
+/// A value that could not be encoded: the entry is not written.
+fn failed() -> std::io::Error {
+    std::io::Error::from(std::io::ErrorKind::InvalidData)
+}
+
+/// One file's facts for a pack: as read from the previous pack, or lowered in this run.
+pub enum PackEntry<'a> {
+    Stored(&'a [u8]),
+    Lowered(&'a FileFacts),
 }
 
 /// The payload of a well-formed entry: magic, length and checksum all agree.
@@ -396,7 +462,7 @@ fn check(bytes: &[u8]) -> Option<&[u8]> {
     let (len, rest) = rest.split_first_chunk::<8>()?;
     let (sum, payload) = rest.split_first_chunk::<16>()?;
     (u64::from_le_bytes(*len) == payload.len() as u64
-        && u128::from_le_bytes(*sum) == hash_bytes(payload))
+        && u128::from_le_bytes(*sum) == checksum(payload))
     .then_some(payload)
 }
 
@@ -405,11 +471,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pack_written_in_slices_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let lowered = FileFacts {
+            test_mods: vec![vec![crate::facts::Name::new("tests")]],
+            ..FileFacts::default()
+        };
+        let stored: Vec<Vec<u8>> = (0..150u8).map(|i| vec![i; i as usize]).collect();
+        let entries: Vec<(u128, PackEntry)> = (0..300u128)
+            .map(|k| match k % 2 {
+                0 => (k, PackEntry::Stored(&stored[(k / 2) as usize])),
+                _ => (k, PackEntry::Lowered(&lowered)),
+            })
+            .collect();
+        cache.put_facts(9, &entries);
+        let back = cache.get_facts(9);
+        assert_eq!(back.len(), 300);
+        for k in (0..300u128).step_by(2) {
+            assert_eq!(back[&k], stored[(k / 2) as usize], "entry {k}");
+        }
+        let facts = decode_facts(&back[&1]).expect("lowered facts decode");
+        assert_eq!(facts.test_mods, lowered.test_mods);
+    }
+
+    #[test]
     fn damaged_entries_are_misses() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let facts = encode_facts(&FileFacts::default()).unwrap();
-        cache.put_facts(7, &[(1, &facts)]);
+        cache.put_facts(7, &[(1, PackEntry::Stored(&facts))]);
         let back = cache.get_facts(7);
         assert!(back.get(&1).and_then(|b| decode_facts(b)).is_some());
         let path = cache.path("facts", 7);
@@ -433,7 +524,7 @@ mod tests {
     fn pruning_removes_only_cache_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        cache.put_facts(1, &[(1, b"facts")]);
+        cache.put_facts(1, &[(1, PackEntry::Stored(b"facts"))]);
         let foreign = [
             cache.root.join("facts/ab/notes.txt"),
             cache.root.join("src/ab/0123456789abcdef0123456789abcd"),
@@ -452,7 +543,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         for k in 0..20u128 {
-            cache.put_facts(k, &[(k, b"facts")]);
+            cache.put_facts(k, &[(k, PackEntry::Stored(b"facts"))]);
         }
         prune_dir(&cache.root, MAX_AGE, 0, 0);
         let left = walkdir::WalkDir::new(&cache.root)

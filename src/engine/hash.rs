@@ -36,6 +36,13 @@ impl Hasher128 {
         self.bytes(&n.to_le_bytes())
     }
 
+    /// Bytes as a stream: fed in pieces, the same as fed whole (no length, unlike `bytes`).
+    pub fn stream(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.write(bytes);
+        self.1.write(bytes);
+        self
+    }
+
     pub fn finish(&self) -> u128 {
         ((self.0.finish() as u128) << 64) | self.1.finish() as u128
     }
@@ -49,4 +56,23 @@ impl Default for Hasher128 {
 
 pub fn hash_bytes(bytes: &[u8]) -> u128 {
     Hasher128::new().bytes(bytes).finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_hashes_the_same_however_it_is_cut() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = Hasher128::new().stream(&data).finish();
+        for cut in [1, 7, 64, 999] {
+            let mut h = Hasher128::new();
+            data.chunks(cut).for_each(|c| {
+                h.stream(c);
+            });
+            assert_eq!(h.finish(), whole, "pieces of {cut}");
+        }
+        assert_ne!(whole, Hasher128::new().stream(&data[1..]).finish());
+    }
 }

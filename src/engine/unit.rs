@@ -2,7 +2,7 @@
 //! end per file → model → rules → suppressions. Nothing of a unit outlives it but its findings, the
 //! texts of the files they point into, and the model when the caller asked to keep it.
 
-use super::cache::{encode_facts, Cache};
+use super::cache::{Cache, PackEntry};
 use super::diagnostics::{enabled_id, internal_error, panic_message, INTERNAL_ERROR, PARSE_ERROR};
 use super::frontend::{FileOut, FrontEnd};
 use super::hash::Hasher128;
@@ -174,25 +174,18 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     )
 }
 
-/// Replaces the unit's facts pack: the files lowered now are encoded (side by side), the others keep the
-/// bytes they were read from.
+/// Replaces the unit's facts pack: the files lowered now are encoded, the others keep the bytes they
+/// were read from.
 fn store_facts(cache: &Cache, pack: u128, outs: &[FileOut], front: &FrontEnd) {
-    let encoded: Vec<Option<Vec<u8>>> = outs
-        .par_iter()
-        .map(|o| match (&o.facts, o.lowered) {
-            (Some(f), true) => encode_facts(f),
-            _ => None,
-        })
-        .collect();
-    let files: Vec<(u128, &[u8])> = outs
+    let files: Vec<(u128, PackEntry)> = outs
         .iter()
-        .zip(&encoded)
-        .filter(|(o, _)| o.facts.is_some())
-        .filter_map(|(o, e)| {
-            let bytes = e
-                .as_deref()
-                .or_else(|| front.stored.get(&o.key).map(Vec::as_slice))?;
-            Some((o.key, bytes))
+        .filter_map(|o| {
+            let entry = match (&o.facts, o.lowered) {
+                (Some(f), true) => PackEntry::Lowered(f),
+                (Some(_), false) => PackEntry::Stored(front.stored.get(&o.key)?),
+                (None, _) => return None,
+            };
+            Some((o.key, entry))
         })
         .collect();
     cache.put_facts(pack, &files);
