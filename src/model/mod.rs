@@ -25,6 +25,7 @@ mod poem;
 mod program;
 mod rocket;
 mod salvo;
+mod secret_aliases;
 mod value;
 mod warp;
 
@@ -231,6 +232,9 @@ pub struct Call {
     /// For log macros: the fields named for a secret that a struct given whole prints (its derived
     /// `Debug`, or a `Display`/`Debug` of the crate that writes the field).
     pub logged_secret_fields: Few<Evidence>,
+    /// For log and panic macros: the locals logged whole that hold a secret under another name
+    /// (`let t = token.clone()`, `format!("Bearer {token}")`, `api_key()`), each where it is bound.
+    pub logged_secret_aliases: Few<Evidence>,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,

@@ -173,6 +173,7 @@ entity!(Call {
     sent_cookie,
     cookie_sent,
     logged_secret_fields,
+    logged_secret_aliases,
     function_fields,
     startup,
     in_branch,

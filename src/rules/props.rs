@@ -217,6 +217,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ),
             ("cookie_sent", Scalar),
             ("logged_secret_fields", evidence()),
+            ("logged_secret_aliases", evidence()),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),

@@ -11,6 +11,7 @@ use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
 use crate::model::logged_structs;
 use crate::model::program::{FnId, Program};
+use crate::model::secret_aliases;
 use crate::model::{Call, CallArg, Evidence, Few, Labels, SentCookie};
 use crate::source::{Loc, Span};
 use rayon::prelude::*;
@@ -55,6 +56,18 @@ struct Shared<'f> {
 const LOG_MACROS: &[&str] = &[
     "trace", "debug", "info", "warn", "error", "event", "println", "eprintln", "print", "eprint",
     "log", "dbg",
+];
+
+/// Macros whose message ends up in the logs when they panic.
+const PANIC_MACROS: &[&str] = &[
+    "panic",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "unreachable",
+    "todo",
+    "unimplemented",
 ];
 
 /// Calls that install a rustls certificate verifier given as an argument.
@@ -156,6 +169,7 @@ impl Builder<'_, '_> {
             state: OnceCell::new(),
         };
         let bindings = OnceCell::new();
+        let aliases = OnceCell::new();
         f.calls
             .iter()
             .map(|c| {
@@ -189,6 +203,12 @@ impl Builder<'_, '_> {
                     let b = bindings.get_or_init(|| logged_structs::Bindings::of(f));
                     call.logged_secret_fields =
                         logged_structs::secret_fields(self.an, id, b, c).into();
+                }
+                let logs = LOG_MACROS.contains(&c.name.as_str())
+                    || PANIC_MACROS.contains(&c.name.as_str());
+                if c.kind == CallKind::Macro && logs {
+                    let a = aliases.get_or_init(|| secret_aliases::Aliases::of(self.an, f));
+                    call.logged_secret_aliases = secret_aliases::logged(self.an, id, a, c).into();
                 }
                 if !(self.keep_call)(&call) {
                     return (loc, None);
@@ -291,6 +311,7 @@ impl Builder<'_, '_> {
             sent_cookie: None,
             cookie_sent: false,
             logged_secret_fields: Few::default(),
+            logged_secret_aliases: Few::default(),
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
