@@ -49,7 +49,12 @@ pub struct Analyzer<'p, 'a> {
     layers: Mutex<HashMap<(Loc, String), Middleware>>,
     /// Per call site (unit, span), the crate function it calls.
     callees: HashMap<(u32, u32, u32), Option<FnId>>,
+    /// Per function, the crate's calls into it, gathered when first asked for.
+    callers: std::sync::OnceLock<HashMap<FnId, Vec<Caller>>>,
 }
+
+/// A call into a crate function: the calling function, the call's span and kind.
+pub type Caller = (FnId, Span, CallKind);
 
 /// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
 pub fn norm_name(text: &str) -> String {
@@ -195,7 +200,27 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             memo: Mutex::new(HashMap::new()),
             layers: Mutex::new(HashMap::new()),
             callees: resolve_callees(prog),
+            callers: Default::default(),
         }
+    }
+
+    /// The crate's calls into a function.
+    pub fn callers(&self, id: FnId) -> &[Caller] {
+        let all = self.callers.get_or_init(|| {
+            let mut out: HashMap<FnId, Vec<Caller>> = HashMap::new();
+            for caller in self.prog.all_fns() {
+                let ctx = self.prog.ctx_of(caller);
+                for c in &self.prog.func(caller).calls {
+                    if let Some(callee) = self.callee(&ctx, c) {
+                        out.entry(callee)
+                            .or_default()
+                            .push((caller, c.span, c.kind));
+                    }
+                }
+            }
+            out
+        });
+        all.get(&id).map_or(&[], Vec::as_slice)
     }
 
     pub fn loc(&self, unit: u32, span: Span) -> Loc {

@@ -1,19 +1,23 @@
 //! The constant value of a call's argument when it is not written in the call: a `const` or `static`
 //! (of any module or workspace member), a `let` bound once to a constant and never assigned or shadowed by
 //! a pattern, `!`, `&&` and `||` of constants,
-//! an `if` on a constant, `format!`/`concat!` of constant pieces, and conversions that keep the value
-//! (`.to_string()`, `String::from`). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
+//! an `if` on a constant, `format!`/`concat!` of constant pieces, conversions that keep the value
+//! (`.to_string()`, `String::from`), and a parameter never assigned for which every call of the crate
+//! passes the same constant (a function or method of the crate, up to 16 callers; a library's callers
+//! outside the crate are not seen). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
 //! and `client.get(format!("{BASE}/v1"))` are judged like their literal forms; where the constant is
 //! written becomes the call's `constants` evidence.
 
 use super::analysis::Analyzer;
 use super::literals::Scope;
 use super::program::FnId;
-use crate::facts::{Expr, Lit};
+use crate::facts::{CallKind, Expr, Lit};
 use crate::source::Span;
 
 /// Depth of the chain of bindings and constants followed from an argument.
 const MAX_DEPTH: usize = 8;
+/// Beyond this many callers a parameter is not followed: each would be folded.
+const MAX_CALLERS: usize = 16;
 
 /// Conversions through which a value stays the value.
 const KEEPS_VALUE: &[&str] = &["into", "to_string", "to_owned", "as_ref", "clone", "as_str"];
@@ -152,9 +156,53 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 return Some((v, at.or(Some((scope.ctx.unit, init.span())))));
             }
         }
+        if let ([name], Some(id)) = (segs, scope.fn_id) {
+            if let Some(folded) = self.parameter(id, name, depth) {
+                return Some(folded);
+            }
+        }
         let (cu, c) = self.an.prog.resolve_const(&scope.ctx, segs)?;
         let (v, at) = self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
         Some((v, at.or(Some((cu, c.value.span())))))
+    }
+
+    /// A parameter never assigned in the function, for which every call of the crate into it passes
+    /// the same constant (`fn client(insecure: bool)` called only as `client(true)`): that constant,
+    /// shown where the first call passes it.
+    fn parameter(&self, id: FnId, name: &str, depth: usize) -> Option<Folded> {
+        let f = self.an.prog.func(id);
+        let index = f
+            .params
+            .iter()
+            .position(|p| matches!(p.pat.bindings.as_slice(), [b] if *b == name))?;
+        let has_self = f.params.first().is_some_and(|p| p.pat.text == "self");
+        let mut assigned = false;
+        f.body.walk(&mut |e| {
+            assigned |= matches!(e, Expr::Assign { target, .. } if target.as_ident() == Some(name));
+        });
+        let callers = self.an.callers(id);
+        if assigned || callers.is_empty() || callers.len() > MAX_CALLERS || f.is_closure {
+            return None;
+        }
+        let mut out: Option<Folded> = None;
+        for &(caller, span, kind) in callers {
+            // A method call's receiver is its `self`; its arguments start at the next parameter.
+            let arg = match kind {
+                CallKind::Method if has_self => index.checked_sub(1)?,
+                CallKind::Call if !has_self => index,
+                _ => return None,
+            };
+            let args = super::literals::call_args(&self.an.prog.func(caller).body, span)?;
+            let passed = Constants::new(self.an, caller);
+            let (v, at) = passed.fold(&passed.scope, args.get(arg)?, depth + 1)?;
+            let at = at.or(Some((caller.unit, args[arg].span())));
+            match &out {
+                None => out = Some((v, at)),
+                Some((first, _)) if *first == v => {}
+                Some(_) => return None,
+            }
+        }
+        out
     }
 
     /// `format!("{}/v1", BASE)`, `format!("{BASE}/v1")`: every piece constant, no format specs.

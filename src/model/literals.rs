@@ -54,6 +54,8 @@ pub struct Literals<'x, 'p, 'a> {
 /// A function whose bindings an expression may name.
 pub(super) struct Scope<'a> {
     pub ctx: Ctx,
+    /// The function whose bindings these are (`None` for a constant's initializer).
+    pub fn_id: Option<FnId>,
     /// The function's `let` bindings by name; `None` when a name is bound more than once.
     pub lets: HashMap<&'a str, Option<&'a Expr>>,
 }
@@ -90,6 +92,7 @@ impl<'a> Scope<'a> {
         }
         Scope {
             ctx: an.prog.ctx_of(id),
+            fn_id: Some(id),
             lets,
         }
     }
@@ -102,6 +105,7 @@ impl<'a> Scope<'a> {
                 module: module.to_vec(),
                 self_ty: None,
             },
+            fn_id: None,
             lets: HashMap::new(),
         }
     }
@@ -266,7 +270,7 @@ fn reads_env(e: &Expr) -> bool {
 }
 
 /// The argument expressions of the call written at `span` (a method call's span starts at its name).
-fn call_args(body: &Block, span: Span) -> Option<&Vec<Expr>> {
+pub(super) fn call_args(body: &Block, span: Span) -> Option<&Vec<Expr>> {
     let mut found = None;
     body.walk(&mut |e| {
         if found.is_some() {
