@@ -11,13 +11,16 @@
 use super::analysis::Analyzer;
 use super::literals::Scope;
 use super::program::FnId;
-use crate::facts::{CallKind, Expr, Lit};
+use crate::facts::{CallKind, Expr, Lit, Name};
 use crate::source::Span;
 
 /// Depth of the chain of bindings and constants followed from an argument.
 const MAX_DEPTH: usize = 8;
 /// Beyond this many callers a parameter is not followed: each would be folded.
 const MAX_CALLERS: usize = 16;
+
+/// Methods that take a value out of its `Result` or `Option`.
+const UNWRAPS: &[&str] = &["unwrap", "expect"];
 
 /// Conversions through which a value stays the value.
 const KEEPS_VALUE: &[&str] = &["into", "to_string", "to_owned", "as_ref", "clone", "as_str"];
@@ -41,7 +44,7 @@ impl Const {
         }
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         match self {
             Const::Bool(b) => b.to_string(),
             Const::Int(i) => i.to_string(),
@@ -70,6 +73,64 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
     /// The constant value of an expression of the function, if it has one.
     pub fn of(&self, e: &'a Expr) -> Option<Folded> {
         self.fold(&self.scope, e, 0)
+    }
+
+    /// The constant start of a URL built at run time: `format!("{BASE}/users/{id}")`,
+    /// `Url::parse(BASE)?.join(path)`, `BASE.to_string() + path`. Kept only when it holds a whole
+    /// scheme and host (`format!("http://{host}/x")` says nothing about the host).
+    pub fn prefix(&self, e: &'a Expr) -> Option<Folded> {
+        let (v, at) = self.start(&self.scope, e, 0)?;
+        let Const::Str(s) = &v else { return None };
+        let (_, rest) = s.split_once("://")?;
+        rest.contains(['/', '?', '#', ':']).then_some((v, at))
+    }
+
+    fn start(&self, scope: &Scope<'a>, e: &'a Expr, depth: usize) -> Option<Folded> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if let Some(whole) = self.fold(scope, e, depth) {
+            return Some(whole);
+        }
+        let next = |x: &'a Expr| self.start(scope, x, depth + 1);
+        match e {
+            Expr::Path { segs, .. } => match &segs[..] {
+                [name] => {
+                    let init = (*scope.lets.get(name.as_str())?)?;
+                    let (v, at) = next(init)?;
+                    Some((v, at.or(Some((scope.ctx.unit, init.span())))))
+                }
+                _ => None,
+            },
+            Expr::Macro(m) if m.path.last().is_some_and(|n| *n == "format") => {
+                self.format_pieces(scope, &m.args, depth, true)
+            }
+            Expr::Method(m) if m.name == "join" => {
+                // A relative path joined to a base keeps the base's scheme and host.
+                let (v, at) = next(&m.recv)?;
+                let Const::Str(base) = v else { return None };
+                let (scheme, rest) = base.split_once("://")?;
+                let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+                Some((Const::Str(format!("{scheme}://{host}/")), at))
+            }
+            Expr::Method(m)
+                if KEEPS_VALUE.contains(&m.name.as_str()) || UNWRAPS.contains(&m.name.as_str()) =>
+            {
+                next(&m.recv)
+            }
+            Expr::Call { func, args, .. } => match (func.as_ref(), args.as_slice()) {
+                (Expr::Path { segs, .. }, [only])
+                    if segs.ends_with(&[Name::new("Url"), Name::new("parse")]) =>
+                {
+                    next(only)
+                }
+                _ => None,
+            },
+            Expr::Try { inner, .. } => next(inner),
+            Expr::Unary { op, expr, .. } if *op == "&" => next(expr),
+            Expr::Binary { op, lhs, .. } if *op == "+" => next(lhs),
+            _ => None,
+        }
     }
 
     fn fold(&self, scope: &Scope<'a>, e: &'a Expr, depth: usize) -> Option<Folded> {
@@ -134,7 +195,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                         }
                         Some((Const::Str(out), at))
                     }
-                    "format" => self.format(scope, &m.args, depth),
+                    "format" => self.format_pieces(scope, &m.args, depth, false),
                     _ => None,
                 }
             }
@@ -205,8 +266,15 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
         out
     }
 
-    /// `format!("{}/v1", BASE)`, `format!("{BASE}/v1")`: every piece constant, no format specs.
-    fn format(&self, scope: &Scope<'a>, args: &'a [Expr], depth: usize) -> Option<Folded> {
+    /// `format!("{}/v1", BASE)`, `format!("{BASE}/v1")`: every piece constant, no format specs; or,
+    /// for a `start`, the text up to the first piece that is not.
+    fn format_pieces(
+        &self,
+        scope: &Scope<'a>,
+        args: &'a [Expr],
+        depth: usize,
+        start: bool,
+    ) -> Option<Folded> {
         let (template, rest) = args.split_first()?;
         let template = template.as_str_lit()?;
         let mut out = String::new();
@@ -231,15 +299,19 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                         }
                         inner.push(c);
                     }
-                    if inner.contains(':') {
-                        return None;
-                    }
-                    let (v, a_at) = if inner.is_empty() {
-                        self.fold(scope, positional.next()?, depth + 1)?
+                    let piece = if inner.contains(':') {
+                        None
+                    } else if inner.is_empty() {
+                        positional
+                            .next()
+                            .and_then(|a| self.fold(scope, a, depth + 1))
                     } else if let Ok(i) = inner.parse::<usize>() {
-                        self.fold(scope, rest.get(i)?, depth + 1)?
+                        rest.get(i).and_then(|a| self.fold(scope, a, depth + 1))
                     } else {
-                        self.placeholder(scope, rest, &inner, depth)?
+                        self.placeholder(scope, rest, &inner, depth)
+                    };
+                    let Some((v, a_at)) = piece else {
+                        return start.then_some((Const::Str(out), at));
                     };
                     out.push_str(&v.text());
                     at = at.or(a_at);

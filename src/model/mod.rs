@@ -303,6 +303,9 @@ pub struct ArgLiteral {
 pub struct CallArg {
     pub text: std::sync::Arc<str>,
     pub value: serde_json::Value,
+    /// When the value is text built at run time from a constant start that holds a whole scheme and
+    /// host (`format!("{BASE}/users/{id}")`, `base.join(path)`): that start.
+    pub prefix: Option<String>,
     /// What flows into the argument: `input`, `secret`, `dynamic`, `variable`.
     pub flow: flow::Labels,
 }

@@ -144,7 +144,12 @@ entity!(App {
     routes,
     listeners
 });
-entity!(CallArg { text, value, flow });
+entity!(CallArg {
+    text,
+    value,
+    prefix,
+    flow
+});
 entity!(ArgLiteral { arg, value, loc });
 entity!(SentCookie {
     name,

@@ -189,6 +189,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 list(obj(vec![
                     ("text", Scalar),
                     ("value", Any),
+                    ("prefix", Scalar),
                     ("flow", list(Scalar)),
                 ])),
             ),

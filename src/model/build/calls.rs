@@ -390,14 +390,23 @@ impl ArgConstants<'_, '_, '_> {
             else {
                 continue;
             };
-            let Some((value, at)) = consts.of(e) else {
-                continue;
+            let (whole, (value, at)) = match consts.of(e) {
+                Some(v) => (true, v),
+                None => match consts.prefix(e) {
+                    Some(v) => (false, v),
+                    None => continue,
+                },
             };
-            call.args[i].value = value.to_json();
+            if whole {
+                call.args[i].value = value.to_json();
+            } else {
+                call.args[i].prefix = Some(value.text());
+            }
             if let Some((unit, span)) = at {
+                let what = if whole { "value" } else { "start" };
                 constants.push(Evidence {
                     loc: self.an.loc(unit, span),
-                    note: format!("the value of `{}` comes from here", a.text),
+                    note: format!("the {what} of `{}` comes from here", a.text),
                 });
             }
         }
@@ -419,6 +428,8 @@ fn may_be_constant(text: &str) -> bool {
         || t.starts_with("format!")
         || t.starts_with("concat!")
         || t.starts_with("String::from(")
+        || t.contains("Url::parse(")
+        || t.contains(".join(")
         || t.contains("&&")
         || t.contains("||")
         || [
@@ -512,6 +523,7 @@ fn call_args(c: &CallSite, flow: &CallFlow) -> Vec<CallArg> {
         .map(|(i, a)| CallArg {
             flow: Labels(flow.args.get(i).copied().unwrap_or(0)),
             text: a.text.clone(),
+            prefix: None,
             value: match &a.lit {
                 Some(Lit::Str(s)) => serde_json::Value::String(s.clone()),
                 Some(Lit::Int(i)) => serde_json::Value::from(*i),
