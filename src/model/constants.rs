@@ -75,24 +75,26 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
         self.fold(&self.scope, e, 0)
     }
 
-    /// The constant start of a URL built at run time: `format!("{BASE}/users/{id}")`,
-    /// `Url::parse(BASE)?.join(path)`, `BASE.to_string() + path`. Kept only when it holds a whole
-    /// scheme and host (`format!("http://{host}/x")` says nothing about the host).
-    pub fn prefix(&self, e: &'a Expr) -> Option<Folded> {
-        let (v, at) = self.start(&self.scope, e, 0)?;
+    /// The shape of a URL built at run time, its run-time pieces written `{}`:
+    /// `format!("{BASE}/users/{id}")` is `http://host/users/{}`, `Url::parse(BASE)?.join(path)` is
+    /// `http://host/{}`, `BASE.to_string() + path` is `http://host{}`. Kept only when its constant start
+    /// holds a whole scheme and host (`format!("http://{host}/x")` says nothing about the host).
+    pub fn template(&self, e: &'a Expr) -> Option<Folded> {
+        let (v, at) = self.shape(&self.scope, e, 0)?;
         let Const::Str(s) = &v else { return None };
-        let (_, rest) = s.split_once("://")?;
-        rest.contains(['/', '?', '#', ':']).then_some((v, at))
+        let start = s.split("{}").next().unwrap_or("");
+        let (_, rest) = start.split_once("://")?;
+        (s.contains("{}") && rest.contains(['/', '?', '#', ':'])).then_some((v, at))
     }
 
-    fn start(&self, scope: &Scope<'a>, e: &'a Expr, depth: usize) -> Option<Folded> {
+    fn shape(&self, scope: &Scope<'a>, e: &'a Expr, depth: usize) -> Option<Folded> {
         if depth > MAX_DEPTH {
             return None;
         }
         if let Some(whole) = self.fold(scope, e, depth) {
             return Some(whole);
         }
-        let next = |x: &'a Expr| self.start(scope, x, depth + 1);
+        let next = |x: &'a Expr| self.shape(scope, x, depth + 1);
         match e {
             Expr::Path { segs, .. } => match &segs[..] {
                 [name] => {
@@ -111,7 +113,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 let Const::Str(base) = v else { return None };
                 let (scheme, rest) = base.split_once("://")?;
                 let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-                Some((Const::Str(format!("{scheme}://{host}/")), at))
+                Some((Const::Str(format!("{scheme}://{host}/{{}}")), at))
             }
             Expr::Method(m)
                 if KEEPS_VALUE.contains(&m.name.as_str()) || UNWRAPS.contains(&m.name.as_str()) =>
@@ -128,7 +130,11 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
             },
             Expr::Try { inner, .. } => next(inner),
             Expr::Unary { op, expr, .. } if *op == "&" => next(expr),
-            Expr::Binary { op, lhs, .. } if *op == "+" => next(lhs),
+            Expr::Binary { op, lhs, rhs, .. } if *op == "+" => {
+                let (l, at) = next(lhs)?;
+                let r = next(rhs).map_or_else(|| "{}".to_string(), |(r, _)| r.text());
+                Some((Const::Str(format!("{}{r}", l.text())), at))
+            }
             _ => None,
         }
     }
@@ -267,13 +273,13 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
     }
 
     /// `format!("{}/v1", BASE)`, `format!("{BASE}/v1")`: every piece constant, no format specs; or,
-    /// for a `start`, the text up to the first piece that is not.
+    /// for a `shape`, with `{}` for each piece that is not.
     fn format_pieces(
         &self,
         scope: &Scope<'a>,
         args: &'a [Expr],
         depth: usize,
-        start: bool,
+        shape: bool,
     ) -> Option<Folded> {
         let (template, rest) = args.split_first()?;
         let template = template.as_str_lit()?;
@@ -311,7 +317,11 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                         self.placeholder(scope, rest, &inner, depth)
                     };
                     let Some((v, a_at)) = piece else {
-                        return start.then_some((Const::Str(out), at));
+                        if !shape {
+                            return None;
+                        }
+                        out.push_str("{}");
+                        continue;
                     };
                     out.push_str(&v.text());
                     at = at.or(a_at);

@@ -303,9 +303,10 @@ pub struct ArgLiteral {
 pub struct CallArg {
     pub text: std::sync::Arc<str>,
     pub value: serde_json::Value,
-    /// When the value is text built at run time from a constant start that holds a whole scheme and
-    /// host (`format!("{BASE}/users/{id}")`, `base.join(path)`): that start.
-    pub prefix: Option<String>,
+    /// When the value is text built at run time on a constant start that holds a whole scheme and host
+    /// (`format!("{BASE}/users/{id}")`, `base.join(path)`): its shape, run-time pieces written `{}`
+    /// (`http://host/users/{}`).
+    pub template: Option<String>,
     /// What flows into the argument: `input`, `secret`, `dynamic`, `variable`.
     pub flow: flow::Labels,
 }

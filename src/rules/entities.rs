@@ -147,7 +147,7 @@ entity!(App {
 entity!(CallArg {
     text,
     value,
-    prefix,
+    template,
     flow
 });
 entity!(ArgLiteral { arg, value, loc });

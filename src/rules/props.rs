@@ -189,7 +189,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 list(obj(vec![
                     ("text", Scalar),
                     ("value", Any),
-                    ("prefix", Scalar),
+                    ("template", Scalar),
                     ("flow", list(Scalar)),
                 ])),
             ),

@@ -392,7 +392,7 @@ impl ArgConstants<'_, '_, '_> {
             };
             let (whole, (value, at)) = match consts.of(e) {
                 Some(v) => (true, v),
-                None => match consts.prefix(e) {
+                None => match consts.template(e) {
                     Some(v) => (false, v),
                     None => continue,
                 },
@@ -400,10 +400,10 @@ impl ArgConstants<'_, '_, '_> {
             if whole {
                 call.args[i].value = value.to_json();
             } else {
-                call.args[i].prefix = Some(value.text());
+                call.args[i].template = Some(value.text());
             }
             if let Some((unit, span)) = at {
-                let what = if whole { "value" } else { "start" };
+                let what = if whole { "value" } else { "constant part" };
                 constants.push(Evidence {
                     loc: self.an.loc(unit, span),
                     note: format!("the {what} of `{}` comes from here", a.text),
@@ -523,7 +523,7 @@ fn call_args(c: &CallSite, flow: &CallFlow) -> Vec<CallArg> {
         .map(|(i, a)| CallArg {
             flow: Labels(flow.args.get(i).copied().unwrap_or(0)),
             text: a.text.clone(),
-            prefix: None,
+            template: None,
             value: match &a.lit {
                 Some(Lit::Str(s)) => serde_json::Value::String(s.clone()),
                 Some(Lit::Int(i)) => serde_json::Value::from(*i),
