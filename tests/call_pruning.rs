@@ -20,13 +20,7 @@ fn lines(findings: &[Finding]) -> Vec<String> {
 #[test]
 fn pruned_models_give_the_findings_of_full_models() {
     let policy = load_policy(&[]).expect("the built-in rules load");
-    let mut fixtures: Vec<_> = std::fs::read_dir(repo().join("fixtures"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    fixtures.sort();
+    let fixtures = fixture_paths();
     let call_rules: Vec<&str> = policy
         .rules
         .rules

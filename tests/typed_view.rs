@@ -121,14 +121,7 @@ fn split(path: &str) -> Vec<String> {
 #[test]
 fn the_typed_view_reads_what_the_serialization_holds() {
     let policy = load_policy(&[]).expect("the built-in rules load");
-    let mut fixtures: Vec<_> = std::fs::read_dir(repo().join("fixtures"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    fixtures.sort();
-    assert!(fixtures.len() >= 4, "fixtures are missing: {fixtures:?}");
+    let fixtures = fixture_paths();
     let mut errors = vec![];
     let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for dir in &fixtures {

@@ -9,6 +9,19 @@ pub fn repo() -> PathBuf {
 
 /// The cache every test run shares (inside the build directory, never a scanned tree): later runs of
 /// the same sources answer from it, so the tests exercise the cached path too.
+/// Every bundled fixture service's directory, sorted.
+pub fn fixture_paths() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 4, "fixtures are missing: {dirs:?}");
+    dirs
+}
+
 pub fn test_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portcullis-cache")
 }
