@@ -199,7 +199,8 @@ impl<'a> Lowerer<'a> {
             syn::Item::Fn(f) if !is_test_only(&f.attrs) => {
                 let (first, last) = super::bounds::function(&f.attrs, &f.vis, &f.sig, &f.block);
                 let whole = self.sp.span_between(first, last);
-                self.function(&f.sig, &f.block, &f.attrs, module, None, None, whole);
+                let idx = self.function(&f.sig, &f.block, &f.attrs, module, None, None, whole);
+                self.facts.fns[idx as usize].public = matches!(f.vis, syn::Visibility::Public(_));
             }
             syn::Item::Impl(imp) if !is_test_only(&imp.attrs) => {
                 let self_ty = TypeRef::from_syn(&imp.self_ty, self.sp);
@@ -229,6 +230,8 @@ impl<'a> Lowerer<'a> {
                             trait_name,
                             whole,
                         );
+                        self.facts.fns[idx as usize].public =
+                            trait_name.is_some() || matches!(m.vis, syn::Visibility::Public(_));
                         fns.push(idx);
                     }
                 }
@@ -334,7 +337,7 @@ impl<'a> Lowerer<'a> {
                             let (first, last) =
                                 super::bounds::function(&f.attrs, &inherited, &f.sig, block);
                             let whole = self.sp.span_between(first, last);
-                            self.function(
+                            let idx = self.function(
                                 &f.sig,
                                 block,
                                 &f.attrs,
@@ -343,6 +346,7 @@ impl<'a> Lowerer<'a> {
                                 None,
                                 whole,
                             );
+                            self.facts.fns[idx as usize].public = true;
                         }
                     }
                 }
@@ -461,6 +465,7 @@ impl<'a> Lowerer<'a> {
             trait_name,
             is_async: sig.asyncness.is_some(),
             is_closure: false,
+            public: false,
             params,
             ret,
             body,
@@ -858,6 +863,7 @@ impl<'a> Lowerer<'a> {
             trait_name: None,
             is_async,
             is_closure: true,
+            public: false,
             params,
             ret: None,
             body,

@@ -66,6 +66,8 @@ pub struct FnDef {
     pub trait_name: Option<Name>,
     pub is_async: bool,
     pub is_closure: bool,
+    /// Callable from outside the crate: `pub` (not `pub(crate)`), a trait's method or its impl.
+    pub public: bool,
     pub params: Vec<Param>,
     pub ret: Option<TypeRef>,
     pub body: Block,

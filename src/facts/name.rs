@@ -2,9 +2,10 @@
 //! large package, drawn from a vocabulary of a few tens of thousands: as `String`s they were a fifth of
 //! the facts' memory (a 24-byte header plus an allocation each). A `Name` is a shared `&'static str`.
 //!
-//! Interned text is never freed: the vocabulary of identifiers grows with the distinct names seen, not
-//! with the code analysed, so a long-running process stays bounded. Only identifiers are interned;
-//! literal text and source excerpts stay `String`s.
+//! Interned text is never freed. What is interned is names: identifiers and path segments, joined
+//! callee paths, normalized type names, and closure names (`{closure@12:5}`, one per line and column
+//! seen); these grow with the distinct names met, not with the code analysed, though closure names
+//! and type names grow slowly with the code too. Literal text and source excerpts stay `String`s.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashSet;

@@ -49,12 +49,19 @@ pub struct Analyzer<'p, 'a> {
     layers: Mutex<HashMap<(Loc, String), Middleware>>,
     /// Per call site (unit, span), the crate function it calls.
     callees: HashMap<(u32, u32, u32), Option<FnId>>,
-    /// Per function, the crate's calls into it, gathered when first asked for.
-    callers: std::sync::OnceLock<HashMap<FnId, Vec<Caller>>>,
+    /// Per function, the crate's calls into it, and the names of the paths used as values rather
+    /// than called (`.map(make_client)`), gathered when first asked for.
+    callers: std::sync::OnceLock<CallersOf<'a>>,
 }
 
 /// A call into a crate function: the calling function, the call's span and kind.
 pub type Caller = (FnId, Span, CallKind);
+
+/// Per function, the calls into it; and the names used as values.
+type CallersOf<'a> = (
+    HashMap<FnId, Vec<Caller>>,
+    std::collections::HashSet<&'a str>,
+);
 
 /// Header and key names compared in one form: last path segment, no quotes, lowercase, `-` for `_`.
 pub fn norm_name(text: &str) -> String {
@@ -204,23 +211,41 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         }
     }
 
-    /// The crate's calls into a function.
-    pub fn callers(&self, id: FnId) -> &[Caller] {
-        let all = self.callers.get_or_init(|| {
-            let mut out: HashMap<FnId, Vec<Caller>> = HashMap::new();
+    /// The crate's calls into a function; `None` when the function is also used as a value (then
+    /// it may be called from anywhere).
+    pub fn callers(&self, id: FnId) -> Option<&[Caller]> {
+        let (calls, values) = self.callers.get_or_init(|| {
+            let mut calls: HashMap<FnId, Vec<Caller>> = HashMap::new();
+            let mut values = std::collections::HashSet::new();
             for caller in self.prog.all_fns() {
+                let f = self.prog.func(caller);
                 let ctx = self.prog.ctx_of(caller);
-                for c in &self.prog.func(caller).calls {
+                for c in &f.calls {
                     if let Some(callee) = self.callee(&ctx, c) {
-                        out.entry(callee)
+                        calls
+                            .entry(callee)
                             .or_default()
                             .push((caller, c.span, c.kind));
                     }
                 }
+                // Walked in pre-order: a call is met before the path it calls.
+                let mut called: std::collections::HashSet<(u32, u32)> = Default::default();
+                f.body.walk(&mut |e| match e {
+                    Expr::Call { func, .. } => {
+                        called.insert((func.span().start, func.span().end));
+                    }
+                    Expr::Path { segs, span, .. } if !called.contains(&(span.start, span.end)) => {
+                        values.extend(segs.last().map(|n| n.as_str()));
+                    }
+                    _ => {}
+                });
             }
-            out
+            (calls, values)
         });
-        all.get(&id).map_or(&[], Vec::as_slice)
+        if values.contains(self.prog.func(id).name.as_str()) {
+            return None;
+        }
+        Some(calls.get(&id).map_or(&[], Vec::as_slice))
     }
 
     pub fn loc(&self, unit: u32, span: Span) -> Loc {

@@ -2,9 +2,8 @@
 //! (of any module or workspace member), a `let` bound once to a constant and never assigned or shadowed by
 //! a pattern, `!`, `&&` and `||` of constants,
 //! an `if` on a constant, `format!`/`concat!` of constant pieces, conversions that keep the value
-//! (`.to_string()`, `String::from`), and a parameter never assigned for which every call of the crate
-//! passes the same constant (a function or method of the crate, up to 16 callers; a library's callers
-//! outside the crate are not seen). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
+//! (`.to_string()`, `String::from`), and a parameter for which every call passes the same constant (of
+//! a function only the crate can call, with at most 16 calls; see `parameter`). Rules read it as `args.N.value`, so `danger_accept_invalid_certs(FLAG)`
 //! and `client.get(format!("{BASE}/v1"))` are judged like their literal forms; where the constant is
 //! written becomes the call's `constants` evidence.
 
@@ -60,6 +59,9 @@ pub type Folded = (Const, Option<(u32, Span)>);
 pub struct Constants<'x, 'p, 'a> {
     an: &'x Analyzer<'p, 'a>,
     scope: Scope<'a>,
+    /// Whether a parameter is followed to its callers' arguments (only one step: each step multiplies
+    /// the work by the number of callers).
+    follow_parameters: bool,
 }
 
 impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
@@ -67,6 +69,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
         Constants {
             an,
             scope: Scope::of(an, id),
+            follow_parameters: true,
         }
     }
 
@@ -77,8 +80,9 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
 
     /// The shape of a URL built at run time, its run-time pieces written `{}`:
     /// `format!("{BASE}/users/{id}")` is `http://host/users/{}`, `Url::parse(BASE)?.join(path)` is
-    /// `http://host/{}`, `BASE.to_string() + path` is `http://host{}`. Kept only when its constant start
-    /// holds a whole scheme and host (`format!("http://{host}/x")` says nothing about the host).
+    /// `http://host/{}`, `BASE.to_string() + "/v1/" + path` is `http://host/v1/{}`. Kept only when
+    /// its constant start holds a whole scheme and host (`format!("http://{host}/x")` says nothing
+    /// about the host).
     pub fn template(&self, e: &'a Expr) -> Option<Folded> {
         let (v, at) = self.shape(&self.scope, e, 0)?;
         let Const::Str(s) = &v else { return None };
@@ -108,7 +112,14 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 self.format_pieces(scope, &m.args, depth, true)
             }
             Expr::Method(m) if m.name == "join" => {
-                // A relative path joined to a base keeps the base's scheme and host.
+                // An absolute URL joined replaces the base; a relative path keeps its scheme and host.
+                if let Some((Const::Str(url), at)) =
+                    m.args.first().and_then(|a| self.fold(scope, a, depth + 1))
+                {
+                    if url.contains("://") {
+                        return Some((Const::Str(url), at));
+                    }
+                }
                 let (v, at) = next(&m.recv)?;
                 let Const::Str(base) = v else { return None };
                 let (scheme, rest) = base.split_once("://")?;
@@ -223,7 +234,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 return Some((v, at.or(Some((scope.ctx.unit, init.span())))));
             }
         }
-        if let ([name], Some(id)) = (segs, scope.fn_id) {
+        if let ([name], Some(id), true) = (segs, scope.fn_id, self.follow_parameters) {
             if let Some(folded) = self.parameter(id, name, depth) {
                 return Some(folded);
             }
@@ -233,22 +244,33 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
         Some((v, at.or(Some((cu, c.value.span())))))
     }
 
-    /// A parameter never assigned in the function, for which every call of the crate into it passes
-    /// the same constant (`fn client(insecure: bool)` called only as `client(true)`): that constant,
-    /// shown where the first call passes it.
+    /// A parameter of a function only the crate can call (not `pub`, not a trait's, never used as a
+    /// value), never bound again in it, for which every call passes the same constant
+    /// (`fn client(insecure: bool)` called only as `client(true)`): that constant, shown where the first
+    /// call passes it. A function with a `match` is left alone: the facts do not keep arm patterns,
+    /// which may bind the name.
     fn parameter(&self, id: FnId, name: &str, depth: usize) -> Option<Folded> {
         let f = self.an.prog.func(id);
+        if f.public || f.is_closure {
+            return None;
+        }
         let index = f
             .params
             .iter()
             .position(|p| matches!(p.pat.bindings.as_slice(), [b] if *b == name))?;
         let has_self = f.params.first().is_some_and(|p| p.pat.text == "self");
-        let mut assigned = false;
+        let mut rebound = false;
         f.body.walk(&mut |e| {
-            assigned |= matches!(e, Expr::Assign { target, .. } if target.as_ident() == Some(name));
+            rebound |= match e {
+                Expr::Assign { target, .. } => target.as_ident() == Some(name),
+                Expr::LetCond { pat, .. } => pat.bindings.iter().any(|b| *b == name),
+                Expr::Loop { pat, .. } => pat.iter().any(|p| p.bindings.iter().any(|b| *b == name)),
+                Expr::Match { .. } => true,
+                _ => false,
+            };
         });
-        let callers = self.an.callers(id);
-        if assigned || callers.is_empty() || callers.len() > MAX_CALLERS || f.is_closure {
+        let callers = self.an.callers(id)?;
+        if rebound || callers.is_empty() || callers.len() > MAX_CALLERS {
             return None;
         }
         let mut out: Option<Folded> = None;
@@ -260,7 +282,10 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 _ => return None,
             };
             let args = super::literals::call_args(&self.an.prog.func(caller).body, span)?;
-            let passed = Constants::new(self.an, caller);
+            let passed = Constants {
+                follow_parameters: false,
+                ..Constants::new(self.an, caller)
+            };
             let (v, at) = passed.fold(&passed.scope, args.get(arg)?, depth + 1)?;
             let at = at.or(Some((caller.unit, args[arg].span())));
             match &out {
@@ -305,7 +330,11 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                         }
                         inner.push(c);
                     }
-                    let piece = if inner.contains(':') {
+                    // `{:?}` and `{:>8}` take a positional argument too; their text is not folded.
+                    let piece = if let Some((name, _)) = inner.split_once(':') {
+                        if name.is_empty() {
+                            positional.next();
+                        }
                         None
                     } else if inner.is_empty() {
                         positional

@@ -30,55 +30,126 @@ const KEEPS_VALUE: &[&str] = &[
 /// Macros that build text from their arguments.
 const TEXT_MACROS: &[&str] = &["format", "concat"];
 
-/// One `let` of the function: the name it binds, where, and the secret its value is, if it is one.
+/// One binding of the function: the name, where it is bound, where its scope ends, and the secret its
+/// value is, if it is one. Loop patterns, `if let` patterns and assignments bind too (to no secret).
 struct Binding<'a> {
     name: &'a str,
     span: Span,
+    scope_end: u32,
     holds: Option<String>,
 }
 
-/// The single-name `let`s of one function, in source order, each with the secret it holds.
+/// The single-name bindings of one function, in source order, each with the secret it holds; and the
+/// match arms, whose patterns the facts do not keep (a name used in an arm is followed only to a `let`
+/// inside that arm).
 pub struct Aliases<'a> {
-    lets: Vec<Binding<'a>>,
+    bindings: Vec<Binding<'a>>,
+    arms: Vec<Span>,
+}
+
+/// A binding found in the body, before its value is judged.
+enum Bound<'a> {
+    Let(&'a Let, u32),
+    Other(&'a str, Span, u32),
+    Assign(&'a str, &'a Expr, Span),
 }
 
 impl<'a> Aliases<'a> {
     pub fn of(an: &Analyzer, f: &'a FnDef) -> Self {
-        let mut lets: Vec<&'a Let> = vec![];
-        collect_lets(&f.body, &mut lets);
-        f.body.walk(&mut |e| {
-            let nested = match e {
-                Expr::Block { block, .. } | Expr::If { then: block, .. } => Some(block),
-                Expr::Loop { body, .. } => Some(body),
-                _ => None,
-            };
-            if let Some(b) = nested {
-                collect_lets(b, &mut lets);
+        let mut found: Vec<Bound<'a>> = vec![];
+        let mut arms = vec![];
+        lets_of(&f.body, u32::MAX, &mut found);
+        f.body.walk(&mut |e| match e {
+            Expr::Block { block, span, .. }
+            | Expr::If {
+                then: block, span, ..
+            } => lets_of(block, span.end, &mut found),
+            Expr::Loop {
+                body, pat, span, ..
+            } => {
+                lets_of(body, span.end, &mut found);
+                for name in pat.iter().flat_map(|p| p.bindings.iter()) {
+                    found.push(Bound::Other(name, *span, span.end));
+                }
             }
+            Expr::LetCond { pat, span, .. } => {
+                for name in pat.bindings.iter() {
+                    found.push(Bound::Other(name, *span, u32::MAX));
+                }
+            }
+            Expr::Assign {
+                target,
+                value,
+                span,
+            } => {
+                if let Some(name) = target.as_ident() {
+                    found.push(Bound::Assign(name, value, *span));
+                }
+            }
+            Expr::Match { arms: a, .. } => arms.extend(a.iter().map(Expr::span)),
+            _ => {}
         });
-        lets.sort_by_key(|l| l.span.start);
-        let mut out = Aliases { lets: vec![] };
-        for l in lets {
-            let ([name], Some(init)) = (l.pat.bindings.as_slice(), &l.init) else {
-                continue;
+        let start = |b: &Bound| match b {
+            Bound::Let(l, _) => l.span.start,
+            Bound::Other(_, s, _) | Bound::Assign(_, _, s) => s.start,
+        };
+        found.sort_by_key(start);
+        let mut out = Aliases {
+            bindings: vec![],
+            arms,
+        };
+        for b in found {
+            let binding = match b {
+                Bound::Let(l, scope_end) => {
+                    let [name] = l.pat.bindings.as_slice() else {
+                        continue;
+                    };
+                    let holds = l
+                        .init
+                        .as_ref()
+                        .and_then(|i| out.secret_in(an, i, l.span.start));
+                    Binding {
+                        name: name.as_str(),
+                        span: l.span,
+                        scope_end,
+                        holds,
+                    }
+                }
+                // Bound from where the loop or `if let` starts, for all of it.
+                Bound::Other(name, span, scope_end) => Binding {
+                    name,
+                    span: Span {
+                        end: span.start,
+                        ..span
+                    },
+                    scope_end,
+                    holds: None,
+                },
+                Bound::Assign(name, value, span) => Binding {
+                    name,
+                    span,
+                    scope_end: u32::MAX,
+                    holds: out.secret_in(an, value, span.start),
+                },
             };
-            let holds = out.secret_in(an, init, l.span.start);
-            out.lets.push(Binding {
-                name: name.as_str(),
-                span: l.span,
-                holds,
-            });
+            out.bindings.push(binding);
         }
         out
     }
 
-    /// The secret a local holds at a point of the function: its latest `let` before there.
+    /// The secret a local holds at a point of the function: its latest binding in scope there. Inside
+    /// a match arm, only a `let` of that arm counts (the arm's pattern may bind the name).
     fn held(&self, name: &str, at: u32) -> Option<(&Binding<'a>, &str)> {
-        let b = self
-            .lets
+        let arm_start = self
+            .arms
             .iter()
-            .rev()
-            .find(|b| b.name == name && b.span.end <= at)?;
+            .filter(|a| a.start <= at && at < a.end)
+            .map(|a| a.start)
+            .max()
+            .unwrap_or(0);
+        let b = self.bindings.iter().rev().find(|b| {
+            b.name == name && b.span.end <= at && at < b.scope_end && b.span.start >= arm_start
+        })?;
         Some((b, b.holds.as_deref()?))
     }
 
@@ -130,9 +201,10 @@ impl<'a> Aliases<'a> {
     }
 }
 
-fn collect_lets<'a>(block: &'a Block, out: &mut Vec<&'a Let>) {
+/// The `let`s directly in a block, whose scope ends with the block.
+fn lets_of<'a>(block: &'a Block, scope_end: u32, out: &mut Vec<Bound<'a>>) {
     out.extend(block.stmts.iter().filter_map(|s| match s {
-        Stmt::Let(l) => Some(&**l),
+        Stmt::Let(l) => Some(Bound::Let(l, scope_end)),
         Stmt::Expr { .. } => None,
     }));
 }

@@ -227,8 +227,6 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:
-    /// by the first of the rule's cases that matches it.
     /// Whether some enabled case on `target` could match an entity of which only the `known` property
     /// paths are filled in yet.
     pub fn may_match(
@@ -250,6 +248,8 @@ impl RuleSet {
             })
     }
 
+    /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:
+    /// by the first of the rule's cases that matches it.
     pub fn evaluate(
         &self,
         model: &Model,

@@ -430,6 +430,7 @@ fn may_be_constant(text: &str) -> bool {
         || t.starts_with("String::from(")
         || t.contains("Url::parse(")
         || t.contains(".join(")
+        || t.contains(" + ")
         || t.contains("&&")
         || t.contains("||")
         || [
