@@ -163,53 +163,21 @@ impl Builder<'_, '_> {
         };
         let file = prog.unit(id.unit).file;
         let package = prog.package_of(id.unit);
-        let consts = ArgConstants {
-            an: self.an,
-            id,
-            state: OnceCell::new(),
+        let lazy = Lazy {
+            consts: ArgConstants {
+                an: self.an,
+                id,
+                state: OnceCell::new(),
+            },
+            bindings: OnceCell::new(),
+            aliases: OnceCell::new(),
         };
-        let bindings = OnceCell::new();
-        let aliases = OnceCell::new();
         f.calls
             .iter()
             .map(|c| {
                 let loc = Loc::new(file, c.span);
                 let mut call = self.call_head(&fc, c, loc, package);
-                if INSTALLS_VERIFIER.contains(&c.name.as_str()) {
-                    call.accepting_verifiers = installed(c, &shared.accepting_verifiers).into();
-                }
-                call.sent_cookie = shared
-                    .sent_cookies
-                    .get(&id)
-                    .and_then(|s| s.get(&(c.span.start, c.span.end)))
-                    .map(|k| {
-                        Box::new(SentCookie {
-                            name: k.name.clone(),
-                            secure: k.secure,
-                            removal: k.removal,
-                            creator: k.creator.clone(),
-                            loc: self.an.loc(k.unit, k.span),
-                        })
-                    });
-                call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
-                if CLI_CRATES.iter().any(|p| call.resolved.starts_with(p)) {
-                    self.cli_packages
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(package.clone());
-                }
-                consts.fill(c, &mut call);
-                if c.kind == CallKind::Macro && LOG_MACROS.contains(&c.name.as_str()) {
-                    let b = bindings.get_or_init(|| logged_structs::Bindings::of(f));
-                    call.logged_secret_fields =
-                        logged_structs::secret_fields(self.an, id, b, c).into();
-                }
-                let logs = LOG_MACROS.contains(&c.name.as_str())
-                    || PANIC_MACROS.contains(&c.name.as_str());
-                if c.kind == CallKind::Macro && logs {
-                    let a = aliases.get_or_init(|| secret_aliases::Aliases::of(self.an, f));
-                    call.logged_secret_aliases = secret_aliases::logged(self.an, id, a, c).into();
-                }
+                self.head_extras(&fc, c, &mut call, shared, &lazy);
                 if !(self.keep_call)(&call) {
                     return (loc, None);
                 }
@@ -217,6 +185,58 @@ impl Builder<'_, '_> {
                 (loc, Some(call))
             })
             .collect()
+    }
+
+    /// The parts of a call's head that other analyses of the unit give: the verifiers, cookies and
+    /// constants it is given, and what a log macro prints.
+    fn head_extras<'f>(
+        &self,
+        fc: &FnCalls<'f>,
+        c: &CallSite,
+        call: &mut Call,
+        shared: &Shared,
+        lazy: &Lazy<'_, '_, 'f>,
+    ) {
+        let id = fc.id;
+        if INSTALLS_VERIFIER.contains(&c.name.as_str()) {
+            call.accepting_verifiers = installed(c, &shared.accepting_verifiers).into();
+        }
+        call.sent_cookie = shared
+            .sent_cookies
+            .get(&id)
+            .and_then(|s| s.get(&(c.span.start, c.span.end)))
+            .map(|k| {
+                Box::new(SentCookie {
+                    name: k.name.clone(),
+                    secure: k.secure,
+                    removal: k.removal,
+                    creator: k.creator.clone(),
+                    loc: self.an.loc(k.unit, k.span),
+                })
+            });
+        call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
+        if CLI_CRATES.iter().any(|p| call.resolved.starts_with(p)) {
+            self.cli_packages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(call.package.clone());
+        }
+        lazy.consts.fill(c, call);
+        if c.kind != CallKind::Macro {
+            return;
+        }
+        if LOG_MACROS.contains(&c.name.as_str()) {
+            let b = lazy
+                .bindings
+                .get_or_init(|| logged_structs::Bindings::of(fc.f));
+            call.logged_secret_fields = logged_structs::secret_fields(self.an, id, b, c).into();
+        }
+        if LOG_MACROS.contains(&c.name.as_str()) || PANIC_MACROS.contains(&c.name.as_str()) {
+            let a = lazy
+                .aliases
+                .get_or_init(|| secret_aliases::Aliases::of(self.an, fc.f));
+            call.logged_secret_aliases = secret_aliases::logged(self.an, id, a, c).into();
+        }
     }
 
     /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
@@ -361,6 +381,13 @@ static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::f
 
 /// Crates whose calls make a package a command-line program.
 const CLI_CRATES: &[&str] = &["clap::", "argh::", "structopt::"];
+
+/// What the calls of one function compute only when one of them needs it.
+struct Lazy<'x, 'p, 'a> {
+    consts: ArgConstants<'x, 'p, 'a>,
+    bindings: OnceCell<logged_structs::Bindings<'a>>,
+    aliases: OnceCell<secret_aliases::Aliases<'a>>,
+}
 
 /// The constant values of one function's call arguments that are not literals, set up when first needed.
 struct ArgConstants<'x, 'p, 'a> {
