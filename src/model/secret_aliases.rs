@@ -153,14 +153,21 @@ impl<'a> Aliases<'a> {
         Some((b, b.holds.as_deref()?))
     }
 
+    /// The secret a name is: named for one, or a local holding one.
+    fn named(&self, an: &Analyzer, name: &str, at: u32) -> Option<String> {
+        if an.catalog.is_secret_name(name) {
+            return Some(name.to_string());
+        }
+        self.held(name, at).map(|(_, s)| s.to_string())
+    }
+
     /// The secret an expression's value is, named as written: a binding or field named for one, a
     /// local holding one, a function named for one called without arguments (`api_key()`), or text
     /// built from one.
     fn secret_in(&self, an: &Analyzer, e: &Expr, at: u32) -> Option<String> {
         match e {
             Expr::Path { segs, .. } => match &segs[..] {
-                [name] if an.catalog.is_secret_name(name) => Some(name.to_string()),
-                [name] => self.held(name, at).map(|(_, s)| s.to_string()),
+                [name] => self.named(an, name, at),
                 _ => None,
             },
             // The field's own name says what it is (`req.password`).
@@ -185,7 +192,7 @@ impl<'a> Aliases<'a> {
                     .find_map(|a| self.secret_in(an, a, at))
                     .or_else(|| {
                         let format = m.args.first().and_then(Expr::as_str_lit)?;
-                        captures(format).find_map(|name| self.secret_in(an, &path_of(name), at))
+                        captures(format).find_map(|name| self.named(an, name, at))
                     })
             }
             Expr::Call { func, args, .. } if args.is_empty() => match &**func {
@@ -207,14 +214,6 @@ fn lets_of<'a>(block: &'a Block, scope_end: u32, out: &mut Vec<Bound<'a>>) {
         Stmt::Let(l) => Some(Bound::Let(l, scope_end)),
         Stmt::Expr { .. } => None,
     }));
-}
-
-fn path_of(name: &str) -> Expr {
-    Expr::Path {
-        segs: Box::new([crate::facts::Name::new(name)]),
-        generics: Box::new([]),
-        span: Span::default(),
-    }
 }
 
 /// The names captured inline by a format string: `{token}`, `{token:?}` (not `{}`, `{0}`, `{{x}}`).
