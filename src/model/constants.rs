@@ -19,10 +19,11 @@ const MAX_DEPTH: usize = 8;
 const MAX_CALLERS: usize = 16;
 
 /// Methods that take a value out of its `Result` or `Option`.
-const UNWRAPS: &[&str] = &["unwrap", "expect"];
+pub(super) const UNWRAPS: &[&str] = &["unwrap", "expect"];
 
 /// Conversions through which a value stays the value.
-const KEEPS_VALUE: &[&str] = &["into", "to_string", "to_owned", "as_ref", "clone", "as_str"];
+pub(super) const KEEPS_VALUE: &[&str] =
+    &["into", "to_string", "to_owned", "as_ref", "clone", "as_str"];
 
 /// Constructors through which a value stays the value.
 const KEEPS_VALUE_CALLS: &[&str] = &["String::from", "Cow::from", "Cow::Borrowed", "Box::from"];

@@ -4,28 +4,28 @@
 //! lookup) ends the alias: what it returns is not the secret.
 
 use super::analysis::Analyzer;
+use super::constants::{KEEPS_VALUE, UNWRAPS};
 use super::program::FnId;
 use super::Evidence;
 use crate::facts::{Block, CallSite, Expr, FnDef, Let, Lit, Stmt};
 use crate::source::Span;
 
-/// Methods whose result is the receiver's value, or its text.
-const KEEPS_VALUE: &[&str] = &[
-    "clone",
-    "to_string",
-    "to_owned",
-    "as_str",
-    "as_ref",
+/// Methods whose result is the receiver's text, besides the value-keeping conversions and unwraps
+/// constant folding follows.
+const KEEPS_TEXT: &[&str] = &[
     "as_deref",
-    "into",
     "as_bytes",
     "borrow",
     "expose_secret",
-    "unwrap",
-    "expect",
     "unwrap_or_default",
     "trim",
 ];
+
+fn keeps_text(method: &str) -> bool {
+    [KEEPS_VALUE, UNWRAPS, KEEPS_TEXT]
+        .iter()
+        .any(|list| list.contains(&method))
+}
 
 /// Macros that build text from their arguments.
 const TEXT_MACROS: &[&str] = &["format", "concat"];
@@ -172,9 +172,7 @@ impl<'a> Aliases<'a> {
             },
             // The field's own name says what it is (`req.password`).
             Expr::Field { name, .. } if an.catalog.is_secret_name(name) => Some(name.to_string()),
-            Expr::Method(m) if KEEPS_VALUE.contains(&m.name.as_str()) => {
-                self.secret_in(an, &m.recv, at)
-            }
+            Expr::Method(m) if keeps_text(&m.name) => self.secret_in(an, &m.recv, at),
             Expr::Unary { op, expr, .. } if *op == "&" || *op == "*" => {
                 self.secret_in(an, expr, at)
             }
