@@ -4,8 +4,9 @@
 
 use super::analysis::Analyzer;
 use super::program::FnId;
+use super::secret_aliases::captures_with_spec;
 use super::Evidence;
-use crate::facts::{CallSite, Expr, FnDef, Stmt, TypeRef};
+use crate::facts::{CallSite, Expr, FnDef, Stmt};
 use std::collections::HashMap;
 
 /// Types that print their content as it is.
@@ -18,9 +19,10 @@ enum Shown {
     Display,
 }
 
-/// The binding types of one function that can be looked up by name: its parameters and typed `let`s.
+/// The binding types of one function that can be looked up by name: its parameters, typed `let`s
+/// and `let`s of a struct literal (`let attempt = Login { .. }`), by the type's last path segment.
 pub struct Bindings<'a> {
-    types: HashMap<&'a str, &'a TypeRef>,
+    types: HashMap<&'a str, &'a str>,
 }
 
 impl<'a> Bindings<'a> {
@@ -33,33 +35,42 @@ impl<'a> Bindings<'a> {
                     (Some(_), Some(inner)) => inner,
                     _ => ty,
                 };
-                types.insert(name.as_str(), ty);
+                types.insert(name.as_str(), ty.name());
             }
         }
         for s in &f.body.stmts {
             if let Stmt::Let(l) = s {
-                if let ([name], Some(ty)) = (l.pat.bindings.as_slice(), &l.ty) {
-                    types.insert(name.as_str(), ty);
-                }
+                let [name] = l.pat.bindings.as_slice() else {
+                    continue;
+                };
+                let ty = match (&l.ty, &l.init) {
+                    (Some(ty), _) => ty.name(),
+                    (None, Some(Expr::Struct { path, .. })) => {
+                        path.last().map_or("", |n| n.as_str())
+                    }
+                    _ => continue,
+                };
+                types.insert(name.as_str(), ty);
             }
         }
         Bindings { types }
     }
 }
 
-/// The secret fields a log macro prints through a struct it is given whole.
+/// The secret fields a log macro prints through a struct it is given whole: `?creds` (tracing,
+/// Debug), `%creds` (Display), `creds` after a format string with `{:?}`, or captured inline
+/// (`{creds:?}`, `{creds}`).
 pub fn secret_fields(an: &Analyzer, id: FnId, b: &Bindings, call: &CallSite) -> Vec<Evidence> {
     let mut out = vec![];
-    let debug_format = call
-        .args
-        .first()
-        .and_then(|a| a.lit.as_ref())
-        .is_some_and(|l| matches!(l, crate::facts::Lit::Str(s) if s.contains(":?")));
+    let format = call.args.first().and_then(|a| match &a.lit {
+        Some(crate::facts::Lit::Str(s)) => Some(s.as_str()),
+        _ => None,
+    });
+    let debug_format = format.is_some_and(|s| s.contains(":?"));
+    let mut given: Vec<(Shown, &str)> = vec![];
     for a in &call.args {
-        // `?creds` (tracing, Debug), `%creds` (Display), `creds` after a format string with `{:?}`; inline
-        // captures (`{creds:?}`) are not followed.
         let text = a.text.trim();
-        let (shown, name) = if let Some(rest) = text.strip_prefix('?') {
+        let shown = if let Some(rest) = text.strip_prefix('?') {
             (Shown::Debug, rest.trim())
         } else if let Some(rest) = text.strip_prefix('%') {
             (Shown::Display, rest.trim())
@@ -76,6 +87,18 @@ pub fn secret_fields(an: &Analyzer, id: FnId, b: &Bindings, call: &CallSite) -> 
         } else {
             continue;
         };
+        given.push(shown);
+    }
+    // Captured inline: `{creds:?}` (Debug), `{creds}` (Display).
+    for (name, spec) in format.map(captures_with_spec).unwrap_or_default() {
+        let shown = if spec.contains('?') {
+            Shown::Debug
+        } else {
+            Shown::Display
+        };
+        given.push((shown, name));
+    }
+    for (shown, name) in given {
         if let Some(ty) = b.types.get(name) {
             out.extend(printed_secrets(an, id, ty, shown));
         }
@@ -84,10 +107,10 @@ pub fn secret_fields(an: &Analyzer, id: FnId, b: &Bindings, call: &CallSite) -> 
 }
 
 /// The fields named for a secret that the type's `Debug` or `Display` output includes.
-fn printed_secrets(an: &Analyzer, id: FnId, ty: &TypeRef, shown: Shown) -> Vec<Evidence> {
+fn printed_secrets(an: &Analyzer, id: FnId, ty: &str, shown: Shown) -> Vec<Evidence> {
     let prog = an.prog;
     let ctx = prog.ctx_of(id);
-    let Some((unit, t)) = prog.resolve_type(&ctx, ty.name()) else {
+    let Some((unit, t)) = prog.resolve_type(&ctx, ty) else {
         return vec![];
     };
     // Named for a secret and holding its text: a session id that is a `Uuid`, or a password already

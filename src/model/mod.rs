@@ -232,9 +232,15 @@ pub struct Call {
     /// For log macros: the fields named for a secret that a struct given whole prints (its derived
     /// `Debug`, or a `Display`/`Debug` of the crate that writes the field).
     pub logged_secret_fields: Few<Evidence>,
-    /// For log and panic macros: the locals logged whole that hold a secret under another name
-    /// (`let t = token.clone()`, `format!("Bearer {token}")`, `api_key()`), each where it is bound.
+    /// For log and panic macros, `expect(msg)` and writes to the process output: the locals logged
+    /// whole that hold a secret under another name (`let t = token.clone()`, `format!("Bearer
+    /// {token}")`, `api_key()`, a tuple holding one, a buffer it was written into), each where it is
+    /// bound.
     pub logged_secret_aliases: Few<Evidence>,
+    /// For `write!`/`writeln!` and `write_all`/`write`/`write_fmt`: the stream written to is the
+    /// process's standard output or error (`stdout()`, `stderr()`, their `lock()`, a `BufWriter` over
+    /// one, or a local bound to one).
+    pub process_output: bool,
     /// The field names the calling function reads, itself or in the crate's functions it calls
     /// (shared by the calls of a function).
     pub function_fields: std::sync::Arc<[String]>,

@@ -7,7 +7,7 @@ use super::analysis::Analyzer;
 use super::constants::{KEEPS_VALUE, UNWRAPS};
 use super::program::FnId;
 use super::Evidence;
-use crate::facts::{Block, CallSite, Expr, FnDef, Let, Lit, Stmt};
+use crate::facts::{Block, CallKind, CallSite, Expr, FnDef, Let, Lit, Stmt};
 use crate::source::Span;
 
 /// Methods whose result is the receiver's text, besides the value-keeping conversions and unwraps
@@ -37,6 +37,10 @@ struct Binding<'a> {
     span: Span,
     scope_end: u32,
     holds: Option<String>,
+    /// For a tuple, the secret each element is (`let pair = (user, token)`: `pair.1` is the token).
+    parts: Vec<Option<String>>,
+    /// Bound to the process's standard output or error (`let mut out = io::stdout().lock()`).
+    output: bool,
 }
 
 /// The single-name bindings of one function, in source order, each with the secret it holds; and the
@@ -45,6 +49,8 @@ struct Binding<'a> {
 pub struct Aliases<'a> {
     bindings: Vec<Binding<'a>>,
     arms: Vec<Span>,
+    /// The message of each `expect(msg)`, by where the call is located (its name).
+    messages: Vec<(u32, &'a Expr)>,
 }
 
 /// A binding found in the body, before its value is judged.
@@ -52,12 +58,21 @@ enum Bound<'a> {
     Let(&'a Let, u32),
     Other(&'a str, Span, u32),
     Assign(&'a str, &'a Expr, Span),
+    /// Text appended to a buffer (`write!(buf, "..", ..)`, `buf.push_str(..)`): the format arguments.
+    Append(&'a str, &'a [Expr], Span),
 }
+
+/// Macros that append formatted text to their first argument.
+const WRITE_MACROS: &[&str] = &["write", "writeln"];
+
+/// Methods that append their argument to a text buffer.
+const APPENDS: &[&str] = &["push_str", "push", "extend_from_slice"];
 
 impl<'a> Aliases<'a> {
     pub fn of(an: &Analyzer, f: &'a FnDef) -> Self {
         let mut found: Vec<Bound<'a>> = vec![];
         let mut arms = vec![];
+        let mut messages = vec![];
         lets_of(&f.body, u32::MAX, &mut found);
         f.body.walk(&mut |e| match e {
             Expr::Block { block, span, .. }
@@ -87,16 +102,37 @@ impl<'a> Aliases<'a> {
                 }
             }
             Expr::Match { arms: a, .. } => arms.extend(a.iter().map(Expr::span)),
+            Expr::Macro(m) => {
+                let name = m.path.last().map_or("", |p| p.as_str());
+                if let (true, Some(dest)) = (
+                    WRITE_MACROS.contains(&name),
+                    m.args.first().and_then(local_of),
+                ) {
+                    found.push(Bound::Append(dest, &m.args[1..], m.span));
+                }
+            }
+            Expr::Method(m) => {
+                if m.name == "expect" {
+                    if let Some(msg) = m.args.first() {
+                        messages.push((m.name_span.start, msg));
+                    }
+                }
+                if let (true, Some(dest)) = (APPENDS.contains(&m.name.as_str()), local_of(&m.recv))
+                {
+                    found.push(Bound::Append(dest, &m.args, m.span));
+                }
+            }
             _ => {}
         });
         let start = |b: &Bound| match b {
             Bound::Let(l, _) => l.span.start,
-            Bound::Other(_, s, _) | Bound::Assign(_, _, s) => s.start,
+            Bound::Other(_, s, _) | Bound::Assign(_, _, s) | Bound::Append(_, _, s) => s.start,
         };
         found.sort_by_key(start);
         let mut out = Aliases {
             bindings: vec![],
             arms,
+            messages,
         };
         for b in found {
             let binding = match b {
@@ -104,16 +140,7 @@ impl<'a> Aliases<'a> {
                     let [name] = l.pat.bindings.as_slice() else {
                         continue;
                     };
-                    let holds = l
-                        .init
-                        .as_ref()
-                        .and_then(|i| out.secret_in(an, i, l.span.start));
-                    Binding {
-                        name: name.as_str(),
-                        span: l.span,
-                        scope_end,
-                        holds,
-                    }
+                    out.bound(an, name, l.init.as_ref(), l.span, scope_end)
                 }
                 // Bound from where the loop or `if let` starts, for all of it.
                 Bound::Other(name, span, scope_end) => Binding {
@@ -124,22 +151,64 @@ impl<'a> Aliases<'a> {
                     },
                     scope_end,
                     holds: None,
+                    parts: vec![],
+                    output: false,
                 },
-                Bound::Assign(name, value, span) => Binding {
-                    name,
-                    span,
-                    scope_end: u32::MAX,
-                    holds: out.secret_in(an, value, span.start),
-                },
+                Bound::Assign(name, value, span) => {
+                    out.bound(an, name, Some(value), span, u32::MAX)
+                }
+                // Text appended to a buffer makes it hold a secret from there on, in the buffer's
+                // scope; other text leaves it as it was.
+                Bound::Append(name, args, span) => {
+                    let Some(holds) = out.format_secret(an, args, span.start) else {
+                        continue;
+                    };
+                    let Some(current) = out.current(name, span.start) else {
+                        continue;
+                    };
+                    Binding {
+                        name,
+                        span,
+                        scope_end: current.scope_end,
+                        holds: Some(holds),
+                        parts: vec![],
+                        output: current.output,
+                    }
+                }
             };
             out.bindings.push(binding);
         }
         out
     }
 
-    /// The secret a local holds at a point of the function: its latest binding in scope there. Inside
-    /// a match arm, only a `let` of that arm counts (the arm's pattern may bind the name).
-    fn held(&self, name: &str, at: u32) -> Option<(&Binding<'a>, &str)> {
+    /// A binding of `name` to `value` (a `let` or an assignment).
+    fn bound(
+        &self,
+        an: &Analyzer,
+        name: &'a str,
+        value: Option<&Expr>,
+        span: Span,
+        scope_end: u32,
+    ) -> Binding<'a> {
+        let at = span.start;
+        let parts = match value {
+            Some(Expr::Tuple { items, .. }) => {
+                items.iter().map(|i| self.secret_in(an, i, at)).collect()
+            }
+            _ => vec![],
+        };
+        Binding {
+            name,
+            span,
+            scope_end,
+            holds: value.and_then(|v| self.secret_in(an, v, at)),
+            parts,
+            output: value.is_some_and(|v| self.is_output(v, at)),
+        }
+    }
+
+    /// The latest binding of a name in scope at a point of the function, whatever it holds.
+    fn current(&self, name: &str, at: u32) -> Option<&Binding<'a>> {
         let arm_start = self
             .arms
             .iter()
@@ -147,9 +216,50 @@ impl<'a> Aliases<'a> {
             .map(|a| a.start)
             .max()
             .unwrap_or(0);
-        let b = self.bindings.iter().rev().find(|b| {
+        self.bindings.iter().rev().find(|b| {
             b.name == name && b.span.end <= at && at < b.scope_end && b.span.start >= arm_start
-        })?;
+        })
+    }
+
+    /// Whether a value is the process's standard output or error: `stdout()`, `stderr()`, their
+    /// `lock()`, a `BufWriter`/`LineWriter` over one, or a local bound to one.
+    fn is_output(&self, e: &Expr, at: u32) -> bool {
+        match e {
+            Expr::Call { func, args, .. } => match (&**func, args.as_slice()) {
+                (Expr::Path { segs, .. }, []) => segs
+                    .last()
+                    .is_some_and(|n| *n == "stdout" || *n == "stderr"),
+                (Expr::Path { segs, .. }, [inner]) => {
+                    segs.len() >= 2
+                        && segs[segs.len() - 1] == "new"
+                        && ["BufWriter", "LineWriter"].contains(&segs[segs.len() - 2].as_str())
+                        && self.is_output(inner, at)
+                }
+                _ => false,
+            },
+            Expr::Method(m) if m.name == "lock" && m.args.is_empty() => self.is_output(&m.recv, at),
+            Expr::Path { segs, .. } if segs.len() == 1 => {
+                self.current(&segs[0], at).is_some_and(|b| b.output)
+            }
+            _ => false,
+        }
+    }
+
+    /// The secret text formatted from a format string and its arguments holds (a capture or an
+    /// argument that is a secret).
+    fn format_secret(&self, an: &Analyzer, args: &[Expr], at: u32) -> Option<String> {
+        args.iter()
+            .find_map(|a| self.secret_in(an, a, at))
+            .or_else(|| {
+                let format = args.first().and_then(Expr::as_str_lit)?;
+                captures(format).find_map(|name| self.named(an, name, at))
+            })
+    }
+
+    /// The secret a local holds at a point of the function: its latest binding in scope there. Inside
+    /// a match arm, only a `let` of that arm counts (the arm's pattern may bind the name).
+    fn held(&self, name: &str, at: u32) -> Option<(&Binding<'a>, &str)> {
+        let b = self.current(name, at)?;
         Some((b, b.holds.as_deref()?))
     }
 
@@ -185,14 +295,10 @@ impl<'a> Aliases<'a> {
                     .last()
                     .is_some_and(|p| TEXT_MACROS.contains(&p.as_str())) =>
             {
-                m.args
-                    .iter()
-                    .find_map(|a| self.secret_in(an, a, at))
-                    .or_else(|| {
-                        let format = m.args.first().and_then(Expr::as_str_lit)?;
-                        captures(format).find_map(|name| self.named(an, name, at))
-                    })
+                self.format_secret(an, &m.args, at)
             }
+            // A tuple printed whole (`{:?}`) prints every element.
+            Expr::Tuple { items, .. } => items.iter().find_map(|i| self.secret_in(an, i, at)),
             Expr::Call { func, args, .. } if args.is_empty() => match &**func {
                 Expr::Path { segs, .. }
                     if segs.last().is_some_and(|n| an.catalog.is_secret_name(n)) =>
@@ -206,6 +312,11 @@ impl<'a> Aliases<'a> {
     }
 }
 
+/// `x`, `&x`, `&mut x` (references are transparent in the facts): the local an expression names.
+fn local_of(e: &Expr) -> Option<&str> {
+    e.as_ident()
+}
+
 /// The `let`s directly in a block, whose scope ends with the block.
 fn lets_of<'a>(block: &'a Block, scope_end: u32, out: &mut Vec<Bound<'a>>) {
     out.extend(block.stmts.iter().filter_map(|s| match s {
@@ -216,6 +327,11 @@ fn lets_of<'a>(block: &'a Block, scope_end: u32, out: &mut Vec<Bound<'a>>) {
 
 /// The names captured inline by a format string: `{token}`, `{token:?}` (not `{}`, `{0}`, `{{x}}`).
 fn captures(format: &str) -> impl Iterator<Item = &str> {
+    captures_with_spec(format).into_iter().map(|(name, _)| name)
+}
+
+/// The names captured inline by a format string, each with its format spec (`{token:?}`: `?`).
+pub(super) fn captures_with_spec(format: &str) -> Vec<(&str, &str)> {
     let mut out = vec![];
     let mut rest = format;
     while let Some(open) = rest.find('{') {
@@ -225,13 +341,14 @@ fn captures(format: &str) -> impl Iterator<Item = &str> {
             continue;
         }
         let Some(close) = after.find('}') else { break };
-        let name = after[..close].split(':').next().unwrap_or("");
+        let inside = &after[..close];
+        let (name, spec) = inside.split_once(':').unwrap_or((inside, ""));
         if is_ident(name) {
-            out.push(name);
+            out.push((name, spec));
         }
         rest = &after[close + 1..];
     }
-    out.into_iter()
+    out
 }
 
 fn is_ident(text: &str) -> bool {
@@ -241,8 +358,9 @@ fn is_ident(text: &str) -> bool {
         && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The local an argument logs whole, as written: `t`, `&t`, `?t`, `%t`, `field = %t`, `t.clone()`.
-fn logged_local(text: &str) -> Option<&str> {
+/// The local an argument logs whole, as written (`t`, `&t`, `?t`, `%t`, `field = %t`, `t.clone()`),
+/// and the tuple element it logs (`pair.1`).
+fn logged_local(text: &str) -> Option<(&str, Option<usize>)> {
     let mut t = text.trim();
     if let Some((field, value)) = t.split_once('=') {
         let field = field.trim();
@@ -254,41 +372,130 @@ fn logged_local(text: &str) -> Option<&str> {
         }
     }
     t = t.trim_start_matches(['?', '%', '&']).trim();
-    for suffix in [".clone()", ".as_str()", ".to_string()", ".expose_secret()"] {
+    for suffix in [
+        ".clone()",
+        ".as_str()",
+        ".to_string()",
+        ".expose_secret()",
+        ".as_bytes()",
+    ] {
         t = t.strip_suffix(suffix).unwrap_or(t);
     }
-    is_ident(t).then_some(t)
+    if is_ident(t) {
+        return Some((t, None));
+    }
+    let (base, index) = t.split_once('.')?;
+    Some((base, Some(index.parse().ok()?))).filter(|_| is_ident(base))
 }
 
-/// Where the locals a macro logs were bound to a secret, for a macro that logs (or panics with) its
-/// arguments. (A local the rule's name test also reports gives one finding: findings at one place with
-/// one message are merged.)
-pub fn logged(an: &Analyzer, id: FnId, aliases: &Aliases, call: &CallSite) -> Vec<Evidence> {
-    let mut names: Vec<&str> = call
-        .args
-        .iter()
-        .filter_map(|a| logged_local(&a.text))
-        .collect();
-    for a in &call.args {
+/// The locals an expression gives whole (a message built by `format!` gives its captures and
+/// arguments), with the tuple element it gives of each.
+fn whole_locals<'e>(e: &'e Expr, out: &mut Vec<(&'e str, Option<usize>)>) {
+    match e {
+        Expr::Path { segs, .. } if segs.len() == 1 => out.push((&segs[0], None)),
+        Expr::Field { base, name, .. } => {
+            if let (Some(b), Ok(i)) = (base.as_ident(), name.parse()) {
+                out.push((b, Some(i)));
+            }
+        }
+        Expr::Method(m) if keeps_text(&m.name) => whole_locals(&m.recv, out),
+        Expr::Macro(m)
+            if m.path
+                .last()
+                .is_some_and(|p| TEXT_MACROS.contains(&p.as_str())) =>
+        {
+            if let Some(format) = m.args.first().and_then(Expr::as_str_lit) {
+                out.extend(captures(format).map(|n| (n, None)));
+            }
+            for a in m.args.iter().skip(1) {
+                whole_locals(a, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The locals a call logs or writes whole: a log or panic macro's arguments and captures, a
+/// `write!`'s after its destination, `expect`'s message.
+fn logged_names<'c>(aliases: &'c Aliases, call: &'c CallSite) -> Vec<(&'c str, Option<usize>)> {
+    let mut names = vec![];
+    if call.kind == CallKind::Method && call.name == "expect" {
+        if let Some((_, msg)) = aliases
+            .messages
+            .iter()
+            .find(|(at, _)| *at == call.span.start)
+        {
+            whole_locals(msg, &mut names);
+        }
+        return names;
+    }
+    let skip =
+        usize::from(call.kind == CallKind::Macro && WRITE_MACROS.contains(&call.name.as_str()));
+    for a in call.args.iter().skip(skip) {
+        names.extend(logged_local(&a.text));
         if let Some(Lit::Str(format)) = &a.lit {
-            names.extend(captures(format));
+            names.extend(captures(format).map(|n| (n, None)));
         }
     }
+    names
+}
+
+/// Where the locals a call logs (or panics with, or writes to the process output) were bound to a
+/// secret. (A local the rule's name test also reports gives one finding: findings at one place with
+/// one message are merged.)
+pub fn logged(an: &Analyzer, id: FnId, aliases: &Aliases, call: &CallSite) -> Vec<Evidence> {
     let mut out: Vec<Evidence> = vec![];
-    let mut seen: Vec<&str> = vec![];
-    for name in names {
-        if seen.contains(&name) {
+    let mut seen = vec![];
+    for (name, part) in logged_names(aliases, call) {
+        if seen.contains(&(name, part)) {
             continue;
         }
-        seen.push(name);
-        if let Some((b, secret)) = aliases.held(name, call.span.start) {
+        seen.push((name, part));
+        let Some(b) = aliases.current(name, call.span.start) else {
+            continue;
+        };
+        let secret = match part {
+            None => b.holds.as_deref(),
+            Some(i) => b.parts.get(i).and_then(|p| p.as_deref()),
+        };
+        if let Some(secret) = secret {
+            let shown = match part {
+                None => name.to_string(),
+                Some(i) => format!("{name}.{i}"),
+            };
             out.push(Evidence {
                 loc: an.loc(id.unit, b.span),
-                note: format!("`{name}` holds `{secret}`, from here"),
+                note: format!("`{shown}` holds `{secret}`, from here"),
             });
         }
     }
     out
+}
+
+/// Whether a `write!`/`writeln!` or a `write_all`/`write`/`write_fmt` call writes to the process's
+/// standard output or error: given `stdout()`, `stderr()`, their `lock()`, or a local bound to one.
+pub fn writes_output(aliases: &Aliases, call: &CallSite) -> bool {
+    let dest = match call.kind {
+        CallKind::Macro => call.args.first().map(|a| &*a.text),
+        CallKind::Method => call.recv.as_deref(),
+        _ => None,
+    };
+    let Some(dest) = dest else { return false };
+    let dest = dest
+        .trim()
+        .trim_start_matches("&mut ")
+        .trim_start_matches('&')
+        .trim();
+    if is_ident(dest) {
+        return aliases
+            .current(dest, call.span.start)
+            .is_some_and(|b| b.output);
+    }
+    let dest = dest.strip_suffix(".lock()").unwrap_or(dest);
+    ["stdout()", "stderr()"].iter().any(|s| {
+        dest.strip_suffix(s)
+            .is_some_and(|head| head.is_empty() || head.ends_with("::"))
+    })
 }
 
 #[cfg(test)]
@@ -297,10 +504,12 @@ mod tests {
 
     #[test]
     fn logged_locals_and_captures_are_read_as_written() {
-        assert_eq!(logged_local("t"), Some("t"));
-        assert_eq!(logged_local("?creds"), Some("creds"));
-        assert_eq!(logged_local("auth = %header"), Some("header"));
-        assert_eq!(logged_local("&key.clone()"), Some("key"));
+        assert_eq!(logged_local("t"), Some(("t", None)));
+        assert_eq!(logged_local("?creds"), Some(("creds", None)));
+        assert_eq!(logged_local("auth = %header"), Some(("header", None)));
+        assert_eq!(logged_local("&key.clone()"), Some(("key", None)));
+        assert_eq!(logged_local("t.as_bytes()"), Some(("t", None)));
+        assert_eq!(logged_local("pair.1"), Some(("pair", Some(1))));
         assert_eq!(logged_local("t.len()"), None);
         assert_eq!(logged_local("\"text\""), None);
         assert_eq!(logged_local("user.id"), None);

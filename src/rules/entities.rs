@@ -179,6 +179,7 @@ entity!(Call {
     cookie_sent,
     logged_secret_fields,
     logged_secret_aliases,
+    process_output,
     function_fields,
     startup,
     in_branch,

@@ -219,6 +219,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
             ("cookie_sent", Scalar),
             ("logged_secret_fields", evidence()),
             ("logged_secret_aliases", evidence()),
+            ("process_output", Scalar),
             ("function_fields", list(Scalar)),
             ("startup", Scalar),
             ("in_branch", Scalar),

@@ -58,6 +58,10 @@ const LOG_MACROS: &[&str] = &[
     "log", "dbg",
 ];
 
+/// Macros and methods that write to a stream given first or as the receiver.
+const WRITE_MACROS: &[&str] = &["write", "writeln"];
+const WRITE_METHODS: &[&str] = &["write_all", "write", "write_fmt"];
+
 /// Macros whose message ends up in the logs when they panic.
 const PANIC_MACROS: &[&str] = &[
     "panic",
@@ -222,20 +226,29 @@ impl Builder<'_, '_> {
                 .insert(call.package.clone());
         }
         lazy.consts.fill(c, call);
-        if c.kind != CallKind::Macro {
-            return;
-        }
-        if LOG_MACROS.contains(&c.name.as_str()) {
+        let name = c.name.as_str();
+        let is_macro = c.kind == CallKind::Macro;
+        if is_macro && LOG_MACROS.contains(&name) {
             let b = lazy
                 .bindings
                 .get_or_init(|| logged_structs::Bindings::of(fc.f));
             call.logged_secret_fields = logged_structs::secret_fields(self.an, id, b, c).into();
         }
-        if LOG_MACROS.contains(&c.name.as_str()) || PANIC_MACROS.contains(&c.name.as_str()) {
+        let writes = match c.kind {
+            CallKind::Macro => WRITE_MACROS.contains(&name),
+            CallKind::Method => WRITE_METHODS.contains(&name) && !c.args.is_empty(),
+            _ => false,
+        };
+        let logs = (is_macro && (LOG_MACROS.contains(&name) || PANIC_MACROS.contains(&name)))
+            || (c.kind == CallKind::Method && name == "expect");
+        if writes || logs {
             let a = lazy
                 .aliases
                 .get_or_init(|| secret_aliases::Aliases::of(self.an, fc.f));
-            call.logged_secret_aliases = secret_aliases::logged(self.an, id, a, c).into();
+            call.process_output = writes && secret_aliases::writes_output(a, c);
+            if logs || call.process_output {
+                call.logged_secret_aliases = secret_aliases::logged(self.an, id, a, c).into();
+            }
         }
     }
 
@@ -332,6 +345,7 @@ impl Builder<'_, '_> {
             cookie_sent: false,
             logged_secret_fields: Few::default(),
             logged_secret_aliases: Few::default(),
+            process_output: false,
             function_fields: fc.fields.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
