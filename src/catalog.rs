@@ -559,6 +559,11 @@ impl Catalog {
             .map(|i| &self.calls[i])
     }
 
+    /// The indices of the call entries with a pattern matching one of `names`, ascending.
+    pub fn call_entries(&self, names: &[String]) -> Vec<usize> {
+        self.call_index.matching(names)
+    }
+
     /// The indices of the flow entries with a pattern matching one of `names`, ascending.
     pub fn flow_entries(&self, names: &[String]) -> Vec<usize> {
         self.flow_index.matching(names)

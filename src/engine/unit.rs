@@ -11,6 +11,7 @@ use super::read::{read, ReadFile, UnitPlan};
 use super::suppressions::Suppressions;
 use crate::discover::Package;
 use crate::model::{self, Model, Program, Unit};
+use crate::rules::prefilter::CaseFilter;
 use crate::rules::{Finding, Rule};
 use crate::source::SourceFile;
 use rayon::prelude::*;
@@ -25,6 +26,8 @@ pub struct RunCx<'a> {
     pub policy_key: u128,
     /// The policy and the enabled rules, hashed once: part of every unit key.
     pub key: u128,
+    /// The enabled cases on calls, to decide which call entities to build.
+    pub calls: CaseFilter<'a>,
 }
 
 impl<'a> RunCx<'a> {
@@ -52,6 +55,7 @@ impl<'a> RunCx<'a> {
             keep_model,
             policy_key,
             key: h.finish(),
+            calls: CaseFilter::new(&policy.rules, "call", enabled),
         }
     }
 }
@@ -253,13 +257,8 @@ fn build_model(
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.crates, units);
         // A kept model is for people and tools to read: every call is in it.
-        let keep_call = |call: &model::Call| {
-            cx.keep_model
-                || cx
-                    .policy
-                    .rules
-                    .may_match("call", call, &model::head_known, cx.enabled)
-        };
+        let keep_call =
+            |call: &model::Call| cx.keep_model || cx.calls.may_match(call, &model::head_known);
         model::build_package(&prog, &cx.policy.catalog, config, env, &keep_call)
     }));
     built

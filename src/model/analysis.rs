@@ -2,10 +2,11 @@
 //! credentials, explicit auth checks, rate-limit checks, cache headers, response-cache stores, redirects,
 //! validation. Middleware layers and handler parameters are classified here too.
 
+use super::fast_hash::FastHash;
 use super::program::{Ctx, FnId, Program};
 use super::value::LayerVal;
 use super::{Evidence, Middleware};
-use crate::catalog::Catalog;
+use crate::catalog::{CallEntry, Catalog};
 use crate::facts::{CallKind, CallSite, Expr, TypeRef};
 use crate::source::{Loc, Span};
 use std::collections::HashMap;
@@ -47,8 +48,8 @@ pub struct Analyzer<'p, 'a> {
     memo: Mutex<HashMap<(FnId, usize), Arc<FnSummary>>>,
     /// Layers are shared by every route they wrap: classify each once.
     layers: Mutex<HashMap<(Loc, String), Middleware>>,
-    /// Per call site (unit, span), the crate function it calls.
-    callees: HashMap<(u32, u32, u32), Option<FnId>>,
+    /// Per call site (unit, span), the crate function it calls and its catalog capabilities.
+    sites: Sites,
     /// Per function, the crate's calls into it, and the names of the paths used as values rather
     /// than called (`.map(make_client)`), gathered when first asked for.
     callers: std::sync::OnceLock<CallersOf<'a>>,
@@ -206,7 +207,7 @@ impl<'p, 'a> Analyzer<'p, 'a> {
             catalog,
             memo: Mutex::new(HashMap::new()),
             layers: Mutex::new(HashMap::new()),
-            callees: resolve_callees(prog),
+            sites: Sites::resolve(prog, catalog),
             callers: Default::default(),
         }
     }
@@ -262,52 +263,107 @@ impl<'p, 'a> Analyzer<'p, 'a> {
 
     /// The names a call may be known by in the catalog.
     pub fn call_names(&self, ctx: &Ctx, c: &CallSite) -> Vec<String> {
-        match c.kind {
-            CallKind::Method => vec![format!(".{}", c.name)],
-            CallKind::Macro => vec![format!("{}!", c.name), format!("{}!", c.path.join("::"))],
-            CallKind::Call => {
-                let n = c.path.len();
-                let mut v = vec![c.path[n.saturating_sub(2)..].join("::"), c.path.join("::")];
-                let resolved = self.prog.resolved_name(ctx, &c.path);
-                if !resolved.is_empty() {
-                    v.push(resolved);
-                }
-                v
-            }
-            // Field settings are not calls: the catalog does not name them.
-            CallKind::Assign | CallKind::Field => vec![],
-        }
+        call_names(self.prog, ctx, c)
     }
 
     /// The crate function a call lands in, if any.
     pub fn callee(&self, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
-        match self.callees.get(&(ctx.unit, c.span.start, c.span.end)) {
-            Some(known) => *known,
+        match self.sites.get(ctx, c) {
+            Some(site) => site.callee,
             None => callee_of(self.prog, ctx, c),
+        }
+    }
+
+    /// The catalog's entries for what a call is (`token-verify`, `blocking`, `input`, ..).
+    pub fn capabilities(&self, ctx: &Ctx, c: &CallSite) -> Vec<&CallEntry> {
+        match self.sites.get(ctx, c) {
+            Some(site) => self.sites.caps[site.caps as usize]
+                .iter()
+                .map(|&i| &self.catalog.calls[i as usize])
+                .collect(),
+            None => self
+                .catalog
+                .call_entries(&self.call_names(ctx, c))
+                .into_iter()
+                .map(|i| &self.catalog.calls[i])
+                .collect(),
         }
     }
 }
 
-/// Every call site's target in the crate, resolved once: summaries at every depth, the blocking
-/// analysis and the call entities all ask for the same sites.
-fn resolve_callees(prog: &Program) -> HashMap<(u32, u32, u32), Option<FnId>> {
-    use rayon::prelude::*;
-    let fns: Vec<FnId> = prog.all_fns().collect();
-    fns.par_iter()
-        .flat_map_iter(|&id| {
-            let ctx = prog.ctx_of(id);
-            prog.func(id)
-                .calls
-                .iter()
-                .map(move |c| {
-                    (
-                        (id.unit, c.span.start, c.span.end),
-                        callee_of(prog, &ctx, c),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
+/// What every call site of the program calls, resolved once: summaries at every depth, the blocking
+/// analysis, inputs and the call entities all ask for the same sites.
+struct Sites {
+    by_span: HashMap<(u32, u32, u32), Site, FastHash>,
+    /// The distinct lists of catalog entries sites have (the first is empty).
+    caps: Vec<Box<[u32]>>,
+}
+
+struct Site {
+    callee: Option<FnId>,
+    /// Index into `Sites::caps`.
+    caps: u32,
+}
+
+impl Sites {
+    fn resolve(prog: &Program, catalog: &Catalog) -> Sites {
+        use rayon::prelude::*;
+        let fns: Vec<FnId> = prog.all_fns().collect();
+        let found: Vec<((u32, u32, u32), Option<FnId>, Vec<usize>)> = fns
+            .par_iter()
+            .flat_map_iter(|&id| {
+                let ctx = prog.ctx_of(id);
+                prog.func(id)
+                    .calls
+                    .iter()
+                    .map(|c| {
+                        let names = call_names(prog, &ctx, c);
+                        (
+                            (id.unit, c.span.start, c.span.end),
+                            callee_of(prog, &ctx, c),
+                            catalog.call_entries(&names),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut caps: Vec<Box<[u32]>> = vec![Box::new([])];
+        let mut ids: HashMap<Vec<usize>, u32> = HashMap::from([(vec![], 0)]);
+        let mut by_span = HashMap::with_capacity_and_hasher(found.len(), FastHash);
+        for (key, callee, entries) in found {
+            let next = caps.len() as u32;
+            let id = *ids.entry(entries).or_insert_with_key(|e| {
+                caps.push(e.iter().map(|&i| i as u32).collect());
+                next
+            });
+            by_span.insert(key, Site { callee, caps: id });
+        }
+        Sites { by_span, caps }
+    }
+
+    fn get(&self, ctx: &Ctx, c: &CallSite) -> Option<&Site> {
+        self.by_span.get(&(ctx.unit, c.span.start, c.span.end))
+    }
+}
+
+/// The names the catalog may know a call by: as written, its last two segments, resolved, `.method`,
+/// `macro!`.
+fn call_names(prog: &Program, ctx: &Ctx, c: &CallSite) -> Vec<String> {
+    match c.kind {
+        CallKind::Method => vec![format!(".{}", c.name)],
+        CallKind::Macro => vec![format!("{}!", c.name), format!("{}!", c.path.join("::"))],
+        CallKind::Call => {
+            let n = c.path.len();
+            let mut v = vec![c.path[n.saturating_sub(2)..].join("::"), c.path.join("::")];
+            let resolved = prog.resolved_name(ctx, &c.path);
+            if !resolved.is_empty() {
+                v.push(resolved);
+            }
+            v
+        }
+        // Field settings are not calls: the catalog does not name them.
+        CallKind::Assign | CallKind::Field => vec![],
+    }
 }
 
 /// The crate function a call lands in: a path resolved through imports, or the only method of that
@@ -390,8 +446,7 @@ impl Analyzer<'_, '_> {
         );
         for c in all_calls {
             let loc = self.loc(unit, c.span);
-            let names = self.call_names(&ctx, c);
-            for entry in self.catalog.call_capabilities(&names) {
+            for entry in self.capabilities(&ctx, c) {
                 let ev = Evidence {
                     loc,
                     note: format!("`{}` ({})", c.name, entry.name),

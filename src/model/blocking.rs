@@ -120,10 +120,9 @@ fn followed(c: &CallSite) -> bool {
 fn first_blocking_call(an: &Analyzer, id: FnId) -> Option<Evidence> {
     let ctx = an.prog.ctx_of(id);
     an.prog.func(id).calls.iter().find_map(|c| {
-        let names = an.call_names(&ctx, c);
         let what = an
-            .catalog
-            .call_capabilities(&names)
+            .capabilities(&ctx, c)
+            .into_iter()
             .find(|e| e.capability == "blocking")
             .map(|e| e.name.clone())
             .or_else(|| sync_query(c).then(|| "synchronous database query".to_string()))?;

@@ -677,10 +677,9 @@ impl Builder<'_, '_> {
         }
         // Inputs read inside the handler: `let user: NewUser = req.parse_json().await?` (salvo).
         for c in &f.calls {
-            let names = an.call_names(&ctx, c);
             if !an
-                .catalog
-                .call_capabilities(&names)
+                .capabilities(&ctx, c)
+                .iter()
                 .any(|e| e.capability == "input")
             {
                 continue;

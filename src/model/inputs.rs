@@ -369,10 +369,9 @@ impl Analyzer<'_, '_> {
                     });
                 }
             }
-            let names = self.call_names(&ctx, c);
             let is_validation = self
-                .catalog
-                .call_capabilities(&names)
+                .capabilities(&ctx, c)
+                .iter()
                 .any(|e| e.capability == "validation");
             let on_binding = c.recv.as_deref().is_some_and(|r| contains_word(r, binding))
                 || c.args.iter().any(|a| contains_word(&a.text, binding));

@@ -15,6 +15,7 @@ mod cookies;
 mod deploy;
 mod deployed;
 mod eval;
+mod fast_hash;
 mod few;
 mod flow;
 mod inputs;

@@ -4,6 +4,7 @@
 pub mod condition;
 pub mod entities;
 mod index;
+pub mod prefilter;
 pub mod props;
 pub mod schema;
 pub mod template;
@@ -225,27 +226,6 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
-    }
-
-    /// Whether some enabled case on `target` could match an entity of which only the `known` property
-    /// paths are filled in yet.
-    pub fn may_match(
-        &self,
-        target: &str,
-        partial: &dyn view::Entity,
-        known: &dyn Fn(&[String]) -> bool,
-        enabled: &(dyn Fn(&Rule) -> bool + Sync),
-    ) -> bool {
-        self.rules
-            .iter()
-            .filter(|r| enabled(r))
-            .flat_map(|r| &r.cases)
-            .filter(|c| c.target == target)
-            .any(|c| {
-                c.cond.as_ref().is_none_or(|cond| {
-                    cond.decided(view::Prop::Entity(partial), known) != Some(false)
-                })
-            })
     }
 
     /// Evaluates the enabled rules on the model. Each target entity is reported at most once per rule:

@@ -313,11 +313,10 @@ impl Builder<'_, '_> {
             .unwrap_or_default();
         // Key material: what literals reach the arguments (sinks are rare, so their function's
         // bindings are read when one is met).
-        let names = self.an.call_names(&self.prog.ctx_of(fc.id), c);
         let literals = if self
             .an
-            .catalog
-            .call_capabilities(&names)
+            .capabilities(&self.prog.ctx_of(fc.id), c)
+            .iter()
             .any(|e| e.capability == "secret-sink")
         {
             Literals::new(self.an, fc.id).of_call(c.span)
