@@ -294,10 +294,13 @@ impl<'p, 'a> Analyzer<'p, 'a> {
 /// What every call site of the program calls, resolved once: summaries at every depth, the blocking
 /// analysis, inputs and the call entities all ask for the same sites.
 struct Sites {
-    by_span: HashMap<(u32, u32, u32), Site, FastHash>,
+    by_span: HashMap<SiteKey, Site, FastHash>,
     /// The distinct lists of catalog entries sites have (the first is empty).
     caps: Vec<Box<[u32]>>,
 }
+
+/// A call site: its unit, and where its span starts and ends.
+type SiteKey = (u32, u32, u32);
 
 struct Site {
     callee: Option<FnId>,
@@ -309,7 +312,7 @@ impl Sites {
     fn resolve(prog: &Program, catalog: &Catalog) -> Sites {
         use rayon::prelude::*;
         let fns: Vec<FnId> = prog.all_fns().collect();
-        let found: Vec<((u32, u32, u32), Option<FnId>, Vec<usize>)> = fns
+        let found: Vec<(SiteKey, Option<FnId>, Vec<usize>)> = fns
             .par_iter()
             .flat_map_iter(|&id| {
                 let ctx = prog.ctx_of(id);

@@ -8,7 +8,7 @@ use super::condition::Cond;
 use super::view::{Entity, Prop};
 use super::{Rule, RuleSet};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock};
 
 /// The entity fields whose values key the memo: what the call is.
@@ -55,12 +55,15 @@ impl<'r> Gate<'r> {
 /// The cases passing their gates for one combination of key values.
 type Passing = Arc<[u32]>;
 
+/// Key values, and the cases passing their gates for them.
+type Seen = (Box<[String]>, Passing);
+
 pub struct CaseFilter<'r> {
     /// The enabled cases on the target: their conditions (`None`: the case matches every entity).
     conds: Vec<Option<&'r Cond>>,
     gates: Vec<Option<Gate<'r>>>,
     /// By the hash of the key values: the values, and the cases passing their gates.
-    memo: RwLock<HashMap<u64, Vec<(Box<[String]>, Passing)>>>,
+    memo: RwLock<HashMap<u64, Vec<Seen>>>,
     key_paths: [Vec<String>; 4],
     hasher: std::collections::hash_map::RandomState,
 }
@@ -101,10 +104,8 @@ impl<'r> CaseFilter<'r> {
 
     /// The cases whose gates an entity with these key values passes, remembered.
     fn passing(&self, v: Prop, values: [&str; 4]) -> Passing {
-        let mut h = self.hasher.build_hasher();
-        values.hash(&mut h);
-        let hash = h.finish();
-        let same = |(seen, _): &&(Box<[String]>, Passing)| seen.iter().eq(values.iter());
+        let hash = self.hasher.hash_one(values);
+        let same = |(seen, _): &&Seen| seen.iter().eq(values.iter());
         let memo = self.memo.read().unwrap_or_else(|e| e.into_inner());
         if let Some((_, p)) = memo.get(&hash).and_then(|l| l.iter().find(same)) {
             return p.clone();
