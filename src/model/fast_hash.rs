@@ -1,6 +1,6 @@
-//! A fast hasher for the model's tables keyed by small integers (call sites by unit and span), which
-//! are looked up millions of times per package: std's SipHash resists collision attacks the model does
-//! not face (its keys are positions in files, not chosen by anyone), at several times the cost.
+//! A fast hasher for the model's tables keyed by positions (call sites by unit and span), looked up
+//! millions of times per package. std's SipHash resists keys chosen to collide, at several times the
+//! cost; here a file written to collide could slow its own analysis down, never change its result.
 
 use std::hash::{BuildHasher, Hasher};
 
