@@ -180,6 +180,21 @@ impl Pattern {
         }
     }
 
+    /// The first path segment every match starts with, when the text before the first star holds
+    /// one whole (`sha2::*`: `sha2`).
+    fn first_segment(&self) -> Option<&str> {
+        let first = self.parts.first()?;
+        let (segment, _) = first.split_once("::")?;
+        (!segment.is_empty()).then_some(segment)
+    }
+
+    /// The last path segment every match ends with, when the text after the last star is `::` and one
+    /// segment (`*::verify_token`: `verify_token`).
+    fn last_segment(&self) -> Option<&str> {
+        let segment = self.parts.last()?.strip_prefix("::")?;
+        (self.parts.len() > 1 && !segment.is_empty() && !segment.contains("::")).then_some(segment)
+    }
+
     pub fn is_match(&self, s: &str) -> bool {
         let (first, rest) = match self.parts.split_first() {
             Some((first, [])) => return s == first,
@@ -209,11 +224,15 @@ impl Pattern {
     }
 }
 
-/// The patterns of a list of entries, indexed: a literal pattern is found by its text, the others are
-/// tested in turn. Most of the catalog's patterns are literal, and every call of a package asks.
+/// The patterns of a list of entries, indexed: a literal pattern is found by its text, a glob with a
+/// literal first path segment (`sha2::*`) by the name's first segment, one ending in a literal last
+/// segment (`*::verify_token`) by the name's last, and the others are tested in turn. Every call of
+/// a package asks.
 #[derive(Debug, Clone, Default)]
 pub struct PatternIndex {
     exact: HashMap<String, Vec<usize>>,
+    by_first: HashMap<String, Vec<(Pattern, usize)>>,
+    by_last: HashMap<String, Vec<(Pattern, usize)>>,
     globs: Vec<(Pattern, usize)>,
 }
 
@@ -222,9 +241,22 @@ impl PatternIndex {
         let mut index = PatternIndex::default();
         for (i, patterns) in entries.enumerate() {
             for p in patterns {
-                match p.literal() {
-                    Some(text) => index.exact.entry(text.to_string()).or_default().push(i),
-                    None => index.globs.push((p.clone(), i)),
+                if let Some(text) = p.literal() {
+                    index.exact.entry(text.to_string()).or_default().push(i);
+                } else if let Some(first) = p.first_segment() {
+                    index
+                        .by_first
+                        .entry(first.to_string())
+                        .or_default()
+                        .push((p.clone(), i));
+                } else if let Some(last) = p.last_segment() {
+                    index
+                        .by_last
+                        .entry(last.to_string())
+                        .or_default()
+                        .push((p.clone(), i));
+                } else {
+                    index.globs.push((p.clone(), i));
                 }
             }
         }
@@ -239,6 +271,16 @@ impl PatternIndex {
             .flatten()
             .copied()
             .collect();
+        for n in names {
+            let first = n.split("::").next().unwrap_or(n);
+            let last = n.rsplit("::").next().unwrap_or(n);
+            let keyed = [self.by_first.get(first), self.by_last.get(last)];
+            for (p, i) in keyed.into_iter().flatten().flatten() {
+                if p.is_match(n) {
+                    out.push(*i);
+                }
+            }
+        }
         for (p, i) in &self.globs {
             if names.iter().any(|n| p.is_match(n)) {
                 out.push(*i);
@@ -612,6 +654,49 @@ mod tests {
 
     fn load(text: &str) -> Result<Catalog, Vec<PolicyError>> {
         Catalog::load(&[("cat.toml".into(), Arc::from(text))])
+    }
+
+    #[test]
+    fn indexed_patterns_match_as_testing_each_does() {
+        let globs = [
+            "sha2::*",
+            "*::verify_token",
+            "*valid*",
+            "Json<*>",
+            "tracing::*!",
+            "*::hmac*",
+            "sha256*",
+            "jsonwebtoken::decode",
+            "a::*::b",
+            "*::x::y",
+            "::*",
+            "*::",
+        ];
+        let patterns: Vec<Vec<Pattern>> = globs.iter().map(|g| vec![Pattern::new(g)]).collect();
+        let index = PatternIndex::new(patterns.iter().map(Vec::as_slice));
+        let names = [
+            "sha2::Sha256::digest",
+            "sha2",
+            "crate::auth::verify_token",
+            "verify_token",
+            "is_valid",
+            "Json<Login>",
+            "tracing::info!",
+            "x::hmac_sha256",
+            "sha256_hex",
+            "jsonwebtoken::decode",
+            "a::q::b",
+            "z::x::y",
+            "::v",
+            "w::",
+            "",
+        ];
+        for n in names {
+            let brute: Vec<usize> = (0..globs.len())
+                .filter(|&i| patterns[i][0].is_match(n))
+                .collect();
+            assert_eq!(index.matching(&[n.to_string()]), brute, "{n}");
+        }
     }
 
     #[test]

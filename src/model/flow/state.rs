@@ -568,7 +568,6 @@ impl FnState<'_, '_, '_> {
             synthetic_site(CallKind::Method, Name::new(name), vec![], span)
         });
         let joined = ts.iter().copied().fold(Taint::NONE, Taint::join);
-        let recv_text = self.fl.an.text(self.unit, recv.span()).to_string();
         let mut t = if APPEND.contains(&name) {
             let add = if joined.is_variable() {
                 joined.with(DYNAMIC)
@@ -620,7 +619,9 @@ impl FnState<'_, '_, '_> {
                 }
             }
         }
-        let out = self.apply_entries(&res.entries, Some(&recv_text), t, &ts);
+        let fl = self.fl;
+        let recv_text = fl.an.text(self.unit, recv.span());
+        let out = self.apply_entries(&res.entries, Some(recv_text), t, &ts);
         if out.labels & INPUT != 0 && t.labels & INPUT == 0 {
             self.res
                 .origins
