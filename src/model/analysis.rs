@@ -312,34 +312,38 @@ impl Sites {
     fn resolve(prog: &Program, catalog: &Catalog) -> Sites {
         use rayon::prelude::*;
         let fns: Vec<FnId> = prog.all_fns().collect();
-        let found: Vec<(SiteKey, Option<FnId>, Vec<usize>)> = fns
-            .par_iter()
-            .flat_map_iter(|&id| {
-                let ctx = prog.ctx_of(id);
-                prog.func(id)
-                    .calls
-                    .iter()
-                    .map(|c| {
-                        let names = call_names(prog, &ctx, c);
-                        (
-                            (id.unit, c.span.start, c.span.end),
-                            callee_of(prog, &ctx, c),
-                            catalog.call_entries(&names),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let sites = fns.iter().map(|id| prog.func(*id).calls.len()).sum();
         let mut caps: Vec<Box<[u32]>> = vec![Box::new([])];
         let mut ids: HashMap<Vec<usize>, u32> = HashMap::from([(vec![], 0)]);
-        let mut by_span = HashMap::with_capacity_and_hasher(found.len(), FastHash);
-        for (key, callee, entries) in found {
-            let next = caps.len() as u32;
-            let id = *ids.entry(entries).or_insert_with_key(|e| {
-                caps.push(e.iter().map(|&i| i as u32).collect());
-                next
-            });
-            by_span.insert(key, Site { callee, caps: id });
+        let mut by_span = HashMap::with_capacity_and_hasher(sites, FastHash);
+        // A chunk of functions at a time: the sites' entry lists are held only until they are shared.
+        for chunk in fns.chunks(1024) {
+            let found: Vec<(SiteKey, Option<FnId>, Vec<usize>)> = chunk
+                .par_iter()
+                .flat_map_iter(|&id| {
+                    let ctx = prog.ctx_of(id);
+                    prog.func(id)
+                        .calls
+                        .iter()
+                        .map(|c| {
+                            let names = call_names(prog, &ctx, c);
+                            (
+                                (id.unit, c.span.start, c.span.end),
+                                callee_of(prog, &ctx, c),
+                                catalog.call_entries(&names),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (key, callee, entries) in found {
+                let next = caps.len() as u32;
+                let id = *ids.entry(entries).or_insert_with_key(|e| {
+                    caps.push(e.iter().map(|&i| i as u32).collect());
+                    next
+                });
+                by_span.insert(key, Site { callee, caps: id });
+            }
         }
         Sites { by_span, caps }
     }
