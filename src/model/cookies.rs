@@ -114,10 +114,9 @@ impl Walk<'_, '_, '_> {
                 m.args.iter().for_each(|a| self.visit(a, state));
                 let name = m.name.as_str();
                 if let (Some(binding), Some(flag)) = (m.recv.as_ident(), m.args.first()) {
-                    if matches!(name, "set_secure" | "set_partitioned") {
-                        if let Some(c) = state.get_mut(binding) {
-                            c.secure = flag_value(flag).unwrap_or(true);
-                        }
+                    if let Some(c) = state.get_mut(binding) {
+                        c.secure =
+                            flag_after(name.strip_prefix("set_").unwrap_or(""), flag, c.secure);
                     }
                 }
                 let span = crate::facts::method_span(m.name_span, m.span);
@@ -211,9 +210,8 @@ impl Walk<'_, '_, '_> {
             Expr::Method(m) => {
                 let mut c = self.cookie(&m.recv, state)?;
                 match (m.name.as_str(), m.args.first()) {
-                    ("secure" | "partitioned", Some(flag)) => {
-                        // A flag it cannot read is taken as set: only what is known to be off counts.
-                        c.secure = flag_value(flag).unwrap_or(true);
+                    (setter @ ("secure" | "partitioned"), Some(flag)) => {
+                        c.secure = flag_after(setter, flag, c.secure);
                     }
                     ("max_age", Some(d)) => c.removal |= is_zero_duration(d),
                     ("make_removal", _) => c.removal = true,
@@ -339,6 +337,17 @@ fn meet(before: &State, outs: &[State]) -> State {
 }
 
 /// `true`, `false`, `Some(true)`, `None`: the flag's value when written literally.
+/// Whether a cookie is Secure after a setter: `secure(x)` sets it (a flag it cannot read is taken as
+/// set: only what is known to be off counts); `partitioned(true)` implies it, `partitioned(false)`
+/// leaves it as it was; other setters do not touch it.
+fn flag_after(setter: &str, flag: &Expr, secure: bool) -> bool {
+    match setter {
+        "secure" => flag_value(flag).unwrap_or(true),
+        "partitioned" => secure || flag_value(flag).unwrap_or(true),
+        _ => secure,
+    }
+}
+
 fn flag_value(e: &Expr) -> Option<bool> {
     match e {
         Expr::Lit {
