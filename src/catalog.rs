@@ -192,7 +192,8 @@ impl Pattern {
     /// segment (`*::verify_token`: `verify_token`).
     fn last_segment(&self) -> Option<&str> {
         let segment = self.parts.last()?.strip_prefix("::")?;
-        (self.parts.len() > 1 && !segment.is_empty() && !segment.contains("::")).then_some(segment)
+        let whole = !segment.is_empty() && !segment.starts_with(':') && !segment.contains("::");
+        (self.parts.len() > 1 && whole).then_some(segment)
     }
 
     pub fn is_match(&self, s: &str) -> bool {
@@ -671,6 +672,8 @@ mod tests {
             "*::x::y",
             "::*",
             "*::",
+            "*:::x",
+            "a:::*",
         ];
         let patterns: Vec<Vec<Pattern>> = globs.iter().map(|g| vec![Pattern::new(g)]).collect();
         let index = PatternIndex::new(patterns.iter().map(Vec::as_slice));
@@ -690,6 +693,7 @@ mod tests {
             "::v",
             "w::",
             "",
+            "a:::x",
         ];
         for n in names {
             let brute: Vec<usize> = (0..globs.len())

@@ -274,20 +274,29 @@ impl<'p, 'a> Analyzer<'p, 'a> {
         }
     }
 
-    /// The catalog's entries for what a call is (`token-verify`, `blocking`, `input`, ..).
+    /// The catalog's entries for what a call of the function whose context is `ctx` is
+    /// (`token-verify`, `blocking`, `input`, ..).
     pub fn capabilities(&self, ctx: &Ctx, c: &CallSite) -> Vec<&CallEntry> {
+        if matches!(c.kind, CallKind::Field | CallKind::Assign) {
+            return vec![];
+        }
         match self.sites.get(ctx, c) {
             Some(site) => self.sites.caps[site.caps as usize]
                 .iter()
                 .map(|&i| &self.catalog.calls[i as usize])
                 .collect(),
-            None => self
-                .catalog
-                .call_entries(&self.call_names(ctx, c))
-                .into_iter()
-                .map(|i| &self.catalog.calls[i])
-                .collect(),
+            None => self.capabilities_in(ctx, c),
         }
+    }
+
+    /// The catalog's entries for a call named in another function's context (a closure's calls,
+    /// named where the closure is written: `Self::` is the enclosing impl's).
+    pub fn capabilities_in(&self, ctx: &Ctx, c: &CallSite) -> Vec<&CallEntry> {
+        self.catalog
+            .call_entries(&self.call_names(ctx, c))
+            .into_iter()
+            .map(|i| &self.catalog.calls[i])
+            .collect()
     }
 }
 
@@ -342,7 +351,18 @@ impl Sites {
                     caps.push(e.iter().map(|&i| i as u32).collect());
                     next
                 });
-                by_span.insert(key, Site { callee, caps: id });
+                // A struct field's site has its value's span, shared with the call that computes
+                // it: the later site decides the callee (as it always has), and only a call, which
+                // has entries, sets them.
+                by_span
+                    .entry(key)
+                    .and_modify(|s: &mut Site| {
+                        s.callee = callee;
+                        if id != 0 {
+                            s.caps = id;
+                        }
+                    })
+                    .or_insert(Site { callee, caps: id });
             }
         }
         Sites { by_span, caps }
@@ -446,14 +466,19 @@ impl Analyzer<'_, '_> {
             });
             i += 1;
         }
-        let all_calls = f.calls.iter().chain(
+        let all_calls = f.calls.iter().map(|c| (c, true)).chain(
             closures
                 .iter()
-                .flat_map(|c| self.prog.func(*c).calls.iter()),
+                .flat_map(|c| self.prog.func(*c).calls.iter().map(|c| (c, false))),
         );
-        for c in all_calls {
+        for (c, own) in all_calls {
             let loc = self.loc(unit, c.span);
-            for entry in self.capabilities(&ctx, c) {
+            let entries = if own {
+                self.capabilities(&ctx, c)
+            } else {
+                self.capabilities_in(&ctx, c)
+            };
+            for entry in entries {
                 let ev = Evidence {
                     loc,
                     note: format!("`{}` ({})", c.name, entry.name),

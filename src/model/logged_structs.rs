@@ -19,15 +19,17 @@ enum Shown {
     Display,
 }
 
-/// The binding types of one function that can be looked up by name: its parameters, typed `let`s
-/// and `let`s of a struct literal (`let attempt = Login { .. }`), by the type's last path segment.
+/// The binding types of one function that can be looked up by name where it is used: its parameters,
+/// typed `let`s and `let`s of a struct literal (`let attempt = Login { .. }`), by the type's last path
+/// segment. A `let` of the body's own statements whose type is unknown hides what the name was.
 pub struct Bindings<'a> {
-    types: HashMap<&'a str, &'a str>,
+    /// Per name, where each binding starts (parameters at 0) and its type, in source order.
+    types: HashMap<&'a str, Vec<(u32, Option<&'a str>)>>,
 }
 
 impl<'a> Bindings<'a> {
     pub fn of(f: &'a FnDef) -> Self {
-        let mut types = HashMap::new();
+        let mut types: HashMap<&str, Vec<(u32, Option<&str>)>> = HashMap::new();
         for p in &f.params {
             if let ([name], Some(ty)) = (p.pat.bindings.as_slice(), &p.ty) {
                 // `Json(creds): Json<LoginRequest>`: the binding is the wrapper's content.
@@ -35,7 +37,10 @@ impl<'a> Bindings<'a> {
                     (Some(_), Some(inner)) => inner,
                     _ => ty,
                 };
-                types.insert(name.as_str(), ty.name());
+                types
+                    .entry(name.as_str())
+                    .or_default()
+                    .push((0, Some(ty.name())));
             }
         }
         for s in &f.body.stmts {
@@ -44,16 +49,36 @@ impl<'a> Bindings<'a> {
                     continue;
                 };
                 let ty = match (&l.ty, &l.init) {
-                    (Some(ty), _) => ty.name(),
-                    (None, Some(Expr::Struct { path, .. })) => {
-                        path.last().map_or("", |n| n.as_str())
-                    }
-                    _ => continue,
+                    (Some(ty), _) => Some(ty.name()),
+                    (None, Some(Expr::Struct { path, .. })) => literal_type(f, path),
+                    _ => None,
                 };
-                types.insert(name.as_str(), ty);
+                types
+                    .entry(name.as_str())
+                    .or_default()
+                    .push((l.span.end, ty));
             }
         }
         Bindings { types }
+    }
+
+    /// The type of the binding of `name` in force at `at`, if known.
+    fn type_at(&self, name: &str, at: u32) -> Option<&'a str> {
+        let bound = self.types.get(name)?;
+        bound.iter().rev().find(|(from, _)| *from <= at)?.1
+    }
+}
+
+/// The struct a struct literal builds: `Login { .. }`, `auth::Login { .. }`, `Self { .. }` (not an
+/// enum's variant, `Event::Login { .. }`).
+fn literal_type<'a>(f: &'a FnDef, path: &'a [crate::facts::Name]) -> Option<&'a str> {
+    match path {
+        [only] if only == "Self" => f.self_ty.as_deref(),
+        [only] => Some(only.as_str()),
+        [.., parent, last] if parent.starts_with(|c: char| c.is_ascii_lowercase()) => {
+            Some(last.as_str())
+        }
+        _ => None,
     }
 }
 
@@ -99,7 +124,7 @@ pub fn secret_fields(an: &Analyzer, id: FnId, b: &Bindings, call: &CallSite) -> 
         given.push((shown, name));
     }
     for (shown, name) in given {
-        if let Some(ty) = b.types.get(name) {
+        if let Some(ty) = b.type_at(name, call.span.start) {
             out.extend(printed_secrets(an, id, ty, shown));
         }
     }

@@ -58,8 +58,9 @@ enum Bound<'a> {
     Let(&'a Let, u32),
     Other(&'a str, Span, u32),
     Assign(&'a str, &'a Expr, Span),
-    /// Text appended to a buffer (`write!(buf, "..", ..)`, `buf.push_str(..)`): the format arguments.
-    Append(&'a str, &'a [Expr], Span),
+    /// Text appended to a buffer: `write!(buf, "..", ..)` (the format arguments, `true`: formatted) or
+    /// `buf.push_str(..)` (its argument, taken as it is).
+    Append(&'a str, &'a [Expr], bool, Span),
 }
 
 /// Macros that append formatted text to their first argument.
@@ -96,11 +97,20 @@ impl<'a> Aliases<'a> {
                 target,
                 value,
                 span,
-            } => {
-                if let Some(name) = target.as_ident() {
-                    found.push(Bound::Assign(name, value, *span));
+            } => match &**target {
+                Expr::Path { .. } => {
+                    if let Some(name) = target.as_ident() {
+                        found.push(Bound::Assign(name, value, *span));
+                    }
                 }
-            }
+                // `pair.1 = other`: what the local holds is no longer known.
+                Expr::Field { base, .. } => {
+                    if let Some(name) = base.as_ident() {
+                        found.push(Bound::Other(name, *span, u32::MAX));
+                    }
+                }
+                _ => {}
+            },
             Expr::Match { arms: a, .. } => arms.extend(a.iter().map(Expr::span)),
             Expr::Macro(m) => {
                 let name = m.path.last().map_or("", |p| p.as_str());
@@ -108,7 +118,7 @@ impl<'a> Aliases<'a> {
                     WRITE_MACROS.contains(&name),
                     m.args.first().and_then(local_of),
                 ) {
-                    found.push(Bound::Append(dest, &m.args[1..], m.span));
+                    found.push(Bound::Append(dest, &m.args[1..], true, m.span));
                 }
             }
             Expr::Method(m) => {
@@ -119,14 +129,14 @@ impl<'a> Aliases<'a> {
                 }
                 if let (true, Some(dest)) = (APPENDS.contains(&m.name.as_str()), local_of(&m.recv))
                 {
-                    found.push(Bound::Append(dest, &m.args, m.span));
+                    found.push(Bound::Append(dest, &m.args, false, m.span));
                 }
             }
             _ => {}
         });
         let start = |b: &Bound| match b {
             Bound::Let(l, _) => l.span.start,
-            Bound::Other(_, s, _) | Bound::Assign(_, _, s) | Bound::Append(_, _, s) => s.start,
+            Bound::Other(_, s, _) | Bound::Assign(_, _, s) | Bound::Append(_, _, _, s) => s.start,
         };
         found.sort_by_key(start);
         let mut out = Aliases {
@@ -159,8 +169,13 @@ impl<'a> Aliases<'a> {
                 }
                 // Text appended to a buffer makes it hold a secret from there on, in the buffer's
                 // scope; other text leaves it as it was.
-                Bound::Append(name, args, span) => {
-                    let Some(holds) = out.format_secret(an, args, span.start) else {
+                Bound::Append(name, args, formatted, span) => {
+                    let holds = if formatted {
+                        out.format_secret(an, args, span.start)
+                    } else {
+                        args.iter().find_map(|a| out.secret_in(an, a, span.start))
+                    };
+                    let Some(holds) = holds else {
                         continue;
                     };
                     let Some(current) = out.current(name, span.start) else {
@@ -420,7 +435,8 @@ fn whole_locals<'e>(e: &'e Expr, out: &mut Vec<(&'e str, Option<usize>)>) {
 fn logged_names<'c>(aliases: &'c Aliases, call: &'c CallSite) -> Vec<(&'c str, Option<usize>)> {
     let mut names = vec![];
     if call.kind == CallKind::Method && call.name == "expect" {
-        if let Some((_, msg)) = aliases
+        // Only a message built by `format!`: `parser.expect(t)` is not given a message.
+        if let Some((_, msg @ Expr::Macro(_))) = aliases
             .messages
             .iter()
             .find(|(at, _)| *at == call.span.start)
@@ -473,27 +489,50 @@ pub fn logged(an: &Analyzer, id: FnId, aliases: &Aliases, call: &CallSite) -> Ve
 }
 
 /// Whether a `write!`/`writeln!` or a `write_all`/`write`/`write_fmt` call writes to the process's
-/// standard output or error: given `stdout()`, `stderr()`, their `lock()`, or a local bound to one.
+/// standard output or error: given `stdout()`, `stderr()`, their `lock()`, a `BufWriter`/`LineWriter`
+/// over one, or a local bound to one.
 pub fn writes_output(aliases: &Aliases, call: &CallSite) -> bool {
     let dest = match call.kind {
         CallKind::Macro => call.args.first().map(|a| &*a.text),
         CallKind::Method => call.recv.as_deref(),
         _ => None,
     };
-    let Some(dest) = dest else { return false };
-    let dest = dest
-        .trim()
-        .trim_start_matches("&mut ")
-        .trim_start_matches('&')
-        .trim();
-    if is_ident(dest) {
-        return aliases
-            .current(dest, call.span.start)
-            .is_some_and(|b| b.output);
+    dest.is_some_and(|d| output_text(aliases, d, call.span.start))
+}
+
+/// Whether a destination, as written, is the process's standard output or error.
+fn output_text(aliases: &Aliases, text: &str, at: u32) -> bool {
+    let mut t = text.trim().trim_start_matches('&').trim();
+    t = t.strip_prefix("mut ").unwrap_or(t).trim();
+    // `.lock()` and `.by_ref()` keep the stream.
+    while let Some(inner) = t
+        .strip_suffix(".lock()")
+        .or_else(|| t.strip_suffix(".by_ref()"))
+    {
+        t = inner.trim_end();
     }
-    let dest = dest.strip_suffix(".lock()").unwrap_or(dest);
+    if is_ident(t) {
+        return aliases.current(t, at).is_some_and(|b| b.output);
+    }
+    // `BufWriter::new(io::stdout())`, its path written or not.
+    let wrapped = ["BufWriter::new(", "LineWriter::new("]
+        .iter()
+        .find_map(|w| {
+            let i = t.find(w)?;
+            let path = &t[..i];
+            let is_path = path.is_empty()
+                || (path.ends_with("::")
+                    && path
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'));
+            is_path.then(|| &t[i + w.len()..])
+        })
+        .and_then(|rest| rest.strip_suffix(')'));
+    if let Some(inner) = wrapped {
+        return output_text(aliases, inner, at);
+    }
     ["stdout()", "stderr()"].iter().any(|s| {
-        dest.strip_suffix(s)
+        t.strip_suffix(s)
             .is_some_and(|head| head.is_empty() || head.ends_with("::"))
     })
 }
