@@ -38,6 +38,9 @@ pub struct Cookie {
     /// Where it is created.
     pub unit: u32,
     pub span: Span,
+    /// Where `Secure` was last turned off explicitly (`set_secure(false)`, `.secure(false)`), while it
+    /// stays off: the unit and the setter's span.
+    pub turned_off: Option<(u32, Span)>,
 }
 
 /// Each call of the function that sends a cookie (by the call site's span), with the cookie as it is
@@ -115,8 +118,9 @@ impl Walk<'_, '_, '_> {
                 let name = m.name.as_str();
                 if let (Some(binding), Some(flag)) = (m.recv.as_ident(), m.args.first()) {
                     if let Some(c) = state.get_mut(binding) {
-                        c.secure =
-                            flag_after(name.strip_prefix("set_").unwrap_or(""), flag, c.secure);
+                        let setter = name.strip_prefix("set_").unwrap_or("");
+                        let at = (self.unit, crate::facts::method_span(m.name_span, m.span));
+                        set_flag(c, setter, flag, at);
                     }
                 }
                 let span = crate::facts::method_span(m.name_span, m.span);
@@ -211,7 +215,8 @@ impl Walk<'_, '_, '_> {
                 let mut c = self.cookie(&m.recv, state)?;
                 match (m.name.as_str(), m.args.first()) {
                     (setter @ ("secure" | "partitioned"), Some(flag)) => {
-                        c.secure = flag_after(setter, flag, c.secure);
+                        let at = (self.unit, crate::facts::method_span(m.name_span, m.span));
+                        set_flag(&mut c, setter, flag, at);
                     }
                     ("max_age", Some(d)) => c.removal |= is_zero_duration(d),
                     ("make_removal", _) => c.removal = true,
@@ -297,6 +302,7 @@ impl Walk<'_, '_, '_> {
             creator: self.an.prog.resolved_name(&self.ctx, segs),
             unit: self.unit,
             span,
+            turned_off: None,
         })
     }
 
@@ -329,25 +335,37 @@ fn meet(before: &State, outs: &[State]) -> State {
         return out;
     }
     for (name, c) in out.iter_mut() {
-        c.secure = outs
+        let after: Vec<&Cookie> = outs.iter().map(|s| s.get(name).unwrap_or(c)).collect();
+        let secure = after.iter().all(|x| x.secure);
+        let turned_off = after
             .iter()
-            .all(|s| s.get(name).map_or(c.secure, |x| x.secure));
+            .filter(|x| !x.secure)
+            .find_map(|x| x.turned_off);
+        c.secure = secure;
+        c.turned_off = turned_off;
     }
     out
 }
 
-/// `true`, `false`, `Some(true)`, `None`: the flag's value when written literally.
-/// Whether a cookie is Secure after a setter: `secure(x)` sets it (a flag it cannot read is taken as
-/// set: only what is known to be off counts); `partitioned(true)` implies it, `partitioned(false)`
-/// leaves it as it was; other setters do not touch it.
-fn flag_after(setter: &str, flag: &Expr, secure: bool) -> bool {
+/// A setter on a cookie: `secure(x)` sets `Secure` (a flag it cannot read is taken as set: only what
+/// is known to be off counts); `partitioned(true)` implies it, `partitioned(false)` leaves it as it
+/// was; other setters do not touch it. `at` is the setter, remembered when it turns `Secure` off.
+fn set_flag(c: &mut Cookie, setter: &str, flag: &Expr, at: (u32, Span)) {
     match setter {
-        "secure" => flag_value(flag).unwrap_or(true),
-        "partitioned" => secure || flag_value(flag).unwrap_or(true),
-        _ => secure,
+        "secure" => {
+            let value = flag_value(flag);
+            c.secure = value.unwrap_or(true);
+            c.turned_off = (value == Some(false)).then_some(at);
+        }
+        "partitioned" if flag_value(flag).unwrap_or(true) => {
+            c.secure = true;
+            c.turned_off = None;
+        }
+        _ => {}
     }
 }
 
+/// `true`, `false`, `Some(true)`, `None`: the flag's value when written literally.
 fn flag_value(e: &Expr) -> Option<bool> {
     match e {
         Expr::Lit {

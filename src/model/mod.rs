@@ -227,8 +227,8 @@ pub struct Call {
     /// For calls that hand a cookie to a jar or a response (`jar.add(c)`, `.cookie(c)`, a `Set-Cookie`
     /// header): the cookie as it is at that point.
     pub sent_cookie: Option<Box<SentCookie>>,
-    /// For calls that create a cookie (`Cookie::build`): whether it is sent somewhere the model follows
-    /// (where `sent_cookie` judges it).
+    /// For calls that create a cookie (`Cookie::build`) or turn its `Secure` off (`set_secure(false)`):
+    /// whether it is then sent somewhere the model follows (where `sent_cookie` judges it).
     pub cookie_sent: bool,
     /// For log macros: the fields named for a secret that a struct given whole prints (its derived
     /// `Debug`, or a `Display`/`Debug` of the crate that writes the field).
@@ -295,6 +295,8 @@ pub struct SentCookie {
     pub creator: String,
     /// Where it is created.
     pub loc: Loc,
+    /// Where `Secure` was turned off explicitly (`set_secure(false)`), if it was and stayed off.
+    pub turned_off: Option<Loc>,
 }
 
 /// A literal that reaches a call's argument, and where it is written.

@@ -156,7 +156,8 @@ entity!(SentCookie {
     secure,
     removal,
     creator,
-    loc
+    loc,
+    turned_off
 });
 entity!(Call {
     package,

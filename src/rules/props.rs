@@ -214,6 +214,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                     ("removal", Scalar),
                     ("creator", Scalar),
                     ("loc", Loc),
+                    ("turned_off", Loc),
                 ]),
             ),
             ("cookie_sent", Scalar),

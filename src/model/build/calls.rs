@@ -114,10 +114,15 @@ impl Builder<'_, '_> {
             .map(|&id| (id, cookies::sent(self.an, id)))
             .filter(|(_, s)| !s.is_empty())
             .collect();
+        // Where each cookie that is sent is created, and where its `Secure` was turned off: both are
+        // judged where it is sent.
         let created_and_sent = sent_cookies
             .values()
             .flat_map(|s| s.values())
-            .map(|c| (c.unit, c.span.start))
+            .flat_map(|c| {
+                let off = c.turned_off.map(|(unit, span)| (unit, span.start));
+                std::iter::once((c.unit, c.span.start)).chain(off)
+            })
             .collect();
         let shared = Shared {
             in_handler: self.handler_code(),
@@ -216,6 +221,7 @@ impl Builder<'_, '_> {
                     removal: k.removal,
                     creator: k.creator.clone(),
                     loc: self.an.loc(k.unit, k.span),
+                    turned_off: k.turned_off.map(|(unit, span)| self.an.loc(unit, span)),
                 })
             });
         call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
