@@ -22,14 +22,15 @@ enum Gate<'r> {
 }
 
 impl<'r> Gate<'r> {
-    /// `None` when nothing of the condition is decided by the keys alone. Members of an `all` that
-    /// are not are left out (the rest is still necessary); an `any` is a gate only if each of its
-    /// branches is.
+    /// `None` when nothing of the condition is decided by the keys alone. A part that reads only the
+    /// keys (a test, or an `all`/`any`/`not` of such) is a gate whole; members of an `all` that are
+    /// not are left out (the rest is still necessary); an `any` is a gate only if each of its branches
+    /// has one.
     fn of(cond: &'r Cond) -> Option<Gate<'r>> {
+        if reads_keys_only(cond) {
+            return Some(Gate::Test(cond));
+        }
         match cond {
-            Cond::Prop { path, .. } if path.len() == 1 && KEYS.contains(&path[0].as_str()) => {
-                Some(Gate::Test(cond))
-            }
             Cond::All(cs) => {
                 let gates: Vec<Gate> = cs.iter().filter_map(Gate::of).collect();
                 (!gates.is_empty()).then_some(Gate::All(gates))
@@ -49,6 +50,16 @@ impl<'r> Gate<'r> {
             Gate::All(gs) => gs.iter().all(|g| g.passes(v)),
             Gate::Any(gs) => gs.iter().any(|g| g.passes(v)),
         }
+    }
+}
+
+/// Whether a condition's outcome depends on the `KEYS` fields alone.
+fn reads_keys_only(cond: &Cond) -> bool {
+    match cond {
+        Cond::Prop { path, .. } => path.len() == 1 && KEYS.contains(&path[0].as_str()),
+        Cond::All(cs) | Cond::Any(cs) => !cs.is_empty() && cs.iter().all(reads_keys_only),
+        Cond::Not(c) => reads_keys_only(c),
+        Cond::Quant { .. } | Cond::Ordered { .. } => false,
     }
 }
 
@@ -123,5 +134,81 @@ impl<'r> CaseFilter<'r> {
             .or_default()
             .push((key, passing.clone()));
         passing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::condition::Op;
+    use regex::Regex;
+    use serde_json::{json, Value as Json};
+
+    fn prop(path: &str, op: Op) -> Cond {
+        Cond::Prop {
+            path: path.split('.').map(str::to_string).collect(),
+            op,
+        }
+    }
+
+    fn matches(path: &str, re: &str) -> Cond {
+        prop(path, Op::Matches(Regex::new(re).unwrap()))
+    }
+
+    fn calls() -> Vec<Json> {
+        let mut out = vec![];
+        for (kind, name, resolved) in [
+            ("method", "expect", "expect"),
+            ("macro", "info", "tracing::info"),
+            ("call", "sleep", "std::thread::sleep"),
+            ("call", "new", "rocket::http::Cookie::new"),
+            ("method", "add", "add"),
+        ] {
+            for flag in [true, false] {
+                out.push(json!({"kind": kind, "name": name, "callee": name,
+                    "resolved": resolved, "in_handler": flag, "args": [{"text": "token"}]}));
+            }
+        }
+        out
+    }
+
+    /// A gate is necessary: every entity the whole condition matches passes it.
+    #[test]
+    fn gates_pass_every_match_and_rule_out_others() {
+        let conds = [
+            Cond::All(vec![
+                prop("kind", Op::Equals(json!("method"))),
+                prop("in_handler", Op::Equals(json!(true))),
+            ]),
+            Cond::Any(vec![
+                matches("resolved", "^std::thread::sleep$"),
+                Cond::All(vec![
+                    prop("in_handler", Op::Equals(json!(true))),
+                    matches("resolved", "^tracing::"),
+                ]),
+            ]),
+            Cond::All(vec![
+                Cond::Not(Box::new(matches("resolved", "^rocket::"))),
+                prop("name", Op::In(vec![json!("new"), json!("add")])),
+            ]),
+            // A branch with no test of the keys: no gate at all.
+            Cond::Any(vec![
+                prop("name", Op::Equals(json!("expect"))),
+                prop("in_handler", Op::Equals(json!(false))),
+            ]),
+        ];
+        let docs = calls();
+        let mut ruled_out = 0;
+        for cond in &conds {
+            let gate = Gate::of(cond);
+            for d in &docs {
+                let v = Prop::Json(d);
+                let passes = gate.as_ref().is_none_or(|g| g.passes(v));
+                assert!(passes || !cond.eval(v), "{cond:?} on {d}");
+                ruled_out += usize::from(!passes);
+            }
+        }
+        assert!(Gate::of(&conds[3]).is_none());
+        assert!(ruled_out > 0, "the gates rule something out");
     }
 }

@@ -34,15 +34,14 @@ struct FnCalls<'f> {
     statement: Option<(Span, Arc<str>)>,
     /// Per receiver expression (by span), the method called on it and that call's span.
     called_on: HashMap<(u32, u32), (&'f str, Span)>,
-    /// The field names the function reads, itself or in the crate's functions it calls.
-    fields: Arc<[String]>,
+    /// The field names the function reads, itself or in the crate's functions it calls: read when a
+    /// call of the function is kept.
+    fields: OnceCell<Arc<[String]>>,
 }
 
 /// What the calls of every function are built from, gathered once per unit.
 struct Shared<'f> {
     in_handler: HashSet<FnId>,
-    /// Each function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
-    own_fields: HashMap<FnId, Vec<&'f str>>,
     /// The crate's certificate verifiers that accept every certificate: the type's name, and its
     /// `verify_server_cert` as evidence.
     accepting_verifiers: Vec<(&'f str, Evidence)>,
@@ -84,24 +83,6 @@ impl Builder<'_, '_> {
     pub(super) fn add_calls(&mut self) {
         let prog = self.prog;
         let mut seen: HashSet<Loc> = HashSet::new();
-        let own_fields: HashMap<FnId, Vec<&str>> = prog
-            .all_fns()
-            .map(|id| {
-                let mut names = vec![];
-                let mut bodies = vec![id];
-                while let Some(b) = bodies.pop().filter(|_| bodies.len() < 64) {
-                    prog.func(b).body.walk(&mut |e| match e {
-                        Expr::Field { name, .. } => names.push(name.as_str()),
-                        Expr::Closure { fn_index, .. } => bodies.push(FnId {
-                            unit: id.unit,
-                            idx: *fn_index,
-                        }),
-                        _ => {}
-                    });
-                }
-                (id, names)
-            })
-            .collect();
         let sends = |id: &FnId| {
             prog.func(*id).calls.iter().any(|c| {
                 cookies::SENDS.contains(&c.name.as_str())
@@ -126,7 +107,6 @@ impl Builder<'_, '_> {
             .collect();
         let shared = Shared {
             in_handler: self.handler_code(),
-            own_fields,
             accepting_verifiers: accepting_verifiers(prog, self.an),
             sent_cookies,
             created_and_sent,
@@ -168,7 +148,7 @@ impl Builder<'_, '_> {
             branches: branch_spans(&f.body, text),
             statement: None,
             called_on: called_on(f),
-            fields: self.fields_read(id, &shared.own_fields),
+            fields: OnceCell::new(),
         };
         let file = prog.unit(id.unit).file;
         let package = prog.package_of(id.unit);
@@ -259,8 +239,8 @@ impl Builder<'_, '_> {
     }
 
     /// The field names a function reads (`claims.exp`), itself, in its closures or in the crate's
-    /// functions it calls directly, sorted; `own` holds each function's own, read once.
-    fn fields_read(&self, id: FnId, own: &HashMap<FnId, Vec<&str>>) -> Arc<[String]> {
+    /// functions it calls directly, sorted.
+    fn fields_read(&self, id: FnId) -> Arc<[String]> {
         let ctx = self.prog.ctx_of(id);
         let callees = self
             .prog
@@ -268,12 +248,13 @@ impl Builder<'_, '_> {
             .calls
             .iter()
             .filter_map(|c| self.an.callee(&ctx, c));
-        let mut names: Vec<&str> = std::iter::once(id)
-            .chain(callees)
-            .filter_map(|g| own.get(&g))
-            .flatten()
-            .copied()
-            .collect();
+        let mut names: Vec<&str> = vec![];
+        let mut seen = HashSet::new();
+        for g in std::iter::once(id).chain(callees) {
+            if seen.insert(g) {
+                own_fields(self.prog, g, &mut names);
+            }
+        }
         names.sort_unstable();
         names.dedup();
         names.into_iter().map(str::to_string).collect()
@@ -351,7 +332,7 @@ impl Builder<'_, '_> {
             logged_secret_fields: Few::default(),
             logged_secret_aliases: Few::default(),
             process_output: false,
-            function_fields: fc.fields.clone(),
+            function_fields: EMPTY_FIELDS.clone(),
             startup: fc.startup.is_some_and(|end| c.span.start < end),
             in_branch: fc
                 .branches
@@ -378,6 +359,7 @@ impl Builder<'_, '_> {
             .unwrap_or_default()
             .into();
         call.statement = statement;
+        call.function_fields = fc.fields.get_or_init(|| self.fields_read(fc.id)).clone();
         call.then_called = then_called.into();
         call.chained = chained(fc, c.span).into();
         call.before_called = called_before(fc.f, c).into();
@@ -390,10 +372,36 @@ impl Builder<'_, '_> {
 pub fn head_known(path: &[String]) -> bool {
     !matches!(
         path.first().map(String::as_str),
-        Some("statement" | "then_called" | "chained" | "before_called" | "input_sources" | "role")
-            | None
+        Some(
+            "statement"
+                | "then_called"
+                | "chained"
+                | "before_called"
+                | "input_sources"
+                | "role"
+                | "function_fields"
+        ) | None
     )
 }
+
+/// A function's own field reads, its closures' included (`.filter(|c| c.exp > now)`).
+fn own_fields<'a>(prog: &'a Program, id: FnId, names: &mut Vec<&'a str>) {
+    let mut bodies = vec![id];
+    while let Some(b) = bodies.pop().filter(|_| bodies.len() < 64) {
+        prog.func(b).body.walk(&mut |e| match e {
+            Expr::Field { name, .. } => names.push(name.as_str()),
+            Expr::Closure { fn_index, .. } => bodies.push(FnId {
+                unit: id.unit,
+                idx: *fn_index,
+            }),
+            _ => {}
+        });
+    }
+}
+
+/// The field names of calls whose details are not built.
+static EMPTY_FIELDS: std::sync::LazyLock<Arc<[String]>> =
+    std::sync::LazyLock::new(|| Arc::from(Vec::<String>::new()));
 
 /// The statement of calls not built in full.
 static EMPTY: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
