@@ -593,3 +593,12 @@ mod tests {
         );
     }
 }
+
+/// A property test, for tests: `prop("args.0.text", op)`.
+#[cfg(test)]
+pub(crate) fn prop(path: &str, op: Op) -> Cond {
+    Cond::Prop {
+        path: path.split('.').map(str::to_string).collect(),
+        op,
+    }
+}

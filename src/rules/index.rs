@@ -103,14 +103,8 @@ pub fn candidates<'c, 'g, 'a: 'g>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::condition::prop;
     use serde_json::json;
-
-    fn prop(path: &str, op: Op) -> Cond {
-        Cond::Prop {
-            path: path.split('.').map(str::to_string).collect(),
-            op,
-        }
-    }
 
     fn documents() -> Vec<Json> {
         vec![

@@ -140,16 +140,9 @@ impl<'r> CaseFilter<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::condition::Op;
+    use crate::rules::condition::{prop, Op};
     use regex::Regex;
     use serde_json::{json, Value as Json};
-
-    fn prop(path: &str, op: Op) -> Cond {
-        Cond::Prop {
-            path: path.split('.').map(str::to_string).collect(),
-            op,
-        }
-    }
 
     fn matches(path: &str, re: &str) -> Cond {
         prop(path, Op::Matches(Regex::new(re).unwrap()))
