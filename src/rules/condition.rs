@@ -433,6 +433,15 @@ impl Op {
     }
 }
 
+/// A property test, for tests: `prop("args.0.text", op)`.
+#[cfg(test)]
+pub(crate) fn prop(path: &str, op: Op) -> Cond {
+    Cond::Prop {
+        path: path.split('.').map(str::to_string).collect(),
+        op,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{RuleSet, RuleSource};
@@ -591,14 +600,5 @@ mod tests {
                 && m.contains("no catalog pattern list named `credentials`")),
             "{msgs:?}"
         );
-    }
-}
-
-/// A property test, for tests: `prop("args.0.text", op)`.
-#[cfg(test)]
-pub(crate) fn prop(path: &str, op: Op) -> Cond {
-    Cond::Prop {
-        path: path.split('.').map(str::to_string).collect(),
-        op,
     }
 }
