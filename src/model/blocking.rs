@@ -5,7 +5,7 @@
 //! if it made the blocking call itself.
 
 use super::analysis::Analyzer;
-use super::program::FnId;
+use super::program::{Ctx, FnId};
 use super::Evidence;
 use crate::facts::{CallKind, CallSite};
 use std::collections::HashMap;
@@ -93,14 +93,18 @@ impl Blocking {
         Blocking { chains }
     }
 
-    /// The way down to the blocking call when the function `c` calls (from `caller`) blocks.
-    pub fn chain_of(&self, an: &Analyzer, caller: FnId, c: &CallSite) -> Option<&[Evidence]> {
+    /// The way down to the blocking call when the function `c` calls (from `caller`, whose context is
+    /// `ctx`) blocks.
+    pub fn chain_of(
+        &self,
+        an: &Analyzer,
+        (caller, ctx): (FnId, &Ctx),
+        c: &CallSite,
+    ) -> Option<&[Evidence]> {
         if !followed(c) {
             return None;
         }
-        let callee = an
-            .callee(&an.prog.ctx_of(caller), c)
-            .filter(|g| *g != caller)?;
+        let callee = an.callee(ctx, c).filter(|g| *g != caller)?;
         self.chains.get(&callee).map(Vec::as_slice)
     }
 }

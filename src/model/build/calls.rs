@@ -10,7 +10,7 @@ use crate::model::cookies;
 use crate::model::flow::CallFlow;
 use crate::model::literals::Literals;
 use crate::model::logged_structs;
-use crate::model::program::{FnId, Program};
+use crate::model::program::{Ctx, FnId, Program};
 use crate::model::secret_aliases;
 use crate::model::{Call, CallArg, Evidence, Few, Labels, SentCookie};
 use crate::source::{Loc, Span};
@@ -23,6 +23,8 @@ use std::sync::Arc;
 /// What the calls of one function share.
 struct FnCalls<'f> {
     id: FnId,
+    /// Where the function's names resolve.
+    ctx: Ctx,
     f: &'f FnDef,
     text: &'f str,
     name: Arc<str>,
@@ -139,6 +141,7 @@ impl Builder<'_, '_> {
         let text = &*prog.unit(id.unit).text;
         let mut fc = FnCalls {
             id,
+            ctx: prog.ctx_of(id),
             f,
             text,
             name: Arc::from(prog.fn_display(id)),
@@ -283,7 +286,7 @@ impl Builder<'_, '_> {
             CallKind::Method | CallKind::Assign => (c.name, c.name),
             _ => (
                 Name::new(&c.path.join("::")),
-                Name::new(&self.prog.resolved_name(&self.prog.ctx_of(fc.id), &c.path)),
+                Name::new(&self.prog.resolved_name(&fc.ctx, &c.path)),
             ),
         };
         let flow = self
@@ -295,14 +298,14 @@ impl Builder<'_, '_> {
         let blocks = self
             .blocking
             .as_ref()
-            .and_then(|b| b.chain_of(self.an, fc.id, c))
+            .and_then(|b| b.chain_of(self.an, (fc.id, &fc.ctx), c))
             .map(<[Evidence]>::to_vec)
             .unwrap_or_default();
         // Key material: what literals reach the arguments (sinks are rare, so their function's
         // bindings are read when one is met).
         let literals = if self
             .an
-            .capabilities(&self.prog.ctx_of(fc.id), c)
+            .capabilities(&fc.ctx, c)
             .iter()
             .any(|e| e.capability == "secret-sink")
         {
