@@ -64,7 +64,7 @@ enum Bound<'a> {
 }
 
 /// Macros that append formatted text to their first argument.
-const WRITE_MACROS: &[&str] = &["write", "writeln"];
+pub(super) const WRITE_MACROS: &[&str] = &["write", "writeln"];
 
 /// Methods that append their argument to a text buffer.
 const APPENDS: &[&str] = &["push_str", "push", "extend_from_slice"];
@@ -116,7 +116,7 @@ impl<'a> Aliases<'a> {
                 let name = m.path.last().map_or("", |p| p.as_str());
                 if let (true, Some(dest)) = (
                     WRITE_MACROS.contains(&name),
-                    m.args.first().and_then(local_of),
+                    m.args.first().and_then(Expr::as_ident),
                 ) {
                     found.push(Bound::Append(dest, &m.args[1..], true, m.span));
                 }
@@ -127,7 +127,7 @@ impl<'a> Aliases<'a> {
                         messages.push((m.name_span.start, msg));
                     }
                 }
-                if let (true, Some(dest)) = (APPENDS.contains(&m.name.as_str()), local_of(&m.recv))
+                if let (true, Some(dest)) = (APPENDS.contains(&m.name.as_str()), m.recv.as_ident())
                 {
                     found.push(Bound::Append(dest, &m.args, false, m.span));
                 }
@@ -325,11 +325,6 @@ impl<'a> Aliases<'a> {
             _ => None,
         }
     }
-}
-
-/// `x`, `&x`, `&mut x` (references are transparent in the facts): the local an expression names.
-fn local_of(e: &Expr) -> Option<&str> {
-    e.as_ident()
 }
 
 /// The `let`s directly in a block, whose scope ends with the block.

@@ -59,8 +59,8 @@ const LOG_MACROS: &[&str] = &[
     "log", "dbg",
 ];
 
-/// Macros and methods that write to a stream given first or as the receiver.
-const WRITE_MACROS: &[&str] = &["write", "writeln"];
+/// Methods that write to the stream they are called on (`write!`/`writeln!` write to their first
+/// argument: `secret_aliases::WRITE_MACROS`).
 const WRITE_METHODS: &[&str] = &["write_all", "write", "write_fmt"];
 
 /// Macros whose message ends up in the logs when they panic.
@@ -224,7 +224,7 @@ impl Builder<'_, '_> {
             call.logged_secret_fields = logged_structs::secret_fields(self.an, id, b, c).into();
         }
         let writes = match c.kind {
-            CallKind::Macro => WRITE_MACROS.contains(&name),
+            CallKind::Macro => secret_aliases::WRITE_MACROS.contains(&name),
             CallKind::Method => WRITE_METHODS.contains(&name) && !c.args.is_empty(),
             _ => false,
         };
