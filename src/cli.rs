@@ -29,6 +29,38 @@ pub enum Command {
     /// List every route with its handler and what protects it: authentication, rate limit, cache
     /// policy, input validation, body limit, TLS.
     Routes(RoutesArgs),
+    /// Run as a language server (LSP over stdio): diagnostics as you type, quick fixes to suppress a
+    /// finding, each route's protections on hover.
+    Server(ServerArgs),
+}
+
+/// The language server's settings; an editor can pass the same ones as `initializationOptions`
+/// (`select`, `ignore`, `config`, `rules`, `cache-dir`, `no-cache`, ...), which take precedence.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Only these rules (see `check --select`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub select: Vec<String>,
+    /// Skip these rules (see `check --ignore`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    pub ignore: Vec<String>,
+    /// The configuration file (default: found by walking up from each workspace folder).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The cache directory (see `check --cache-dir`).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Accepted for editors that pass it (`--stdio` is the only transport).
+    #[arg(long, hide = true)]
+    pub stdio: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,9 @@
 use crate::cli::{
     CheckArgs, CheckFormat, ExplainArgs, FailOn, Format, InitArgs, RoutesArgs, RulesArgs,
 };
-use crate::config::{matches_rule, selects, Config, TIER_SELECTORS};
 use crate::engine::{self, Policy};
 use crate::policy_error::{did_you_mean, PolicyError};
+use crate::project::{config_for, policy_for, Choices, Project, SetupError};
 use crate::report;
 use crate::rules::{Rule, Severity};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
@@ -68,159 +68,50 @@ fn usage_error(msg: &str, help: Option<String>) -> i32 {
     EXIT_USAGE
 }
 
-/// Rule selectors on the command line: rule ids or tags.
-fn check_ids(ids: &[String], policy: &Policy, flag: &str) -> Result<(), i32> {
-    let known: Vec<&str> = policy
-        .rules
-        .rules
-        .iter()
-        .map(|r| r.id.as_str())
-        .chain([engine::PARSE_ERROR, engine::INTERNAL_ERROR, "all"])
-        .chain(TIER_SELECTORS)
-        .collect();
-    for id in ids {
-        let is_tag = policy
-            .rules
-            .rules
-            .iter()
-            .any(|r| r.tags.iter().any(|t| t.eq_ignore_ascii_case(id)));
-        if !known.contains(&id.as_str()) && !is_tag {
-            return Err(usage_error(
-                &format!("unknown rule `{id}` in {flag}"),
-                did_you_mean(id, known.iter().copied()),
-            ));
-        }
+/// The choices of `check`'s command line.
+fn choices(args: &CheckArgs) -> Choices {
+    Choices {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        rules: args.policy.rules.clone(),
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        max_file_size: args.max_file_size,
+        advisory_db: args.advisory_db.clone(),
+        follow_symlinks: args.follow_symlinks,
+        cache_dir: args.cache_dir.clone(),
+        no_cache: args.no_cache,
     }
-    Ok(())
-}
-
-fn project_config(args: &CheckArgs) -> Result<Config, Vec<PolicyError>> {
-    config_for(&args.paths, args.config.as_ref())
-}
-
-fn config_for(
-    paths: &[std::path::PathBuf],
-    explicit: Option<&std::path::PathBuf>,
-) -> Result<Config, Vec<PolicyError>> {
-    let path = match explicit {
-        Some(p) => Some(p.clone()),
-        None => {
-            let start = paths.first().cloned().unwrap_or_else(|| ".".into());
-            crate::config::find(&start)
-        }
-    };
-    match path {
-        Some(p) => crate::config::load(&p),
-        None => Ok(Config::default()),
-    }
-}
-
-/// The built-in policy plus the rule directories and catalog shorthands of the command line and config.
-fn project_policy(
-    cfg: &Config,
-    cli_dirs: &[std::path::PathBuf],
-) -> Result<Policy, Vec<PolicyError>> {
-    let mut dirs = cli_dirs.to_vec();
-    dirs.extend(cfg.rules.iter().cloned());
-    let extra: Vec<(String, std::sync::Arc<str>)> = cfg
-        .catalog
-        .iter()
-        .map(|t| {
-            (
-                format!("{} [catalog]", cfg.display),
-                std::sync::Arc::from(t.as_str()),
-            )
-        })
-        .collect();
-    engine::load_policy_with(&dirs, extra)
 }
 
 pub fn check(args: &CheckArgs) -> i32 {
     let json_err = json_errors(args.format);
-    let cfg = match project_config(args) {
-        Ok(c) => c,
-        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
-    };
-    let mut policy = match project_policy(&cfg, &args.policy.rules) {
+    let choices = choices(args);
+    let project = match Project::load(&choices) {
         Ok(p) => p,
-        Err(errors) => return fail_policy(&errors, json_err, args.no_color),
+        Err(SetupError::Policy(errors)) => return fail_policy(&errors, json_err, args.no_color),
+        Err(SetupError::Usage(msg, help)) => return usage_error(&msg, help),
     };
-    policy.require_suppression_reason = cfg.require_suppression_reason;
-    if let Some(n) = args.max_file_size.or(cfg.max_file_size) {
-        policy.max_file_size = n;
-    }
-    let ids: Vec<&str> = policy.rules.rules.iter().map(|r| r.id.as_str()).collect();
-    let tags: Vec<String> = policy
-        .rules
-        .rules
-        .iter()
-        .flat_map(|r| r.tags.clone())
-        .collect();
-    let cfg_errors = cfg.check_rules(&ids, &tags);
-    if !cfg_errors.is_empty() {
-        return fail_policy(&cfg_errors, json_err, args.no_color);
-    }
-    if let Some(db) = args.advisory_db.as_ref().or(cfg.advisory_db.as_ref()) {
-        if let Err(errors) = policy.add_advisory_db(db) {
-            return fail_policy(&errors, json_err, args.no_color);
-        }
-    }
-    if let Err(code) = check_ids(&args.select, &policy, "--select")
-        .and_then(|_| check_ids(&args.ignore, &policy, "--ignore"))
-    {
-        return code;
-    }
-    let walk = crate::discover::WalkOptions {
-        follow_symlinks: args.follow_symlinks || cfg.follow_symlinks,
-    };
-    let mut disc = match crate::discover::discover(&args.paths, walk) {
+    let policy = &project.policy;
+    let mut disc = match crate::discover::discover(&args.paths, project.walk) {
         Ok(d) => d,
         Err(e) => return usage_error(&e.0, None),
     };
-    if cfg.exclude.is_some() {
-        let named: Vec<std::path::PathBuf> = args
-            .paths
-            .iter()
-            .filter(|p| p.is_file())
-            .filter_map(|p| p.canonicalize().ok())
-            .collect();
-        let keep = |p: &std::path::Path| {
-            !cfg.excludes(p)
-                || (!args.force_exclude && p.canonicalize().is_ok_and(|c| named.contains(&c)))
-        };
-        for pkg in &mut disc.packages {
-            pkg.rust_files.retain(|f| keep(&f.path));
-            pkg.toml_files.retain(|f| keep(f));
-        }
-    }
-    let select: Vec<String> = if args.select.is_empty() {
-        cfg.select.iter().map(|s| s.value.clone()).collect()
-    } else {
-        args.select.clone()
-    };
-    let ignore: Vec<String> = args
-        .ignore
-        .iter()
-        .cloned()
-        .chain(cfg.ignore.iter().map(|s| s.value.clone()))
-        .collect();
-    let enabled = |r: &Rule| {
-        selects(&select, &r.id, &r.tags, r.tier)
-            && !ignore.iter().any(|s| s == r.tier.as_str())
-            && !ignore.iter().any(|s| matches_rule(s, &r.id, &r.tags))
-    };
+    project.exclude(&mut disc, &args.paths, args.force_exclude);
+    let enabled = |r: &Rule| project.enabled(r);
     let started = std::time::Instant::now();
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(256 << 20);
     if let Some(n) = args.threads {
         pool = pool.num_threads(n.max(1));
     }
-    let cache = cache_dir(args, &cfg).map(|d| engine::Cache::new(&d));
+    let cache = project.cache_dir(&choices).map(|d| engine::Cache::new(&d));
     let options = engine::Options {
         cache: cache.as_ref(),
         keep_model: std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some(),
+        overlays: None,
     };
     let outcome = match pool.build() {
-        Ok(pool) => pool.install(|| engine::analyze_with(&disc, &policy, &enabled, options)),
+        Ok(pool) => pool.install(|| engine::analyze_with(&disc, policy, &enabled, options)),
         Err(e) => return usage_error(&format!("cannot start worker threads: {e}"), None),
     };
     if options.keep_model {
@@ -230,7 +121,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         );
     }
     let mut outcome = outcome;
-    apply_config(&cfg, &policy, &mut outcome);
+    project.apply_config(&mut outcome);
     if let Some(path) = &args.write_baseline {
         return match crate::baseline::write(path, &outcome.findings, &outcome.files) {
             Ok(()) => {
@@ -280,7 +171,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         Some(FailOn::Error) => Severity::Error,
         Some(FailOn::Warning) => Severity::Warning,
         Some(FailOn::Note) => Severity::Note,
-        None => cfg.fail_on.unwrap_or(Severity::Warning),
+        None => project.cfg.fail_on.unwrap_or(Severity::Warning),
     };
     let c = report::counts(&outcome.findings);
     let summary = format!(
@@ -299,7 +190,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         started.elapsed().as_secs_f64()
     );
     if args.statistics {
-        print_statistics(&outcome.findings, args.format, &policy);
+        print_statistics(&outcome.findings, args.format, policy);
     } else {
         match args.format {
             CheckFormat::Json => {
@@ -369,92 +260,13 @@ pub fn check(args: &CheckArgs) -> i32 {
     }
 }
 
-/// Per-file ignores and severity overrides from the project configuration.
-/// The cache directory in force: `--no-cache`, `--cache-dir`, `PORTCULLIS_CACHE_DIR`, the config's
-/// `cache-dir`, then the user's cache directory. Only the first two (said by whoever runs portcullis)
-/// may point into the scanned tree: the configuration belongs to the tree, which may be a stranger's
-/// pull request, and a home directory can be scanned too.
-fn cache_dir(args: &CheckArgs, cfg: &Config) -> Option<std::path::PathBuf> {
-    // A failure injected on purpose must happen, not be answered from the cache.
-    if args.no_cache || std::env::var_os(engine::INJECT_PANIC_VAR).is_some() {
-        return None;
-    }
-    let env = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-    };
-    if let Some(dir) = args
-        .cache_dir
-        .clone()
-        .or_else(|| env("PORTCULLIS_CACHE_DIR"))
-    {
-        return Some(dir);
-    }
-    let dir = cfg
-        .cache_dir
-        .clone()
-        .or_else(|| {
-            env("XDG_CACHE_HOME")
-                .filter(|p| p.is_absolute())
-                .map(|p| p.join("portcullis"))
-        })
-        .or_else(|| env("HOME").map(|h| h.join(".cache").join("portcullis")))?;
-    let scanned: Vec<std::path::PathBuf> = args
-        .paths
-        .iter()
-        .filter_map(|p| p.canonicalize().ok())
-        .collect();
-    // The directory may not exist yet: compare its nearest existing ancestor.
-    let real = dir
-        .ancestors()
-        .find_map(|a| a.canonicalize().ok())
-        .unwrap_or_default();
-    if scanned.iter().any(|s| real.starts_with(s)) {
-        eprintln!(
-            "portcullis: warning: the cache directory {} is inside the scanned tree; running without the cache (choose one with --cache-dir or PORTCULLIS_CACHE_DIR)",
-            dir.display()
-        );
-        return None;
-    }
-    Some(dir)
-}
-
-/// Applies the configuration's per-file ignores and severity overrides to the findings.
-fn apply_config(cfg: &Config, policy: &Policy, outcome: &mut engine::Outcome) {
-    if cfg.per_file_ignores.is_empty() && cfg.severity.is_empty() {
-        return;
-    }
-    let tags_of = |id: &str| -> Vec<String> {
-        policy
-            .rules
-            .rules
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.tags.clone())
-            .unwrap_or_default()
-    };
-    let files = &outcome.files;
-    let before = outcome.findings.len();
-    outcome.findings.retain(|f| {
-        let path = &files[f.loc.file as usize].path;
-        !cfg.ignores_in_file(path, &f.rule, &tags_of(&f.rule))
-    });
-    outcome.suppressed += before - outcome.findings.len();
-    for f in &mut outcome.findings {
-        if let Some((_, s)) = cfg.severity.iter().find(|(r, _)| r.value == f.rule) {
-            f.severity = *s;
-        }
-    }
-}
-
 pub fn routes(args: &RoutesArgs) -> i32 {
     let json = args.format == Format::Json;
     let cfg = match config_for(&args.paths, args.config.as_ref()) {
         Ok(c) => c,
         Err(errors) => return fail_policy(&errors, json, false),
     };
-    let policy = match project_policy(&cfg, &args.policy.rules) {
+    let policy = match policy_for(&cfg, &args.policy.rules) {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json, false),
     };
@@ -530,7 +342,7 @@ fn print_statistics(findings: &[crate::rules::Finding], format: CheckFormat, pol
 pub fn rules(args: &RulesArgs) -> i32 {
     let json = args.format == Format::Json;
     let policy = match config_for(&[], args.config.as_ref())
-        .and_then(|cfg| project_policy(&cfg, &args.policy.rules))
+        .and_then(|cfg| policy_for(&cfg, &args.policy.rules))
     {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, json, false),
@@ -584,7 +396,7 @@ pub fn rules(args: &RulesArgs) -> i32 {
 
 pub fn explain(args: &ExplainArgs) -> i32 {
     let policy = match config_for(&[], args.config.as_ref())
-        .and_then(|cfg| project_policy(&cfg, &args.policy.rules))
+        .and_then(|cfg| policy_for(&cfg, &args.policy.rules))
     {
         Ok(p) => p,
         Err(errors) => return fail_policy(&errors, false, false),

@@ -15,6 +15,7 @@ fn main() {
         Command::Explain(args) => commands::explain(args),
         Command::Init(args) => commands::init(args),
         Command::Routes(args) => commands::routes(args),
+        Command::Server(args) => portcullis::server::run(args),
     };
     std::process::exit(code);
 }

@@ -18,8 +18,8 @@ mod suppressions;
 mod unit;
 
 pub use cache::Cache;
-pub use diagnostics::{INJECT_PANIC_VAR, INTERNAL_ERROR, PARSE_ERROR};
-pub use policy::{load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
+pub use diagnostics::{panic_message, INJECT_PANIC_VAR, INTERNAL_ERROR, PARSE_ERROR};
+pub use policy::{is_builtin, load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
 
 use crate::discover::{Crate, Discovery, Package};
 use crate::model::Model;
@@ -27,7 +27,9 @@ use crate::rules::{Finding, Label, Rule};
 use crate::source::SourceFile;
 use rayon::prelude::*;
 use read::{FilePlan, UnitPlan};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use unit::{RunCx, UnitResult};
 
 /// Display paths for many files: the working directory is looked up once.
@@ -87,6 +89,9 @@ pub struct Options<'a> {
     pub cache: Option<&'a Cache>,
     /// Keep every unit's model (the route inventory, debugging); it bypasses the unit cache.
     pub keep_model: bool,
+    /// Texts that stand for files on disk (an editor's unsaved buffers), by the path discovery gives
+    /// the file.
+    pub overlays: Option<&'a HashMap<PathBuf, Arc<str>>>,
 }
 
 /// Analyses discovered packages with the given policy, keeping the model, without a cache.
@@ -100,8 +105,8 @@ pub fn analyze(
         policy,
         enabled,
         Options {
-            cache: None,
             keep_model: true,
+            ..Options::default()
         },
     )
 }
@@ -128,7 +133,14 @@ pub fn analyze_with(
     } else {
         &disc.packages[..]
     };
-    let units = read::plan(packages, disc);
+    let mut units = read::plan(packages, disc);
+    if let Some(texts) = options.overlays {
+        for f in units.iter_mut().flat_map(|u| u.files.iter_mut()) {
+            if let Some(t) = texts.get(&f.path) {
+                f.text = Some(t.to_string());
+            }
+        }
+    }
     let mut outcome = run(&units, packages, policy, enabled, options);
     outcome.packages = disc.packages.iter().map(|p| p.crates.len()).sum();
     if let Some(allowed) = &disc.report_only {
@@ -194,8 +206,8 @@ pub fn analyze_sources(
         files,
     }];
     let options = Options {
-        cache: None,
         keep_model: true,
+        ..Options::default()
     };
     run(&units, &[pkg], policy, enabled, options)
 }

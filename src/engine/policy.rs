@@ -16,6 +16,11 @@ pub(super) mod embedded {
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 << 20;
 
+/// Whether a rule's `source` names a file of the built-in pack rather than a file on disk.
+pub fn is_builtin(source: &str) -> bool {
+    embedded::RULES.iter().any(|(name, _)| *name == source)
+}
+
 pub struct Policy {
     pub catalog: Catalog,
     pub rules: RuleSet,

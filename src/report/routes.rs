@@ -33,95 +33,94 @@ fn at(route: &Route, files: &[SourceFile]) -> String {
     format!("{}:{}", files[loc.file as usize].display, loc.span.line)
 }
 
-pub fn rows(model: &Model, files: &[SourceFile]) -> Vec<RouteRow> {
-    let mut out: Vec<RouteRow> = model
-        .routes
+/// One route's row: what protects it, as the model says.
+pub fn row(model: &Model, r: &Route, files: &[SourceFile]) -> RouteRow {
+    let inputs: Vec<_> = model
+        .inputs
         .iter()
-        .map(|r| {
-            let inputs: Vec<_> = model
-                .inputs
-                .iter()
-                .filter(|i| i.handler == r.handler && i.path == r.path && i.package == r.package)
-                // Path segments are routing, not payloads: what `unvalidated-input` checks is bodies and
-                // query strings.
-                .filter(|i| matches!(i.kind.as_str(), "json" | "form" | "query" | "body"))
-                .collect();
-            let input = if inputs.is_empty() {
-                "none".to_string()
-            } else if inputs.iter().all(|i| i.validated || !i.free_form) {
-                "validated".to_string()
-            } else {
-                let bad: Vec<String> = inputs
-                    .iter()
-                    .filter(|i| !i.validated && i.free_form)
-                    .map(|i| i.extractor.clone())
-                    .collect();
-                format!("unvalidated ({})", bad.join(", "))
-            };
-            let auth = if r.auth.sources.is_empty() {
-                r.auth.status.clone()
-            } else {
-                format!("{} ({})", r.auth.status, r.auth.sources.join(", "))
-            };
-            let mut cache = if r.cache.directives.is_empty() {
-                "-".to_string()
-            } else {
-                r.cache.directives.clone()
-            };
-            if r.cache.shared {
-                cache.push_str(" [shared]");
-            }
-            if r.cache.server {
-                cache.push_str(" [server cache]");
-            }
-            let body_limit = r
-                .middleware
-                .iter()
-                .find(|m| m.capability == "body-limit")
-                .map(|m| m.name.clone())
-                .unwrap_or_else(|| "default".into());
-            let serving: Vec<&crate::model::Listener> = r
-                .app
-                .and_then(|a| model.apps.get(a))
-                .map(|app| {
-                    app.listeners
-                        .iter()
-                        .filter_map(|l| model.listeners.get(*l))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let tls = match serving.as_slice() {
-                [] => "unserved".into(),
-                _ => {
-                    let mut modes: Vec<&str> = serving.iter().map(|l| l.tls.as_str()).collect();
-                    modes.sort();
-                    modes.dedup();
-                    match modes.as_slice() {
-                        [one] => one.to_string(),
-                        _ => format!("mixed ({})", modes.join(", ")),
-                    }
-                }
-            };
-            let mut listeners: Vec<String> = serving.iter().map(|l| l.address.clone()).collect();
-            listeners.sort();
-            listeners.dedup();
-            RouteRow {
-                package: r.package.clone(),
-                framework: r.framework.clone(),
-                methods: r.methods.clone(),
-                path: r.path.clone(),
-                handler: r.handler.clone(),
-                handler_at: at(r, files),
-                auth,
-                rate_limit: r.rate_limit.limited,
-                cache,
-                input,
-                body_limit,
-                tls,
-                listeners,
-            }
-        })
+        .filter(|i| i.handler == r.handler && i.path == r.path && i.package == r.package)
+        // Path segments are routing, not payloads: what `unvalidated-input` checks is bodies and
+        // query strings.
+        .filter(|i| matches!(i.kind.as_str(), "json" | "form" | "query" | "body"))
         .collect();
+    let input = if inputs.is_empty() {
+        "none".to_string()
+    } else if inputs.iter().all(|i| i.validated || !i.free_form) {
+        "validated".to_string()
+    } else {
+        let bad: Vec<String> = inputs
+            .iter()
+            .filter(|i| !i.validated && i.free_form)
+            .map(|i| i.extractor.clone())
+            .collect();
+        format!("unvalidated ({})", bad.join(", "))
+    };
+    let auth = if r.auth.sources.is_empty() {
+        r.auth.status.clone()
+    } else {
+        format!("{} ({})", r.auth.status, r.auth.sources.join(", "))
+    };
+    let mut cache = if r.cache.directives.is_empty() {
+        "-".to_string()
+    } else {
+        r.cache.directives.clone()
+    };
+    if r.cache.shared {
+        cache.push_str(" [shared]");
+    }
+    if r.cache.server {
+        cache.push_str(" [server cache]");
+    }
+    let body_limit = r
+        .middleware
+        .iter()
+        .find(|m| m.capability == "body-limit")
+        .map(|m| m.name.clone())
+        .unwrap_or_else(|| "default".into());
+    let serving: Vec<&crate::model::Listener> = r
+        .app
+        .and_then(|a| model.apps.get(a))
+        .map(|app| {
+            app.listeners
+                .iter()
+                .filter_map(|l| model.listeners.get(*l))
+                .collect()
+        })
+        .unwrap_or_default();
+    let tls = match serving.as_slice() {
+        [] => "unserved".into(),
+        _ => {
+            let mut modes: Vec<&str> = serving.iter().map(|l| l.tls.as_str()).collect();
+            modes.sort();
+            modes.dedup();
+            match modes.as_slice() {
+                [one] => one.to_string(),
+                _ => format!("mixed ({})", modes.join(", ")),
+            }
+        }
+    };
+    let mut listeners: Vec<String> = serving.iter().map(|l| l.address.clone()).collect();
+    listeners.sort();
+    listeners.dedup();
+    RouteRow {
+        package: r.package.clone(),
+        framework: r.framework.clone(),
+        methods: r.methods.clone(),
+        path: r.path.clone(),
+        handler: r.handler.clone(),
+        handler_at: at(r, files),
+        auth,
+        rate_limit: r.rate_limit.limited,
+        cache,
+        input,
+        body_limit,
+        tls,
+        listeners,
+    }
+}
+
+pub fn rows(model: &Model, files: &[SourceFile]) -> Vec<RouteRow> {
+    let mut out: Vec<RouteRow> = model.routes.iter().map(|r| row(model, r, files)).collect();
     out.sort_by(|a, b| {
         (&a.package, &a.path, &a.methods, &a.handler_at).cmp(&(
             &b.package,
