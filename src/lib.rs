@@ -39,7 +39,7 @@ pub mod model;
 pub mod policy_error;
 pub mod project;
 pub mod report;
-pub mod server;
 pub mod rules;
+pub mod server;
 pub mod source;
 pub mod suppress;

@@ -79,7 +79,11 @@ fn suppress_line(uri: &Url, text: &str, line: u32, rule: &str) -> WorkspaceEdit 
 }
 
 /// The code actions for the diagnostics of one request, on a document with text `text`.
-pub fn for_diagnostics(uri: &Url, text: &str, diagnostics: &[Diagnostic]) -> Vec<CodeActionOrCommand> {
+pub fn for_diagnostics(
+    uri: &Url,
+    text: &str,
+    diagnostics: &[Diagnostic],
+) -> Vec<CodeActionOrCommand> {
     let mut out = vec![];
     for d in diagnostics {
         let Some(rule) = rule_of(d) else { continue };
@@ -120,23 +124,40 @@ mod tests {
         let CodeActionOrCommand::CodeAction(a) = a else {
             panic!("not an action")
         };
-        a.edit.clone().unwrap().changes.unwrap().into_values().next().unwrap()
+        a.edit
+            .clone()
+            .unwrap()
+            .changes
+            .unwrap()
+            .into_values()
+            .next()
+            .unwrap()
     }
 
     #[test]
     fn suppressions_keep_indentation_and_merge() {
         let uri = Url::parse("file:///p/src/main.rs").unwrap();
-        let text = "fn main() {\n    let x = 1;\n    // portcullis: ignore[a] known\n    let y = 2;\n}\n";
+        let text =
+            "fn main() {\n    let x = 1;\n    // portcullis: ignore[a] known\n    let y = 2;\n}\n";
         let acts = for_diagnostics(&uri, text, &[diag(1, "plaintext-listener")]);
         assert_eq!(acts.len(), 2);
         let e = &edits(&acts[0])[0];
         assert_eq!(e.range.start, Position::new(1, 0));
-        assert_eq!(e.new_text, "    // portcullis: ignore[plaintext-listener] \n");
+        assert_eq!(
+            e.new_text,
+            "    // portcullis: ignore[plaintext-listener] \n"
+        );
         let e = &edits(&acts[1])[0];
-        assert_eq!(e.new_text, "// portcullis: ignore-file[plaintext-listener] \n");
+        assert_eq!(
+            e.new_text,
+            "// portcullis: ignore-file[plaintext-listener] \n"
+        );
         // A suppression comment above the line gets the rule added to its list.
         let e = &edits(&for_diagnostics(&uri, text, &[diag(3, "b")])[0])[0];
-        assert_eq!((e.range.start, e.new_text.as_str()), (Position::new(2, 27), ", b"));
+        assert_eq!(
+            (e.range.start, e.new_text.as_str()),
+            (Position::new(2, 27), ", b")
+        );
         let toml = Url::parse("file:///p/Cargo.toml").unwrap();
         let e = &edits(&for_diagnostics(&toml, "[x]\na = 1\n", &[diag(1, "r")])[0])[0];
         assert_eq!(e.new_text, "# portcullis: ignore[r] \n");

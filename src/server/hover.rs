@@ -15,7 +15,10 @@ pub struct RouteSpot {
 
 fn place(loc: Loc, files: &[SourceFile]) -> Option<(PathBuf, std::ops::Range<usize>)> {
     let f = files.get(loc.file as usize)?;
-    Some((f.path.clone(), loc.span.start as usize..loc.span.end as usize))
+    Some((
+        f.path.clone(),
+        loc.span.start as usize..loc.span.end as usize,
+    ))
 }
 
 pub fn spots(model: &Model, files: &[SourceFile]) -> Vec<RouteSpot> {

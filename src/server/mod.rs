@@ -27,7 +27,7 @@ use workspace::Folder;
 
 /// How long the server waits after a change for the next one before analysing: typing is a burst of
 /// changes, and only the last one needs its diagnostics.
-const PAUSE: Duration = Duration::from_millis(60);
+const PAUSE: Duration = Duration::from_millis(30);
 
 pub fn run(args: &ServerArgs) -> i32 {
     let (conn, io) = Connection::stdio();
@@ -235,12 +235,17 @@ impl<'c> Server<'c> {
         match r.method.as_str() {
             req::HoverRequest::METHOD => {
                 let p: lsp::HoverParams = serde_json::from_value(r.params).map_err(bad)?;
-                Ok(serde_json::to_value(self.hover(&p.text_document_position_params)).unwrap_or_default())
+                Ok(
+                    serde_json::to_value(self.hover(&p.text_document_position_params))
+                        .unwrap_or_default(),
+                )
             }
             req::CodeActionRequest::METHOD => {
                 let p: lsp::CodeActionParams = serde_json::from_value(r.params).map_err(bad)?;
                 let uri = &p.text_document.uri;
-                let text = path_of(uri).and_then(|p| self.text_of(&p)).unwrap_or_default();
+                let text = path_of(uri)
+                    .and_then(|p| self.text_of(&p))
+                    .unwrap_or_default();
                 let acts = actions::for_diagnostics(uri, &text, &p.context.diagnostics);
                 Ok(serde_json::to_value(acts).unwrap_or_default())
             }
@@ -353,10 +358,16 @@ impl<'c> Server<'c> {
     /// created or deleted file finds the folder's packages again, any other file re-analyses its
     /// package if the editor shows diagnostics of it.
     fn file_changed(&mut self, path: &Path, created_or_deleted: bool) {
+        let uri = diagnostics::uri(path);
+        // A file with configuration errors is one even when the setup that names it did not load.
         let setup: Vec<usize> = (0..self.folders.len())
             .filter(|&i| {
                 let f = &self.folders[i];
                 crate::project::is_setup_file(&f.project, &f.choices, path)
+                    || self
+                        .setup_published
+                        .get(&i)
+                        .is_some_and(|us| uri.as_ref().is_some_and(|u| us.contains(u)))
             })
             .collect();
         if !setup.is_empty() {
@@ -422,7 +433,12 @@ impl<'c> Server<'c> {
                 .keys()
                 .filter(|r| self.folder_of(r) == Some(fi))
                 .filter(|r| {
-                    match self.folders[fi].disc.packages.iter().position(|p| &p.root == *r) {
+                    match self.folders[fi]
+                        .disc
+                        .packages
+                        .iter()
+                        .position(|p| &p.root == *r)
+                    {
                         Some(pi) => {
                             interesting.push(pi);
                             false
@@ -468,9 +484,7 @@ impl<'c> Server<'c> {
     }
 
     fn publish(&self, uri: Url, diagnostics: Vec<lsp::Diagnostic>) {
-        let version = path_of(&uri)
-            .and_then(|p| self.docs.get(&p))
-            .copied();
+        let version = path_of(&uri).and_then(|p| self.docs.get(&p)).copied();
         self.notify::<note::PublishDiagnostics>(lsp::PublishDiagnosticsParams {
             uri,
             diagnostics,
@@ -520,6 +534,14 @@ impl<'c> Server<'c> {
             by_file.entry(uri).or_default().push(d);
         }
         let root = folder.disc.packages[pi].root.clone();
+        // Open documents of the package always get an answer, empty or not, for their version.
+        for path in self.docs.keys() {
+            if folder.package_of(path) == Some(pi) {
+                if let Some(uri) = diagnostics::uri(path) {
+                    by_file.entry(uri).or_default();
+                }
+            }
+        }
         let old = self.published.remove(&root).unwrap_or_default();
         for uri in old.into_iter().filter(|u| !by_file.contains_key(u)) {
             self.publish(uri, vec![]);

@@ -90,15 +90,22 @@ mod tests {
             no_cache: true,
             ..Choices::default()
         };
-        let v = serde_json::json!({ "select": "plaintext-listener, secret-in-log", "no-cache": false });
+        let v =
+            serde_json::json!({ "select": "plaintext-listener, secret-in-log", "no-cache": false });
         let c = apply(&base, &v).unwrap();
         assert_eq!(c.select, ["plaintext-listener", "secret-in-log"]);
         assert!(!c.no_cache);
         let c = apply(&base, &serde_json::json!({ "ignore": ["audit"] })).unwrap();
-        assert_eq!((c.select, c.ignore), (vec!["all".to_string()], vec!["audit".to_string()]));
+        assert_eq!(
+            (c.select, c.ignore),
+            (vec!["all".to_string()], vec!["audit".to_string()])
+        );
         let err = apply(&base, &serde_json::json!({ "selec": ["x"] })).unwrap_err();
         assert!(err.contains("selec"), "{err}");
         assert!(apply(&base, &serde_json::json!({ "no-cache": "yes" })).is_err());
-        assert_eq!(apply(&base, &serde_json::Value::Null).unwrap().select, ["all"]);
+        assert_eq!(
+            apply(&base, &serde_json::Value::Null).unwrap().select,
+            ["all"]
+        );
     }
 }
