@@ -56,36 +56,77 @@ const RESPONSE_TRAITS: &[&str] = &["IntoResponse", "ResponseError", "Responder",
 
 pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
     let prog = an.prog;
-    // Every function's summary, side by side: a summary is the same whichever thread computes it.
+    let passed = passed_by_name(an);
+    let not_handler = |id: FnId| {
+        let f = prog.func(id);
+        !f.is_closure && !handlers.contains(&id) && !is_route_handler(f)
+    };
+    // What a check is, from its signature alone: the summary (what the function does, to the depth
+    // of its callees) is computed only for functions that could be reported, and their callers.
+    let kind = |id: FnId| -> Option<&'static str> {
+        let f = prog.func(id);
+        match f.trait_name.as_deref() {
+            Some(t) if GUARD_TRAITS.contains(&t) && t.starts_with("From") => Some("extractor"),
+            Some(t) if GUARD_TRAITS.contains(&t) => Some("middleware"),
+            Some(_) => None,
+            None if f.self_ty.is_none() && passed.contains(f.name.as_str()) => Some("middleware"),
+            None => None,
+        }
+    };
+    let checks = |id: FnId| not_handler(id) && !an.summary(id).checked_auth.is_empty();
     let all: Vec<FnId> = prog.all_fns().collect();
-    let candidates: Vec<FnId> = all
-        .into_par_iter()
-        .filter(|id| {
-            let f = prog.func(*id);
-            !f.is_closure
-                && !handlers.contains(id)
-                && !is_route_handler(f)
-                && !an.summary(*id).checked_auth.is_empty()
+    let reported: Vec<(FnId, &'static str)> = all
+        .par_iter()
+        .filter_map(|&id| kind(id).filter(|_| checks(id)).map(|k| (id, k)))
+        .collect();
+    let set: HashSet<FnId> = reported.iter().map(|(id, _)| *id).collect();
+    // A check called by another check is part of it: report the outermost one.
+    let inner: HashSet<FnId> = all
+        .par_iter()
+        .flat_map_iter(|&caller| {
+            let ctx = prog.ctx_of(caller);
+            let called: Vec<FnId> = prog
+                .func(caller)
+                .calls
+                .iter()
+                .filter_map(|c| an.callee(&ctx, c))
+                .filter(|x| *x != caller && set.contains(x))
+                .collect();
+            let keep = !called.is_empty() && checks(caller);
+            called.into_iter().filter(move |_| keep)
         })
         .collect();
-    let set: HashSet<FnId> = candidates.iter().copied().collect();
-    // A check called by another check is part of it: report the outermost one.
-    let mut inner: HashSet<FnId> = HashSet::new();
-    for &id in &candidates {
-        let ctx = prog.ctx_of(id);
-        for c in &prog.func(id).calls {
-            if let Some(callee) = an.callee(&ctx, c).filter(|x| *x != id && set.contains(x)) {
-                inner.insert(callee);
-            }
+    let mut out = vec![];
+    for (id, kind) in reported.into_iter().filter(|(id, _)| !inner.contains(id)) {
+        let f = prog.func(id);
+        let file = prog.unit(id.unit).file;
+        let s = an.summary(id);
+        let mut audit = s.audit.clone();
+        if audit.is_empty() {
+            audit.extend(rejection_logging(an, id));
         }
+        out.push(AuthCheck {
+            package: prog.package_of(id.unit).to_string(),
+            name: prog.fn_display(id),
+            kind: kind.into(),
+            loc: Loc::new(file, f.span),
+            records: !audit.is_empty(),
+            evidence: s.checked_auth.iter().take(2).cloned().collect(),
+            audit,
+        });
     }
-    // Free functions count when they are handed to the framework by name (`from_fn(auth)`,
-    // `HttpAuthentication::bearer(validator)`, `.hoop(auth_user)`): helpers called directly are part of
-    // whatever calls them.
+    out
+}
+
+/// Free functions count when they are handed to the framework by name (`from_fn(auth)`,
+/// `HttpAuthentication::bearer(validator)`, `.hoop(auth_user)`): helpers called directly are part of
+/// whatever calls them. Handed to a route (`post(create_bot)`, `routes![..]`), a function is a
+/// handler, not a check.
+fn passed_by_name<'p>(an: &Analyzer<'p, '_>) -> HashSet<&'p str> {
     let mut passed: HashSet<&str> = HashSet::new();
-    for id in prog.all_fns() {
-        // Handed to a route (`post(create_bot)`, `routes![..]`), a function is a handler, not a check.
-        for c in prog
+    for id in an.prog.all_fns() {
+        for c in an
+            .prog
             .func(id)
             .calls
             .iter()
@@ -102,38 +143,7 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
             }
         }
     }
-    let mut out = vec![];
-    for id in candidates.into_iter().filter(|id| !inner.contains(id)) {
-        let f = prog.func(id);
-        let file = prog.unit(id.unit).file;
-        let s = an.summary(id);
-        let kind = match f.trait_name.as_deref() {
-            Some(t) if GUARD_TRAITS.contains(&t) => {
-                if t.starts_with("From") {
-                    "extractor"
-                } else {
-                    "middleware"
-                }
-            }
-            Some(_) => continue,
-            None if f.self_ty.is_none() && passed.contains(f.name.as_str()) => "middleware",
-            None => continue,
-        };
-        let mut audit = s.audit.clone();
-        if audit.is_empty() {
-            audit.extend(rejection_logging(an, id));
-        }
-        out.push(AuthCheck {
-            package: prog.package_of(id.unit).to_string(),
-            name: prog.fn_display(id),
-            kind: kind.into(),
-            loc: Loc::new(file, f.span),
-            records: !audit.is_empty(),
-            evidence: s.checked_auth.iter().take(2).cloned().collect(),
-            audit,
-        });
-    }
-    out
+    passed
 }
 
 /// Logging done where the function's error type turns into a response (`impl IntoResponse for ApiError`).
