@@ -245,17 +245,99 @@ when = { prop = "path", equals = "/api/orders" }
     assert_eq!(custom["severity"], 3);
     let href = custom["codeDescription"]["href"].as_str().unwrap();
     assert!(href.ends_with("/policy/bad.toml"), "{href}");
+    // A change to a rule file in force applies at once.
+    let rule = std::fs::read_to_string(dir.join("bad.toml")).unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        rule.replace("\"note\"", "\"warning\""),
+    )
+    .unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&dir.join("bad.toml")), "type": 2 }] }),
+    );
+    let ds = c.diagnostics("src/routes/api.rs", |d| {
+        d.iter()
+            .any(|x| x["code"] == "orders-route" && x["severity"] == 2)
+    });
     // A built-in rule is documented by `portcullis explain`, not a link.
     assert!(ds
         .iter()
         .all(|x| x["code"] == "orders-route" || x.get("codeDescription").is_none()));
-    // Settings from the editor replace the command line's.
+    // Settings from the editor replace its earlier ones.
     std::fs::remove_file(&config).unwrap();
     c.notify(
         "workspace/didChangeConfiguration",
-        json!({ "settings": { "portcullis": { "ignore": [] } } }),
+        json!({ "settings": { "portcullis": { "select": "all" } } }),
     );
     let ds = c.diagnostics("src/handlers/invoices.rs", |d| d.len() == 2);
     assert_eq!(rules(&ds), ["command-injection:11", "path-traversal:15"]);
     c.shutdown();
+}
+
+#[test]
+fn symbolic_links_new_files_settings_and_open_configuration() {
+    let (tmp, real) = fixture("axum-shop");
+    // The editor opens the workspace through a link: diagnostics go to the paths it knows.
+    let link = tmp.path().canonicalize().unwrap().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let before = snapshot(&real);
+    let mut c = Client::start(
+        &link,
+        &["--threads", "2"],
+        json!({ "ignore": ["command-injection"], "cache-dir": ".cache" }),
+    );
+    let invoices = link.join("src/handlers/invoices.rs");
+    c.open(&invoices, 1);
+    let ds = c.diagnostics(&uri(&invoices), |_| true);
+    assert!(ds.is_empty(), "{ds:?}");
+    let api = c.diagnostics(&uri(&link.join("src/routes/api.rs")), |d| !d.is_empty());
+    assert_eq!(rules(&api), ["unauthenticated-cached-route:22"]);
+    // Settings the editor no longer sends are unset.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "portcullis": {} } }),
+    );
+    let ds = c.diagnostics(&uri(&invoices), |d| !d.is_empty());
+    assert_eq!(rules(&ds), ["command-injection:11"]);
+
+    // A file created after the packages were found, opened without any watcher telling.
+    let copy = link.join("src/handlers/invoices_copy.rs");
+    std::fs::copy(&invoices, &copy).unwrap();
+    c.open(&copy, 1);
+    let ds = c.diagnostics(&uri(&copy), |d| !d.is_empty());
+    assert_eq!(rules(&ds), ["command-injection:11"]);
+    std::fs::remove_file(real.join("src/handlers/invoices_copy.rs")).unwrap();
+
+    // An open configuration file keeps its error when the package is analysed again.
+    let config = link.join("portcullis.toml");
+    std::fs::write(&config, "select = [\"no-such-rule\"]\n").unwrap();
+    c.open(&config, 1);
+    c.notify(
+        "textDocument/didSave",
+        json!({ "textDocument": { "uri": uri(&config) } }),
+    );
+    let ds = c.diagnostics(&uri(&config), |d| !d.is_empty());
+    assert_eq!(ds[0]["code"], "configuration");
+    c.change(&config, 2, "select = [\"no-such-rule\"]\n# edited\n");
+    let ds = c.diagnostics_of_version(&uri(&config), 2);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    std::fs::remove_file(&config).unwrap();
+
+    // The cache directory the editor named is inside the workspace: refused, nothing written.
+    assert!(!real.join(".cache").exists());
+    assert_eq!(
+        snapshot(&real),
+        before,
+        "the server wrote into the workspace"
+    );
+    c.shutdown();
+}
+
+#[test]
+fn exit_without_shutdown_is_an_error_exit() {
+    let (_tmp, root) = fixture("axum-shop");
+    let mut c = Client::start(&root, &["--no-cache"], Value::Null);
+    c.notify("exit", Value::Null);
+    assert_eq!(c.wait_exit().code(), Some(1));
 }

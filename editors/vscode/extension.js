@@ -1,4 +1,4 @@
-// Starts `portcullis server` for Rust and TOML files, and passes the `portcullis.*` settings to it
+// Starts `portcullis server` for Rust, TOML and deployment files, and passes the `portcullis.*` settings to it
 // (as initializationOptions, and again whenever they change).
 const vscode = require("vscode");
 const { LanguageClient } = require("vscode-languageclient/node");
@@ -27,6 +27,8 @@ async function activate(context) {
       documentSelector: [
         { scheme: "file", language: "rust" },
         { scheme: "file", language: "toml" },
+        // Deployment files: the environment they give a service decides where it listens.
+        { scheme: "file", pattern: "**/{Dockerfile,Dockerfile.*,*.Dockerfile,*.yml,*.yaml}" },
       ],
       initializationOptions: options(),
     }

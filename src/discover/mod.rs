@@ -70,7 +70,7 @@ pub struct WalkOptions {
 pub struct DiscoverError(pub String);
 
 /// Directories never analysed: build output, VCS metadata, vendored code.
-const SKIP_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
+pub const SKIP_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
 /// Directories of a package that hold test, benchmark or example code, not the service.
 const NON_SERVICE_DIRS: &[&str] = &["tests", "benches", "examples"];
 /// TOML files that configure tools, not the service.

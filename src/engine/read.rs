@@ -148,6 +148,12 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Unread> {
         fix: FIX_UNREADABLE,
     };
     let len = std::fs::metadata(path).map_err(unreadable)?.len();
+    within(len, limit)?;
+    std::fs::read(path).map_err(unreadable)
+}
+
+/// The size limit, whether the text comes from disk or from an editor's buffer.
+fn within(len: u64, limit: u64) -> Result<(), Unread> {
     if len > limit {
         return Err(Unread {
             message: format!(
@@ -156,14 +162,14 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Unread> {
             fix: "exclude generated files, or raise the limit",
         });
     }
-    std::fs::read(path).map_err(unreadable)
+    Ok(())
 }
 
 /// Reads and decodes one file; `id` is its file id in the run.
 pub fn read(plan: &FilePlan, id: u32, limit: u64) -> ReadFile {
     let bytes = match (&plan.unread, &plan.text) {
         (Some(why), _) => Err(why.clone()),
-        (None, Some(text)) => Ok(text.clone().into_bytes()),
+        (None, Some(text)) => within(text.len() as u64, limit).map(|()| text.clone().into_bytes()),
         (None, None) => read_limited(&plan.path, limit),
     };
     let source =

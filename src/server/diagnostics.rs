@@ -25,10 +25,13 @@ pub fn uri(path: &Path) -> Option<Url> {
     Url::from_file_path(path).ok()
 }
 
-fn location(loc: Loc, files: &[SourceFile]) -> Option<Location> {
+/// How the server names a file to the client.
+pub type UriOf<'a> = &'a dyn Fn(&Path) -> Option<Url>;
+
+fn location(loc: Loc, files: &[SourceFile], uri_of: UriOf) -> Option<Location> {
     let file = files.get(loc.file as usize)?;
     Some(Location {
-        uri: uri(&file.path)?,
+        uri: uri_of(&file.path)?,
         range: range(&file.text, loc.span.start as usize, loc.span.end as usize),
     })
 }
@@ -46,14 +49,19 @@ fn documentation(policy: &Policy, rule: &str) -> Option<CodeDescription> {
 
 /// A finding as a diagnostic of the file it is in: the message with the help on a second line, the
 /// evidence as related information.
-pub fn from_finding(f: &Finding, files: &[SourceFile], policy: &Policy) -> Option<Diagnostic> {
-    let primary = location(f.loc, files)?;
+pub fn from_finding(
+    f: &Finding,
+    files: &[SourceFile],
+    policy: &Policy,
+    uri_of: UriOf,
+) -> Option<Diagnostic> {
+    let primary = location(f.loc, files, uri_of)?;
     let mut related: Vec<DiagnosticRelatedInformation> = f
         .labels
         .iter()
         .filter_map(|l| {
             Some(DiagnosticRelatedInformation {
-                location: location(l.loc, files)?,
+                location: location(l.loc, files, uri_of)?,
                 message: l.message.clone(),
             })
         })
@@ -83,7 +91,10 @@ pub fn from_finding(f: &Finding, files: &[SourceFile], policy: &Policy) -> Optio
 
 /// A configuration, rule or catalog error, at its place in the file (relative names are the
 /// workspace folder's, or the working directory's).
-pub fn from_policy_error(e: &PolicyError, folder: &Path) -> Option<(Url, Diagnostic)> {
+pub fn from_policy_error(
+    e: &PolicyError,
+    folder: &Path,
+) -> Option<(std::path::PathBuf, Diagnostic)> {
     let name = e.file.trim_end_matches(" [catalog]");
     let path = [folder.join(name), Path::new(name).to_path_buf()]
         .into_iter()
@@ -96,7 +107,7 @@ pub fn from_policy_error(e: &PolicyError, folder: &Path) -> Option<(Url, Diagnos
         None => e.message.clone(),
     };
     Some((
-        uri(&path)?,
+        path,
         Diagnostic {
             range: range(&e.text, span.start, span.end),
             severity: Some(DiagnosticSeverity::ERROR),

@@ -32,7 +32,9 @@ const PAUSE: Duration = Duration::from_millis(30);
 pub fn run(args: &ServerArgs) -> i32 {
     let (conn, io) = Connection::stdio();
     let code = match serve(&conn, args) {
-        Ok(()) => 0,
+        Ok(Ending::AfterShutdown) => 0,
+        // LSP: `exit` without `shutdown` first (or the client gone) ends with 1.
+        Ok(Ending::Abrupt) => 1,
         Err(e) => {
             eprintln!("portcullis server: {e}");
             crate::commands::EXIT_USAGE
@@ -45,7 +47,13 @@ pub fn run(args: &ServerArgs) -> i32 {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn serve(conn: &Connection, args: &ServerArgs) -> Result<(), Error> {
+/// How the message loop ended.
+enum Ending {
+    AfterShutdown,
+    Abrupt,
+}
+
+fn serve(conn: &Connection, args: &ServerArgs) -> Result<Ending, Error> {
     let (id, params) = conn.initialize_start()?;
     let init: lsp::InitializeParams = serde_json::from_value(params)?;
     let result = serde_json::json!({
@@ -90,11 +98,7 @@ fn folder_roots(init: &lsp::InitializeParams) -> Vec<PathBuf> {
         (_, Some(u)) => vec![u.clone()],
         _ => vec![],
     };
-    let mut roots: Vec<PathBuf> = uris
-        .iter()
-        .filter_map(|u| u.to_file_path().ok())
-        .map(|p| p.canonicalize().unwrap_or(p))
-        .collect();
+    let mut roots: Vec<PathBuf> = uris.iter().filter_map(|u| u.to_file_path().ok()).collect();
     if roots.is_empty() {
         roots.extend(std::env::current_dir().ok());
     }
@@ -104,18 +108,27 @@ fn folder_roots(init: &lsp::InitializeParams) -> Vec<PathBuf> {
 struct Server<'c> {
     conn: &'c Connection,
     pool: rayon::ThreadPool,
+    /// The command line's settings, and with the editor's latest over them.
+    cli: Choices,
     base: Choices,
     folders: Vec<Folder>,
-    /// The open documents' versions; their texts are in `overlays`.
-    docs: HashMap<PathBuf, i32>,
+    /// The open documents: the URI the client named each by, and its version; their texts are in
+    /// `overlays`.
+    docs: HashMap<PathBuf, (Url, i32)>,
     overlays: HashMap<PathBuf, Arc<str>>,
     /// Packages (folder, package) to analyse when the pause after the last change is over.
     pending: BTreeSet<(usize, usize)>,
     deadline: Option<Instant>,
-    /// Per package root, the files whose diagnostics were last published non-empty.
+    /// Per package root, the files its last analysis published diagnostics for.
     published: HashMap<PathBuf, HashSet<Url>>,
+    /// The last analysis's diagnostics of each file, and each configuration file's errors: a file
+    /// may have both (`Cargo.toml`), and each publication carries both.
+    findings: HashMap<Url, Vec<lsp::Diagnostic>>,
+    setup: HashMap<Url, Vec<lsp::Diagnostic>>,
     /// Per folder, the configuration files that had errors.
     setup_published: HashMap<usize, HashSet<Url>>,
+    /// Files opened or saved that no package lists even after finding the packages again.
+    unlisted: HashSet<PathBuf>,
     /// The routes of a package for hover, and the change they were computed after.
     routes: HashMap<(usize, usize), (u64, Vec<hover::RouteSpot>)>,
     changes: u64,
@@ -140,6 +153,7 @@ impl<'c> Server<'c> {
         let mut s = Server {
             conn,
             pool,
+            cli: base.clone(),
             base,
             folders: vec![],
             docs: HashMap::new(),
@@ -147,14 +161,17 @@ impl<'c> Server<'c> {
             pending: BTreeSet::new(),
             deadline: None,
             published: HashMap::new(),
+            findings: HashMap::new(),
+            setup: HashMap::new(),
             setup_published: HashMap::new(),
+            unlisted: HashSet::new(),
             routes: HashMap::new(),
             changes: 0,
             watch_files,
             next_request: 0,
         };
         let options = init.initialization_options.clone().unwrap_or_default();
-        let (base, problem) = workspace::choices(&s.base, &options);
+        let (base, problem) = workspace::choices(&s.cli, &options);
         s.base = base;
         if let Some(msg) = problem {
             s.show(lsp::MessageType::WARNING, msg);
@@ -167,30 +184,51 @@ impl<'c> Server<'c> {
         s
     }
 
-    fn main_loop(&mut self) -> Result<(), Error> {
+    fn main_loop(&mut self) -> Result<Ending, Error> {
         loop {
             let msg = match self.deadline {
                 None => self.conn.receiver.recv().ok(),
                 Some(d) => match self.conn.receiver.recv_deadline(d) {
                     Ok(m) => Some(m),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                        self.flush();
+                        self.guarded("analysing", |s| s.flush());
                         continue;
                     }
                     Err(crossbeam_channel::RecvTimeoutError::Disconnected) => None,
                 },
             };
-            let Some(msg) = msg else { return Ok(()) };
+            let Some(msg) = msg else {
+                return Ok(Ending::Abrupt);
+            };
             match msg {
                 Message::Request(r) => {
                     if self.conn.handle_shutdown(&r)? {
-                        return Ok(());
+                        return Ok(Ending::AfterShutdown);
                     }
                     self.request(r);
                 }
-                Message::Notification(n) => self.notification(n),
+                Message::Notification(n) if n.method == note::Exit::METHOD => {
+                    return Ok(Ending::Abrupt)
+                }
+                Message::Notification(n) => {
+                    let what = format!("handling `{}`", n.method);
+                    self.guarded(&what, |s| s.notification(n));
+                }
                 Message::Response(_) => {}
             }
+        }
+    }
+
+    /// Runs a step of the server; a failure inside portcullis is shown to the user, and the server
+    /// goes on.
+    fn guarded(&mut self, what: &str, step: impl FnOnce(&mut Self)) {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(self)));
+        if let Err(p) = run {
+            let msg = crate::engine::panic_message(p.as_ref());
+            self.show(
+                lsp::MessageType::ERROR,
+                format!("portcullis: internal error while {what}: {msg}"),
+            );
         }
     }
 
@@ -243,10 +281,17 @@ impl<'c> Server<'c> {
             req::CodeActionRequest::METHOD => {
                 let p: lsp::CodeActionParams = serde_json::from_value(r.params).map_err(bad)?;
                 let uri = &p.text_document.uri;
-                let text = path_of(uri)
-                    .and_then(|p| self.text_of(&p))
+                let path = path_of(uri);
+                let text = path
+                    .as_ref()
+                    .and_then(|p| self.text_of(p))
                     .unwrap_or_default();
-                let acts = actions::for_diagnostics(uri, &text, &p.context.diagnostics);
+                let policy = path
+                    .and_then(|p| self.folder_of(&p))
+                    .map(|fi| &self.folders[fi].project.policy);
+                let suppressible = |rule: &str| suppressible(policy, rule);
+                let acts =
+                    actions::for_diagnostics(uri, &text, &p.context.diagnostics, &suppressible);
                 Ok(serde_json::to_value(acts).unwrap_or_default())
             }
             _ => Err((
@@ -278,7 +323,8 @@ impl<'c> Server<'c> {
             note::DidSaveTextDocument::METHOD => {
                 if let Ok(p) = serde_json::from_value::<lsp::DidSaveTextDocumentParams>(params) {
                     if let Some(path) = path_of(&p.text_document.uri) {
-                        self.file_changed(&path, false);
+                        self.files_changed(&[(path.clone(), false)]);
+                        self.find_new(&path);
                     }
                 }
             }
@@ -294,18 +340,21 @@ impl<'c> Server<'c> {
             }
             note::DidChangeWatchedFiles::METHOD => {
                 if let Ok(p) = serde_json::from_value::<lsp::DidChangeWatchedFilesParams>(params) {
-                    for c in p.changes {
-                        if let Some(path) = path_of(&c.uri) {
-                            let created_or_deleted = c.typ != lsp::FileChangeType::CHANGED;
-                            self.file_changed(&path, created_or_deleted);
-                        }
-                    }
+                    let changes: Vec<(PathBuf, bool)> = p
+                        .changes
+                        .iter()
+                        .filter_map(|c| {
+                            Some((path_of(&c.uri)?, c.typ != lsp::FileChangeType::CHANGED))
+                        })
+                        .collect();
+                    self.files_changed(&changes);
                 }
             }
             note::DidChangeConfiguration::METHOD => {
                 if let Ok(p) = serde_json::from_value::<lsp::DidChangeConfigurationParams>(params) {
                     if let Some(v) = p.settings.get("portcullis") {
-                        let (base, problem) = workspace::choices(&self.base, v);
+                        // The editor's settings replace its earlier ones: a key left out is unset.
+                        let (base, problem) = workspace::choices(&self.cli, v);
                         if let Some(msg) = problem {
                             self.show(lsp::MessageType::WARNING, msg);
                         }
@@ -324,13 +373,20 @@ impl<'c> Server<'c> {
         if !self.watch_files {
             return;
         }
-        let watchers = ["**/*.rs", "**/*.toml", "**/Cargo.lock"]
-            .into_iter()
-            .map(|g| lsp::FileSystemWatcher {
-                glob_pattern: lsp::GlobPattern::String(g.into()),
-                kind: None,
-            })
-            .collect();
+        let watchers = [
+            "**/*.rs",
+            "**/*.toml",
+            "**/Cargo.lock",
+            "**/Dockerfile*",
+            "**/*.yml",
+            "**/*.yaml",
+        ]
+        .into_iter()
+        .map(|g| lsp::FileSystemWatcher {
+            glob_pattern: lsp::GlobPattern::String(g.into()),
+            kind: None,
+        })
+        .collect();
         let options = lsp::DidChangeWatchedFilesRegistrationOptions { watchers };
         let params = lsp::RegistrationParams {
             registrations: vec![lsp::Registration {
@@ -349,49 +405,79 @@ impl<'c> Server<'c> {
 
     fn edited(&mut self, uri: Url, version: i32, text: String) {
         let Some(path) = path_of(&uri) else { return };
+        let opened = !self.docs.contains_key(&path);
         self.overlays.insert(path.clone(), Arc::from(text));
-        self.docs.insert(path.clone(), version);
+        self.docs.insert(path.clone(), (uri, version));
+        if opened {
+            self.find_new(&path);
+        }
         self.touch(&path);
     }
 
-    /// A file changed on disk, or was saved: a configuration or rule file reloads its folder, a
-    /// created or deleted file finds the folder's packages again, any other file re-analyses its
-    /// package if the editor shows diagnostics of it.
-    fn file_changed(&mut self, path: &Path, created_or_deleted: bool) {
-        let uri = diagnostics::uri(path);
-        // A file with configuration errors is one even when the setup that names it did not load.
-        let setup: Vec<usize> = (0..self.folders.len())
-            .filter(|&i| {
-                let f = &self.folders[i];
-                crate::project::is_setup_file(&f.project, &f.choices, path)
-                    || self
-                        .setup_published
-                        .get(&i)
-                        .is_some_and(|us| uri.as_ref().is_some_and(|u| us.contains(u)))
-            })
-            .collect();
-        if !setup.is_empty() {
-            return self.reload(setup);
-        }
-        if created_or_deleted {
-            if let Some(fi) = self.folder_of(path) {
-                return self.reload(vec![fi]);
-            }
-        }
-        if self.docs.contains_key(path) {
+    /// A source or manifest file that no package lists (created since the packages were found, and
+    /// no watcher told): the folder's packages are found again, once per such file.
+    fn find_new(&mut self, path: &Path) {
+        let source = path.extension().is_some_and(|e| e == "rs" || e == "toml");
+        let Some(fi) = self.folder_of(path) else {
+            return;
+        };
+        let f = &self.folders[fi];
+        if !source || f.skipped(path) || f.lists(path) || self.unlisted.contains(path) {
             return;
         }
-        if let Some((fi, pi)) = self.package_of(path) {
+        self.reload(vec![fi]);
+        if !self.folders[fi].lists(path) {
+            self.unlisted.insert(path.to_path_buf());
+        }
+    }
+
+    /// Files changed on disk or saved (`true`: created or deleted): a configuration or rule file
+    /// reloads its folder, a created or deleted file finds the folder's packages again (each folder
+    /// once), any other file re-analyses the packages listing it if the editor shows diagnostics of
+    /// them. Files discovery skips (build output) change nothing.
+    fn files_changed(&mut self, changes: &[(PathBuf, bool)]) {
+        let mut reload = BTreeSet::new();
+        let mut touched = vec![];
+        for (path, created_or_deleted) in changes {
+            let Some(fi) = self.folder_of(path) else {
+                continue;
+            };
+            let f = &self.folders[fi];
+            if f.skipped(path) {
+                continue;
+            }
+            let errors_here = self.uri_of(path).is_some_and(|u| {
+                self.setup_published
+                    .get(&fi)
+                    .is_some_and(|us| us.contains(&u))
+            });
+            // A file with configuration errors is one even when the setup naming it did not load.
+            let setup = crate::project::is_setup_file(&f.project, &f.choices, path) || errors_here;
+            if setup || (*created_or_deleted && is_analysed_kind(path)) {
+                reload.insert(fi);
+            } else if !self.docs.contains_key(path) {
+                touched.extend(f.packages_of(path).into_iter().map(|pi| (fi, pi)));
+            }
+        }
+        for (fi, pi) in touched {
+            if reload.contains(&fi) {
+                continue;
+            }
             let root = &self.folders[fi].disc.packages[pi].root;
             if self.published.contains_key(root) {
                 self.schedule(fi, pi);
             }
         }
+        if !reload.is_empty() {
+            self.reload(reload.into_iter().collect());
+        }
     }
 
     fn touch(&mut self, path: &Path) {
-        if let Some((fi, pi)) = self.package_of(path) {
-            self.schedule(fi, pi);
+        if let Some(fi) = self.folder_of(path) {
+            for pi in self.folders[fi].packages_of(path) {
+                self.schedule(fi, pi);
+            }
         }
     }
 
@@ -417,7 +503,8 @@ impl<'c> Server<'c> {
     fn reload(&mut self, folders: Vec<usize>) {
         for fi in folders {
             let old = self.folders.remove(fi);
-            let (folder, problems) = Folder::load(old.root.clone(), &self.base, Some(old.project));
+            let (folder, problems) =
+                Folder::load(old.client_root.clone(), &self.base, Some(old.project));
             self.folders.insert(fi, folder);
             // Package numbers change with a new discovery.
             self.pending.retain(|(f, _)| *f != fi);
@@ -450,7 +537,8 @@ impl<'c> Server<'c> {
                 .collect();
             for root in gone {
                 for uri in self.published.remove(&root).unwrap_or_default() {
-                    self.publish(uri, vec![]);
+                    self.findings.remove(&uri);
+                    self.publish(uri);
                 }
             }
             for pi in interesting {
@@ -458,6 +546,7 @@ impl<'c> Server<'c> {
             }
         }
         self.routes.clear();
+        self.unlisted.clear();
     }
 
     /// Shows a folder's configuration errors where they are, and clears the ones fixed.
@@ -468,28 +557,51 @@ impl<'c> Server<'c> {
         let root = self.folders[fi].root.clone();
         let mut by_file: HashMap<Url, Vec<lsp::Diagnostic>> = HashMap::new();
         for e in &problems.errors {
-            if let Some((uri, d)) = diagnostics::from_policy_error(e, &root) {
-                by_file.entry(uri).or_default().push(d);
+            if let Some((path, d)) = diagnostics::from_policy_error(e, &root) {
+                if let Some(uri) = self.uri_of(&path) {
+                    by_file.entry(uri).or_default().push(d);
+                }
             }
         }
         let old = self.setup_published.remove(&fi).unwrap_or_default();
         for uri in old.into_iter().filter(|u| !by_file.contains_key(u)) {
-            self.publish(uri, vec![]);
+            self.setup.remove(&uri);
+            self.publish(uri);
         }
         self.setup_published
             .insert(fi, by_file.keys().cloned().collect());
         for (uri, ds) in by_file {
-            self.publish(uri, ds);
+            self.setup.insert(uri.clone(), ds);
+            self.publish(uri);
         }
     }
 
-    fn publish(&self, uri: Url, diagnostics: Vec<lsp::Diagnostic>) {
-        let version = path_of(&uri).and_then(|p| self.docs.get(&p)).copied();
+    /// Publishes a file's diagnostics: its findings and its configuration errors.
+    fn publish(&self, uri: Url) {
+        let mut diagnostics = self.findings.get(&uri).cloned().unwrap_or_default();
+        diagnostics.extend(self.setup.get(&uri).cloned().unwrap_or_default());
+        let version = path_of(&uri)
+            .and_then(|p| self.docs.get(&p))
+            .map(|(_, v)| *v);
         self.notify::<note::PublishDiagnostics>(lsp::PublishDiagnosticsParams {
             uri,
             diagnostics,
             version,
         });
+    }
+
+    /// The URI of a file as the client knows it: the one it opened it by, else its path below the
+    /// folder as the client named the folder.
+    fn uri_of(&self, path: &Path) -> Option<Url> {
+        if let Some((uri, _)) = self.docs.get(path) {
+            return Some(uri.clone());
+        }
+        let client_path = self
+            .folders
+            .iter()
+            .filter_map(|f| Some(f.client_root.join(path.strip_prefix(&f.root).ok()?)))
+            .next();
+        diagnostics::uri(client_path.as_deref().unwrap_or(path))
     }
 
     /// Analyses the packages changed since the last pause, and publishes their files' diagnostics.
@@ -520,14 +632,15 @@ impl<'c> Server<'c> {
             }
         };
         let policy = &folder.project.policy;
+        let uri_of = |p: &Path| self.uri_of(p);
         let mut by_file: HashMap<Url, Vec<lsp::Diagnostic>> = HashMap::new();
         for f in &out.findings {
             let Some(file) = out.files.get(f.loc.file as usize) else {
                 continue;
             };
             let (Some(uri), Some(d)) = (
-                diagnostics::uri(&file.path),
-                diagnostics::from_finding(f, &out.files, policy),
+                uri_of(&file.path),
+                diagnostics::from_finding(f, &out.files, policy, &uri_of),
             ) else {
                 continue;
             };
@@ -535,23 +648,23 @@ impl<'c> Server<'c> {
         }
         let root = folder.disc.packages[pi].root.clone();
         // Open documents of the package always get an answer, empty or not, for their version.
-        for path in self.docs.keys() {
-            if folder.package_of(path) == Some(pi) {
-                if let Some(uri) = diagnostics::uri(path) {
-                    by_file.entry(uri).or_default();
-                }
+        for (path, (uri, _)) in &self.docs {
+            if folder.packages_of(path).contains(&pi) {
+                by_file.entry(uri.clone()).or_default();
             }
         }
         let old = self.published.remove(&root).unwrap_or_default();
         for uri in old.into_iter().filter(|u| !by_file.contains_key(u)) {
-            self.publish(uri, vec![]);
+            self.findings.remove(&uri);
+            self.publish(uri);
         }
         self.published
             .insert(root, by_file.keys().cloned().collect());
         let mut files: Vec<(Url, Vec<lsp::Diagnostic>)> = by_file.into_iter().collect();
         files.sort_by(|a, b| a.0.cmp(&b.0));
         for (uri, ds) in files {
-            self.publish(uri, ds);
+            self.findings.insert(uri.clone(), ds);
+            self.publish(uri);
         }
     }
 
@@ -593,6 +706,29 @@ impl<'c> Server<'c> {
             None => std::fs::read_to_string(path).ok().map(Arc::from),
         }
     }
+}
+
+/// Whether a rule's findings can be hidden by a suppression comment: not the findings about the
+/// comments themselves (they are judged after suppressions apply), nor failures inside portcullis.
+fn suppressible(policy: Option<&crate::engine::Policy>, rule: &str) -> bool {
+    let about_comments = policy.is_some_and(|p| {
+        p.rules.rules.iter().any(|r| {
+            r.id == rule && !r.cases.is_empty() && r.cases.iter().all(|c| c.target == "suppression")
+        })
+    });
+    rule != crate::engine::INTERNAL_ERROR && !about_comments
+}
+
+/// Source, manifest and deployment files: what discovery lists.
+fn is_analysed_kind(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".rs")
+        || name.ends_with(".toml")
+        || name == "cargo.lock"
+        || crate::model::deploy_kind(&name).is_some()
 }
 
 /// The path of a `file:` URI as discovery names files (symbolic links resolved where it exists).

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub struct Folder {
+    /// The folder with symbolic links resolved, as discovery names its files.
     pub root: PathBuf,
+    /// The folder as the client named it: diagnostics go to the paths the client knows.
+    pub client_root: PathBuf,
     pub choices: Choices,
     pub project: Project,
     pub cache: Option<Cache>,
@@ -29,12 +32,25 @@ impl Folder {
     /// Loads the folder's project and finds its packages. A broken configuration or rule file keeps
     /// the project it replaces (the built-in policy when there is none), and is reported.
     pub fn load(
-        root: PathBuf,
+        client_root: PathBuf,
         base: &Choices,
         previous: Option<Project>,
     ) -> (Folder, SetupProblems) {
+        let root = client_root.canonicalize().unwrap_or(client_root.clone());
+        // The editor's paths are the folder's, whatever the server's working directory.
+        let anchor = |p: &PathBuf| {
+            if p.is_relative() {
+                root.join(p)
+            } else {
+                p.clone()
+            }
+        };
         let choices = Choices {
             paths: vec![root.clone()],
+            config: base.config.as_ref().map(anchor),
+            rules: base.rules.iter().map(anchor).collect(),
+            cache_dir: base.cache_dir.as_ref().map(anchor),
+            advisory_db: base.advisory_db.as_ref().map(anchor),
             ..base.clone()
         };
         let mut problems = SetupProblems::default();
@@ -63,12 +79,27 @@ impl Folder {
                 }
             }
         };
-        let cache = project.cache_dir(&choices).map(|d| Cache::new(&d));
+        let cache = project
+            .cache_dir(&choices)
+            .filter(|dir| {
+                // The server never writes into the workspace, even where the editor's settings say.
+                let real = dir.ancestors().find_map(|a| a.canonicalize().ok());
+                let inside = real.is_some_and(|r| r.starts_with(&root));
+                if inside {
+                    problems.message.get_or_insert(format!(
+                        "portcullis: the cache directory {} is inside the workspace; running without the cache",
+                        dir.display()
+                    ));
+                }
+                !inside
+            })
+            .map(|d| Cache::new(&d));
         let mut disc = crate::discover::discover(&choices.paths, project.walk).unwrap_or_default();
         project.exclude(&mut disc, &[], false);
         (
             Folder {
                 root,
+                client_root,
                 choices,
                 project,
                 cache,
@@ -78,14 +109,37 @@ impl Folder {
         )
     }
 
+    /// Every package listing a file (a deployment file may serve several); else the deepest whose
+    /// root holds it.
+    pub fn packages_of(&self, path: &Path) -> Vec<usize> {
+        let pkgs = &self.disc.packages;
+        let listing: Vec<usize> = (0..pkgs.len())
+            .filter(|&i| listed_in(&pkgs[i], path))
+            .collect();
+        if !listing.is_empty() {
+            return listing;
+        }
+        self.package_of(path).into_iter().collect()
+    }
+
+    /// Whether a file is one discovery would skip (build output, version control).
+    pub fn skipped(&self, path: &Path) -> bool {
+        path.strip_prefix(&self.root).is_ok_and(|rel| {
+            rel.components().any(|c| {
+                crate::discover::SKIP_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref())
+            })
+        })
+    }
+
+    /// Whether some package lists the file as one of its own.
+    pub fn lists(&self, path: &Path) -> bool {
+        self.disc.packages.iter().any(|p| listed_in(p, path))
+    }
+
     /// The package a file belongs to: the one listing it, else the deepest whose root holds it.
     pub fn package_of(&self, path: &Path) -> Option<usize> {
         let pkgs = &self.disc.packages;
-        let listed = pkgs.iter().position(|p| {
-            p.rust_files.iter().any(|f| f.path == path)
-                || p.toml_files.iter().any(|f| f == path)
-                || p.deploy_files.iter().any(|f| f == path)
-        });
+        let listed = pkgs.iter().position(|p| listed_in(p, path));
         listed.or_else(|| {
             pkgs.iter()
                 .enumerate()
@@ -124,6 +178,12 @@ impl Folder {
         self.project.apply_config(&mut out);
         out
     }
+}
+
+fn listed_in(p: &Package, path: &Path) -> bool {
+    p.rust_files.iter().any(|f| f.path == path)
+        || p.toml_files.iter().any(|f| f == path)
+        || p.deploy_files.iter().any(|f| f == path)
 }
 
 /// The settings of every folder, from the command line and the editor.

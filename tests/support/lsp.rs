@@ -176,11 +176,16 @@ impl Client {
     pub fn shutdown(mut self) {
         assert_eq!(self.request("shutdown", Value::Null), Value::Null);
         self.notify("exit", Value::Null);
+        let status = self.wait_exit();
+        assert!(status.success(), "exit status {status}");
+    }
+
+    /// The server's exit status, once it has exited.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "exit status {status}");
-                return;
+                return status;
             }
             assert!(started.elapsed() < WAIT, "the server did not exit");
             std::thread::sleep(Duration::from_millis(20));
