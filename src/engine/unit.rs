@@ -257,8 +257,9 @@ fn build_model(
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.crates, units);
         // A kept model is for people and tools to read: every call is in it.
-        let keep_call =
-            |call: &model::Call| cx.keep_model || cx.calls.may_match(call, &model::head_known);
+        let keep_call = |call: &model::Call, built: model::Built| {
+            cx.keep_model || cx.calls.may_match(call, &|p: &[String]| built.knows(p))
+        };
         model::build_package(&prog, &cx.policy.catalog, config, env, &keep_call)
     }));
     built

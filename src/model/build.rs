@@ -11,7 +11,7 @@ use crate::catalog::Catalog;
 use crate::facts::{Block, CallKind, Expr, Name, Stmt, TypeRef};
 use std::collections::{HashMap, HashSet};
 mod calls;
-pub use calls::head_known;
+pub use calls::{head_known, Built};
 
 /// `keep_call` tells, from a call's head (see `add_calls`), whether its entity is wanted: a model
 /// built for rules keeps only the calls some rule could match.
@@ -20,7 +20,7 @@ pub fn build_package(
     catalog: &Catalog,
     config: Vec<ConfigEntry>,
     env: Vec<super::EnvSetting>,
-    keep_call: &(dyn Fn(&Call) -> bool + Sync),
+    keep_call: &(dyn Fn(&Call, Built) -> bool + Sync),
 ) -> Model {
     let mut ev = Evaluator::new(prog, catalog, &config);
     let an = Analyzer::new(prog, catalog);
@@ -189,7 +189,7 @@ struct Builder<'p, 'a> {
     blocking: Option<super::blocking::Blocking>,
     /// Environment variables the repository's deployment files set.
     env: Vec<super::EnvSetting>,
-    keep_call: &'p (dyn Fn(&Call) -> bool + Sync),
+    keep_call: &'p (dyn Fn(&Call, Built) -> bool + Sync),
     /// The packages that call a command-line parser (`clap::..`), kept or not.
     cli_packages: std::sync::Mutex<HashSet<std::sync::Arc<str>>>,
 }

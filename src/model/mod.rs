@@ -30,7 +30,7 @@ mod secret_aliases;
 mod value;
 mod warp;
 
-pub use build::{build_package, head_known};
+pub use build::{build_package, head_known, Built};
 pub use config::config_entries;
 pub use deploy::{deploy_kind, env_settings, DeployKind};
 pub use few::Few;

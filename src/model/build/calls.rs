@@ -169,8 +169,19 @@ impl Builder<'_, '_> {
             .map(|c| {
                 let loc = Loc::new(file, c.span);
                 let mut call = self.call_head(&fc, c, loc, package);
+                if CLI_CRATES.iter().any(|p| call.resolved.starts_with(p)) {
+                    self.cli_packages
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(call.package.clone());
+                }
+                // Most calls are ruled out by what they are, before what other analyses say of
+                // them is looked up.
+                if !(self.keep_call)(&call, Built::Core) {
+                    return (loc, None);
+                }
                 self.head_extras(&fc, c, &mut call, shared, &lazy);
-                if !(self.keep_call)(&call) {
+                if !(self.keep_call)(&call, Built::Head) {
                     return (loc, None);
                 }
                 self.call_details(&mut fc, c, &mut call);
@@ -208,12 +219,6 @@ impl Builder<'_, '_> {
                 })
             });
         call.cookie_sent = shared.created_and_sent.contains(&(id.unit, c.span.start));
-        if CLI_CRATES.iter().any(|p| call.resolved.starts_with(p)) {
-            self.cli_packages
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(call.package.clone());
-        }
         lazy.consts.fill(c, call);
         let name = c.name.as_str();
         let is_macro = c.kind == CallKind::Macro;
@@ -372,6 +377,41 @@ impl Builder<'_, '_> {
 /// Whether a call's property is final before the call is kept or dropped: all but those
 /// `call_details` fills in and the package's `role` (set last). A case that a call already fails on
 /// these is not evaluated on it, so the rest is not built.
+/// How much of a call entity is built when `keep_call` is asked: its core (what it is, where it runs,
+/// its arguments' texts and flows), then its head (with what other analyses say of it), then all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Built {
+    Core,
+    Head,
+}
+
+impl Built {
+    /// Whether a property path is filled in at this point.
+    pub fn knows(self, path: &[String]) -> bool {
+        match self {
+            Built::Core => head_known(path) && !filled_by_extras(path),
+            Built::Head => head_known(path),
+        }
+    }
+}
+
+/// What `head_extras` fills in (`args` whole: constant folding sets argument values).
+fn filled_by_extras(path: &[String]) -> bool {
+    matches!(
+        path.first().map(String::as_str),
+        Some(
+            "args"
+                | "constants"
+                | "accepting_verifiers"
+                | "sent_cookie"
+                | "cookie_sent"
+                | "logged_secret_fields"
+                | "logged_secret_aliases"
+                | "process_output"
+        )
+    )
+}
+
 pub fn head_known(path: &[String]) -> bool {
     !matches!(
         path.first().map(String::as_str),
