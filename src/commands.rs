@@ -109,6 +109,7 @@ pub fn check(args: &CheckArgs) -> i32 {
         cache: cache.as_ref(),
         keep_model: std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some(),
         overlays: None,
+        memo: None,
     };
     let outcome = match pool.build() {
         Ok(pool) => pool.install(|| engine::analyze_with(&disc, policy, &enabled, options)),

@@ -12,11 +12,41 @@ use crate::facts::{self, FileFacts};
 use crate::model::{self, AdvisoryMatch, ConfigEntry, EnvSetting};
 use crate::rules::Finding;
 use crate::source::{FileKind, Loc, SourceFile, Span};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The facts of one unit's files by facts key, kept between analyses by a process that analyses the
+/// same unit again and again (the language server): a file whose key is here is neither decoded nor
+/// lowered. Each analysis replaces the contents with its unit's facts, so it holds one unit at most.
+#[derive(Default)]
+pub struct FactsMemo(Mutex<(u128, HashMap<u128, Arc<FileFacts>>)>);
+
+impl FactsMemo {
+    fn get(&self, key: u128) -> Option<Arc<FileFacts>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .get(&key)
+            .cloned()
+    }
+
+    /// Whether it holds the facts of the unit whose facts pack is `pack`.
+    pub fn holds(&self, pack: u128) -> bool {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.0 == pack && !m.1.is_empty()
+    }
+
+    /// Keeps exactly the facts given, of the unit whose facts pack is `pack`.
+    pub fn replace(&self, pack: u128, facts: impl Iterator<Item = (u128, Arc<FileFacts>)>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = (pack, facts.collect());
+    }
+}
 
 /// What the front end made of one file.
 #[derive(Default)]
 pub struct FileOut {
-    pub facts: Option<FileFacts>,
+    pub facts: Option<Arc<FileFacts>>,
     /// The facts' cache key, and whether they were lowered now rather than found in the cache.
     pub key: u128,
     pub lowered: bool,
@@ -35,6 +65,8 @@ pub struct FrontEnd<'a> {
     pub advisories: &'a [Advisory],
     /// The facts the cache holds for this unit, encoded, by file key.
     pub stored: std::collections::HashMap<u128, Vec<u8>>,
+    /// The facts a long-running caller (the language server) kept from the unit's last analysis.
+    pub memo: Option<&'a FactsMemo>,
     /// The policy's fingerprint, part of every facts key.
     pub policy: u128,
 }
@@ -65,7 +97,13 @@ impl FrontEnd<'_> {
 
     fn rust(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
         let key = self.facts_key(plan, read);
-        if let Some(facts) = self.stored.get(&key).and_then(|b| decode_facts(b)) {
+        let kept = self.memo.and_then(|m| m.get(key));
+        if let Some(facts) = kept.or_else(|| {
+            self.stored
+                .get(&key)
+                .and_then(|b| decode_facts(b))
+                .map(Arc::new)
+        }) {
             return FileOut {
                 facts: Some(facts),
                 key,
@@ -83,7 +121,7 @@ impl FrontEnd<'_> {
             ..FileOut::default()
         };
         match result {
-            Ok(Ok(f)) => out.facts = Some(f),
+            Ok(Ok(f)) => out.facts = Some(Arc::new(f)),
             Ok(Err(e)) => out.findings.push(syntax_error(&read.file, id, e)),
             Err(p) => {
                 out.panicked = true;

@@ -19,6 +19,7 @@ mod unit;
 
 pub use cache::Cache;
 pub use diagnostics::{panic_message, INJECT_PANIC_VAR, INTERNAL_ERROR, PARSE_ERROR};
+pub use frontend::FactsMemo;
 pub use policy::{is_builtin, load_policy, load_policy_with, Policy, DEFAULT_MAX_FILE_SIZE};
 
 use crate::discover::{Crate, Discovery, Package};
@@ -92,6 +93,8 @@ pub struct Options<'a> {
     /// Texts that stand for files on disk (an editor's unsaved buffers), by the path discovery gives
     /// the file.
     pub overlays: Option<&'a HashMap<PathBuf, Arc<str>>>,
+    /// Facts kept from the last analysis of the same unit (see `FactsMemo`).
+    pub memo: Option<&'a FactsMemo>,
 }
 
 /// Analyses discovered packages with the given policy, keeping the model, without a cache.
@@ -221,7 +224,13 @@ fn run(
     enabled: &(dyn Fn(&Rule) -> bool + Sync),
     options: Options,
 ) -> Outcome {
-    let cx = RunCx::new(policy, enabled, options.cache, options.keep_model);
+    let cx = RunCx::new(
+        policy,
+        enabled,
+        options.cache,
+        options.keep_model,
+        options.memo,
+    );
     let weights: Vec<u64> = units.par_iter().map(read::weight).collect();
     let results: Vec<UnitResult> = schedule::run(&weights, &|i| {
         let u = &units[i];

@@ -4,7 +4,7 @@
 
 use super::cache::{Cache, PackEntry};
 use super::diagnostics::{enabled_id, internal_error, panic_message, INTERNAL_ERROR, PARSE_ERROR};
-use super::frontend::{FileOut, FrontEnd};
+use super::frontend::{FactsMemo, FileOut, FrontEnd};
 use super::hash::Hasher128;
 use super::policy::Policy;
 use super::read::{read, ReadFile, UnitPlan};
@@ -22,6 +22,7 @@ pub struct RunCx<'a> {
     pub enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
     pub cache: Option<&'a Cache>,
     pub keep_model: bool,
+    pub memo: Option<&'a FactsMemo>,
     /// The policy's fingerprint, part of every facts key.
     pub policy_key: u128,
     /// The policy and the enabled rules, hashed once: part of every unit key.
@@ -36,6 +37,7 @@ impl<'a> RunCx<'a> {
         enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
         cache: Option<&'a Cache>,
         keep_model: bool,
+        memo: Option<&'a FactsMemo>,
     ) -> Self {
         let policy_key = policy.fingerprint();
         let mut h = Hasher128::new();
@@ -53,6 +55,7 @@ impl<'a> RunCx<'a> {
             enabled,
             cache,
             keep_model,
+            memo,
             policy_key,
             key: h.finish(),
             calls: CaseFilter::new(&policy.rules, "call", enabled),
@@ -93,10 +96,17 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         clock.lap("cached");
         return finish(files, plan.first_file, hit.findings, hit.suppressed, None);
     }
+    // A unit analysed again by the same process has its facts in memory: the pack on disk is
+    // neither read nor rewritten for each edit (the next `check` lowers the edited files).
+    let remembered = cx.memo.is_some_and(|m| m.holds(pack));
     let front = FrontEnd {
         crates: &package.crates,
         advisories: &cx.policy.advisories,
-        stored: cx.cache.map(|c| c.get_facts(pack)).unwrap_or_default(),
+        stored: match (cx.cache, remembered) {
+            (Some(c), false) => c.get_facts(pack),
+            _ => Default::default(),
+        },
+        memo: cx.memo,
         policy: cx.policy_key,
     };
     let outs: Vec<FileOut> = plan
@@ -108,11 +118,17 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         .collect();
     if let Some(c) = cx
         .cache
-        .filter(|_| outs.iter().any(|o| o.lowered && o.facts.is_some()))
+        .filter(|_| !remembered && outs.iter().any(|o| o.lowered && o.facts.is_some()))
     {
         store_facts(c, pack, &outs, &front);
     }
     drop(front);
+    if let Some(m) = cx.memo {
+        m.replace(
+            pack,
+            outs.iter().filter_map(|o| Some((o.key, o.facts.clone()?))),
+        );
+    }
     let lowered = outs.iter().filter(|o| o.lowered).count();
     let mut panicked = outs.iter().any(|o| o.panicked);
     clock.lap("front end");

@@ -422,7 +422,7 @@ mod tests {
             krate: 0,
             target: "lib".into(),
             module: vec![],
-            facts,
+            facts: facts.into(),
             text: src.into(),
         }];
         let crates = [crate::discover::Crate::named(

@@ -12,7 +12,8 @@ pub struct Unit {
     pub krate: u32,
     pub target: String,
     pub module: Vec<Name>,
-    pub facts: FileFacts,
+    /// Shared with the language server's memo of the unit's facts, which outlives the unit.
+    pub facts: Arc<FileFacts>,
     pub text: Arc<str>,
 }
 

@@ -19,6 +19,8 @@ pub struct Folder {
     pub project: Project,
     pub cache: Option<Cache>,
     pub disc: Discovery,
+    /// The facts of the package analysed last: an edit re-lowers its file and decodes nothing.
+    memo: engine::FactsMemo,
 }
 
 /// What loading a folder's setup reported: errors in its files, or a message for the user.
@@ -104,6 +106,7 @@ impl Folder {
                 project,
                 cache,
                 disc,
+                memo: engine::FactsMemo::default(),
             },
             problems,
         )
@@ -173,6 +176,7 @@ impl Folder {
             cache: self.cache.as_ref(),
             keep_model,
             overlays: Some(overlays),
+            memo: Some(&self.memo),
         };
         let mut out = engine::analyze_with(&disc, &self.project.policy, &enabled, options);
         self.project.apply_config(&mut out);
