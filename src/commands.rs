@@ -108,6 +108,7 @@ pub fn check(args: &CheckArgs) -> i32 {
     let options = engine::Options {
         cache: cache.as_ref(),
         keep_model: std::env::var_os("PORTCULLIS_DEBUG_MODEL").is_some(),
+        prune_calls: false,
         overlays: None,
         memo: None,
     };

@@ -90,6 +90,9 @@ pub struct Options<'a> {
     pub cache: Option<&'a Cache>,
     /// Keep every unit's model (the route inventory, debugging); it bypasses the unit cache.
     pub keep_model: bool,
+    /// A kept model holds every call entity, unless this is set: then, as for rules alone, only the
+    /// calls some enabled rule could match (the model is wanted for its routes).
+    pub prune_calls: bool,
     /// Texts that stand for files on disk (an editor's unsaved buffers), by the path discovery gives
     /// the file.
     pub overlays: Option<&'a HashMap<PathBuf, Arc<str>>>,
@@ -230,7 +233,8 @@ fn run(
         options.cache,
         options.keep_model,
         options.memo,
-    );
+    )
+    .pruning_calls(options.prune_calls);
     let weights: Vec<u64> = units.par_iter().map(read::weight).collect();
     let results: Vec<UnitResult> = schedule::run(&weights, &|i| {
         let u = &units[i];

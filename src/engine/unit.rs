@@ -22,6 +22,8 @@ pub struct RunCx<'a> {
     pub enabled: &'a (dyn Fn(&Rule) -> bool + Sync),
     pub cache: Option<&'a Cache>,
     pub keep_model: bool,
+    /// Every call entity is built (a kept model is for people and tools to read), unless pruned.
+    all_calls: bool,
     pub memo: Option<&'a FactsMemo>,
     /// The policy's fingerprint, part of every facts key.
     pub policy_key: u128,
@@ -55,11 +57,20 @@ impl<'a> RunCx<'a> {
             enabled,
             cache,
             keep_model,
+            all_calls: keep_model,
             memo,
             policy_key,
             key: h.finish(),
             calls: CaseFilter::new(&policy.rules, "call", enabled),
         }
+    }
+}
+
+impl RunCx<'_> {
+    /// Builds only the call entities enabled rules could match, even in a kept model.
+    pub fn pruning_calls(mut self, prune: bool) -> Self {
+        self.all_calls &= !prune;
+        self
     }
 }
 
@@ -272,9 +283,9 @@ fn build_model(
 ) -> Option<Model> {
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let prog = Program::new(&package.crates, units);
-        // A kept model is for people and tools to read: every call is in it.
+        // A kept model is for people and tools to read: every call is in it (unless pruned on purpose).
         let keep_call = |call: &model::Call, built: model::Built| {
-            cx.keep_model || cx.calls.may_match(call, &|p: &[String]| built.knows(p))
+            cx.all_calls || cx.calls.may_match(call, &|p: &[String]| built.knows(p))
         };
         model::build_package(&prog, &cx.policy.catalog, config, env, &keep_call)
     }));

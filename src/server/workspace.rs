@@ -175,6 +175,8 @@ impl Folder {
         let options = engine::Options {
             cache: self.cache.as_ref(),
             keep_model,
+            // Hover wants the routes, not every call.
+            prune_calls: true,
             overlays: Some(overlays),
             memo: Some(&self.memo),
         };
