@@ -355,27 +355,130 @@ impl<'p, 'a> Flows<'p, 'a> {
         state::analyse(self, id)
     }
 
-    /// Return summaries to a fixed point. Every function is analysed once without summaries, side by
-    /// side: that gives the call graph. Then its strongly connected components, callees first, level by
-    /// level: the functions of a level depend only on lower levels, so they run side by side, and each is
-    /// analysed again only when one of its callees has a summary. A recursive cycle is iterated (a few
-    /// rounds at most).
+    /// Return summaries to a fixed point, with the result `fixed_point_discovered` gives, most often
+    /// analysing each function once. The call graph is read from the calls' resolved targets (a
+    /// function's and its closures'); its strongly connected components are taken level by level,
+    /// callees first: a function alone in its component is analysed once with its callees' final
+    /// summaries (a level's side by side), and the functions of a component are settled as the
+    /// analysis itself sees them (`settle`). If a call the analysis records breaks that order (a
+    /// target the resolution did not show), the fixed point is computed again without a graph.
     fn fixed_point(&mut self, fns: &[FnId]) -> HashMap<FnId, FnResult> {
-        let mut results: Vec<FnResult> = fns.par_iter().map(|id| self.analyse(*id)).collect();
         let index: HashMap<FnId, usize> = fns.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let callees: Vec<Vec<usize>> = results
+        let callees: Vec<Vec<usize>> = fns
+            .par_iter()
+            .map(|&id| self.resolved_callees(id, &index))
+            .collect();
+        let levels = scc::levels(&callees);
+        let mut results: Vec<FnResult> = (0..fns.len()).map(|_| FnResult::default()).collect();
+        for level in &levels {
+            let alone = |c: &&Vec<usize>| c.len() == 1 && !callees[c[0]].contains(&c[0]);
+            let (plain, components): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) =
+                level.iter().partition(alone);
+            let done: Vec<FnResult> = plain.par_iter().map(|c| self.analyse(fns[c[0]])).collect();
+            for (c, r) in plain.iter().zip(done) {
+                if r.ret != Taint::default() {
+                    self.summaries.insert(fns[c[0]], r.ret);
+                }
+                results[c[0]] = r;
+            }
+            for c in components {
+                self.settle(fns, c, &mut results, &index);
+            }
+        }
+        if !in_order(&levels, &callees, &results, &index) {
+            self.summaries.clear();
+            return self.fixed_point_discovered(fns);
+        }
+        fns.iter().copied().zip(results).collect()
+    }
+
+    /// The functions of one component of the resolved call graph, whose callees outside it are
+    /// final, as `fixed_point_discovered` treats them: analysed without summaries first, then by the
+    /// calls the analysis records among them (a call resolving to its own function may carry no
+    /// flow, `self.0.fmt(f)`), callees first, each again only if a callee has a summary, and each
+    /// recursive cycle iterated.
+    fn settle(
+        &mut self,
+        fns: &[FnId],
+        comp: &[usize],
+        results: &mut [FnResult],
+        index: &HashMap<FnId, usize>,
+    ) {
+        let known = std::mem::take(&mut self.summaries);
+        for &i in comp {
+            results[i] = self.analyse(fns[i]);
+        }
+        self.summaries = known;
+        let local: HashMap<usize, usize> = comp.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let inside: Vec<Vec<usize>> = comp
             .iter()
-            .map(|r| {
-                let mut v: Vec<usize> = r
-                    .edges
-                    .iter()
-                    .filter_map(|(c, _, _)| index.get(c).copied())
+            .map(|&i| {
+                let mut v: Vec<usize> = recorded_callees(std::slice::from_ref(&results[i]), index)
+                    .remove(0)
+                    .into_iter()
+                    .filter_map(|c| local.get(&c).copied())
                     .collect();
-                v.sort_unstable();
                 v.dedup();
                 v
             })
             .collect();
+        for level in scc::levels(&inside) {
+            for sub in level {
+                let members: Vec<usize> = sub.iter().map(|&k| comp[k]).collect();
+                if sub.len() > 1 || inside[sub[0]].contains(&sub[0]) {
+                    self.iterate_cycle(fns, &members, results);
+                    continue;
+                }
+                let i = members[0];
+                let stale = results[i]
+                    .edges
+                    .iter()
+                    .any(|(c, _, _)| self.summaries.contains_key(c));
+                if stale {
+                    results[i] = self.analyse(fns[i]);
+                }
+                if results[i].ret != Taint::default() {
+                    self.summaries.insert(fns[i], results[i].ret);
+                }
+            }
+        }
+    }
+
+    /// The crate functions a function's calls and its closures' calls resolve to.
+    fn resolved_callees(&self, id: FnId, index: &HashMap<FnId, usize>) -> Vec<usize> {
+        let prog = self.prog;
+        let ctx = prog.ctx_of(id);
+        let mut out = vec![];
+        let mut bodies = vec![id];
+        while let Some(b) = bodies.pop().filter(|_| bodies.len() < 64) {
+            let f = prog.func(b);
+            out.extend(
+                f.calls
+                    .iter()
+                    .filter_map(|c| self.an.callee(&ctx, c))
+                    .filter_map(|c| index.get(&c).copied()),
+            );
+            f.body.walk(&mut |e| {
+                if let crate::facts::Expr::Closure { fn_index, .. } = e {
+                    bodies.push(FnId {
+                        unit: id.unit,
+                        idx: *fn_index,
+                    });
+                }
+            });
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The fixed point without a graph up front: every function is analysed once without
+    /// summaries, side by side, which gives the call graph; then its components, callees first,
+    /// level by level, each function analysed again only when one of its callees has a summary.
+    fn fixed_point_discovered(&mut self, fns: &[FnId]) -> HashMap<FnId, FnResult> {
+        let mut results: Vec<FnResult> = fns.par_iter().map(|id| self.analyse(*id)).collect();
+        let index: HashMap<FnId, usize> = fns.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let callees = recorded_callees(&results, &index);
         for level in scc::levels(&callees) {
             let (single, cycles): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = level
                 .iter()
@@ -430,6 +533,49 @@ impl<'p, 'a> Flows<'p, 'a> {
     }
 }
 
+/// The crate functions each function's analysis recorded calls into.
+fn recorded_callees(results: &[FnResult], index: &HashMap<FnId, usize>) -> Vec<Vec<usize>> {
+    results
+        .iter()
+        .map(|r| {
+            let mut v: Vec<usize> = r
+                .edges
+                .iter()
+                .filter_map(|(c, _, _)| index.get(c).copied())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect()
+}
+
+/// Whether every call the analysis recorded goes to a function settled before its caller's
+/// analysis: one of a lower level, or of the caller's own component when that was settled as one.
+fn in_order(
+    levels: &[Vec<Vec<usize>>],
+    resolved: &[Vec<usize>],
+    results: &[FnResult],
+    index: &HashMap<FnId, usize>,
+) -> bool {
+    let recorded = recorded_callees(results, index);
+    let mut place = vec![(0usize, 0usize); resolved.len()];
+    let mut comp = 0;
+    for (l, level) in levels.iter().enumerate() {
+        for c in level {
+            for &n in c {
+                place[n] = (l, comp);
+            }
+            comp += 1;
+        }
+    }
+    let settled_whole = |f: usize| resolved[f].iter().any(|&g| place[g].1 == place[f].1);
+    recorded.iter().enumerate().all(|(f, cs)| {
+        cs.iter()
+            .all(|&g| place[g].0 < place[f].0 || (place[g].1 == place[f].1 && settled_whole(f)))
+    })
+}
+
 fn resolve(t: Taint, params: Option<&Vec<u8>>) -> u8 {
     let mut from_params = 0;
     if let Some(ps) = params {
@@ -440,4 +586,103 @@ fn resolve(t: Taint, params: Option<&Vec<u8>>) -> u8 {
         }
     }
     t.labels | (from_params & !t.cleared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::program::{Program, Unit};
+
+    /// A call site and the taints of its receiver and arguments.
+    type CallTaints = ((u32, u32, u32), (Taint, Vec<Taint>));
+
+    /// Both ways to the fixed point give the same summaries and the same flows at every call.
+    fn same_fixed_point(src: &str) {
+        let facts = crate::facts::extract(src, vec![]).unwrap();
+        let units = [Unit {
+            file: 0,
+            krate: 0,
+            target: "lib".into(),
+            module: vec![],
+            facts: facts.into(),
+            text: src.into(),
+        }];
+        let crates = [crate::discover::Crate::named(
+            "demo",
+            std::path::Path::new("."),
+        )];
+        let prog = Program::new(&crates, &units);
+        let policy = crate::engine::load_policy(&[]).unwrap();
+        let an = Analyzer::new(&prog, &policy.catalog);
+        let inputs = HashMap::new();
+        let run = |graph_first: bool| {
+            let mut fl = Flows {
+                prog: &prog,
+                an: &an,
+                input_params: &inputs,
+                summaries: HashMap::new(),
+                params: HashMap::new(),
+                matching: Default::default(),
+            };
+            let fns: Vec<FnId> = prog
+                .all_fns()
+                .filter(|id| !prog.func(*id).is_closure)
+                .collect();
+            fl.params = fns
+                .iter()
+                .map(|&id| (id, state::param_taints(&fl, id)))
+                .collect();
+            let results = if graph_first {
+                fl.fixed_point(&fns)
+            } else {
+                fl.fixed_point_discovered(&fns)
+            };
+            let mut out: Vec<(FnId, Taint, Vec<CallTaints>)> = results
+                .into_iter()
+                .map(|(id, r)| {
+                    let mut calls: Vec<_> = r.calls.into_iter().collect();
+                    calls.sort_by_key(|c| c.0);
+                    (id, r.ret, calls)
+                })
+                .collect();
+            out.sort_by_key(|r| (r.0.unit, r.0.idx));
+            (out, fl.summaries.len())
+        };
+        let (a, b) = (run(true), run(false));
+        assert_eq!(a.0.len(), b.0.len());
+        for (x, y) in a.0.iter().zip(&b.0) {
+            assert_eq!(x, y, "{}", prog.fn_display(x.0));
+        }
+        assert_eq!(a.1, b.1);
+    }
+
+    #[test]
+    fn graph_first_fixed_point_is_the_discovered_one() {
+        // Chains, recursion carrying flow, mutual recursion, a call resolving to itself that carries
+        // none, closures calling the crate's functions, and a function passed as a value.
+        same_fixed_point(
+            r#"
+            fn source(req: &Request) -> String { req.query_string().to_string() }
+            fn wrap(s: String) -> String { format!("<{}>", s) }
+            fn chain(req: &Request) -> String { wrap(wrap(source(req))) }
+            fn count(n: u32, s: String) -> String { if n == 0 { s } else { count(n - 1, s + "x") } }
+            fn even(n: u32, s: String) -> String { if n == 0 { s } else { odd(n - 1, s) } }
+            fn odd(n: u32, s: String) -> String { if n == 0 { String::new() } else { even(n - 1, s) } }
+            struct Name(String);
+            impl std::fmt::Display for Name {
+                fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { self.0.fmt(f) }
+            }
+            fn each(req: &Request) -> Vec<String> {
+                vec![1, 2].iter().map(|n| wrap(format!("{}{}", n, source(req)))).collect()
+            }
+            fn run(req: &Request, db: &Db) {
+                db.execute(&chain(req));
+                db.execute(&count(3, source(req)));
+                db.execute(&even(4, source(req)));
+                let f = wrap;
+                db.execute(&f(each(req).join(",")));
+            }
+            "#,
+        );
+    }
 }
