@@ -72,9 +72,9 @@ pub struct DiscoverError(pub String);
 /// Directories never analysed: build output, VCS metadata, vendored code.
 pub const SKIP_DIRS: &[&str] = &["target", ".git", "node_modules", ".hg", ".svn"];
 /// Directories of a package that hold test, benchmark or example code, not the service.
-const NON_SERVICE_DIRS: &[&str] = &["tests", "benches", "examples"];
+pub const NON_SERVICE_DIRS: &[&str] = &["tests", "benches", "examples"];
 /// TOML files that configure tools, not the service.
-const TOOL_TOMLS: &[&str] = &[
+pub const TOOL_TOMLS: &[&str] = &[
     "rust-toolchain.toml",
     "rustfmt.toml",
     ".rustfmt.toml",

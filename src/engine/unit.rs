@@ -213,7 +213,11 @@ fn store_facts(cache: &Cache, pack: u128, outs: &[FileOut], front: &FrontEnd) {
         .filter_map(|o| {
             let entry = match (&o.facts, o.lowered) {
                 (Some(f), true) => PackEntry::Lowered(f),
-                (Some(_), false) => PackEntry::Stored(front.stored.get(&o.key)?),
+                // Facts from the memo of another unit have no stored bytes here.
+                (Some(f), false) => match front.stored.get(&o.key) {
+                    Some(bytes) => PackEntry::Stored(bytes),
+                    None => PackEntry::Lowered(f),
+                },
                 (None, _) => return None,
             };
             Some((o.key, entry))

@@ -422,7 +422,7 @@ impl<'c> Server<'c> {
             return;
         };
         let f = &self.folders[fi];
-        if !source || f.skipped(path) || f.lists(path) || self.unlisted.contains(path) {
+        if !source || f.lists(path) || f.never_listed(path) || self.unlisted.contains(path) {
             return;
         }
         self.reload(vec![fi]);
@@ -453,7 +453,8 @@ impl<'c> Server<'c> {
             });
             // A file with configuration errors is one even when the setup naming it did not load.
             let setup = crate::project::is_setup_file(&f.project, &f.choices, path) || errors_here;
-            if setup || (*created_or_deleted && is_analysed_kind(path)) {
+            let found = *created_or_deleted && is_analysed_kind(path) && !f.never_listed(path);
+            if setup || found {
                 reload.insert(fi);
             } else if !self.docs.contains_key(path) {
                 touched.extend(f.packages_of(path).into_iter().map(|pi| (fi, pi)));
@@ -503,8 +504,9 @@ impl<'c> Server<'c> {
     fn reload(&mut self, folders: Vec<usize>) {
         for fi in folders {
             let old = self.folders.remove(fi);
-            let (folder, problems) =
+            let (mut folder, problems) =
                 Folder::load(old.client_root.clone(), &self.base, Some(old.project));
+            folder.memo = old.memo;
             self.folders.insert(fi, folder);
             // Package numbers change with a new discovery.
             self.pending.retain(|(f, _)| *f != fi);
@@ -546,7 +548,10 @@ impl<'c> Server<'c> {
             }
         }
         self.routes.clear();
-        self.unlisted.clear();
+        // A file no package lists is remembered until a discovery lists it.
+        let folders = &self.folders;
+        self.unlisted
+            .retain(|p| !folders.iter().any(|f| p.starts_with(&f.root) && f.lists(p)));
     }
 
     /// Shows a folder's configuration errors where they are, and clears the ones fixed.

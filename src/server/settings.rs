@@ -43,12 +43,14 @@ impl List {
 
 /// The command line's choices (paths are set per workspace folder).
 pub fn from_args(args: &ServerArgs) -> Choices {
+    // The command line's paths are the working directory's; the editor's are each folder's.
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
     Choices {
-        config: args.config.clone(),
-        rules: args.policy.rules.clone(),
+        config: args.config.as_ref().map(absolute),
+        rules: args.policy.rules.iter().map(absolute).collect(),
         select: args.select.clone(),
         ignore: args.ignore.clone(),
-        cache_dir: args.cache_dir.clone(),
+        cache_dir: args.cache_dir.as_ref().map(absolute),
         no_cache: args.no_cache,
         ..Choices::default()
     }

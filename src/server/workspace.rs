@@ -20,7 +20,8 @@ pub struct Folder {
     pub cache: Option<Cache>,
     pub disc: Discovery,
     /// The facts of the package analysed last: an edit re-lowers its file and decodes nothing.
-    memo: engine::FactsMemo,
+    /// Carried over when the folder is loaded again (its keys hold the policy's fingerprint).
+    pub memo: engine::FactsMemo,
 }
 
 /// What loading a folder's setup reported: errors in its files, or a message for the user.
@@ -112,17 +113,32 @@ impl Folder {
         )
     }
 
-    /// Every package listing a file (a deployment file may serve several); else the deepest whose
-    /// root holds it.
+    /// Every package listing a file (a deployment file may serve several); else, for a Rust file,
+    /// the deepest whose root holds it (a YAML file no package lists concerns none).
     pub fn packages_of(&self, path: &Path) -> Vec<usize> {
         let pkgs = &self.disc.packages;
         let listing: Vec<usize> = (0..pkgs.len())
             .filter(|&i| listed_in(&pkgs[i], path))
             .collect();
-        if !listing.is_empty() {
+        if !listing.is_empty() || path.extension().is_none_or(|e| e != "rs") {
             return listing;
         }
         self.package_of(path).into_iter().collect()
+    }
+
+    /// Whether discovery never lists a file wherever it is created: build output and version
+    /// control, a package's tests, benches and examples, tools' TOML files.
+    pub fn never_listed(&self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let in_package_dir = self.disc.packages.iter().any(|p| {
+            path.strip_prefix(&p.root).is_ok_and(|rel| {
+                rel.components().next().is_some_and(|c| {
+                    crate::discover::NON_SERVICE_DIRS
+                        .contains(&c.as_os_str().to_string_lossy().as_ref())
+                })
+            })
+        });
+        self.skipped(path) || in_package_dir || crate::discover::TOOL_TOMLS.contains(&name)
     }
 
     /// Whether a file is one discovery would skip (build output, version control).

@@ -374,9 +374,6 @@ impl Builder<'_, '_> {
     }
 }
 
-/// Whether a call's property is final before the call is kept or dropped: all but those
-/// `call_details` fills in and the package's `role` (set last). A case that a call already fails on
-/// these is not evaluated on it, so the rest is not built.
 /// How much of a call entity is built when `keep_call` is asked: its core (what it is, where it runs,
 /// its arguments' texts and flows), then its head (with what other analyses say of it), then all of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -412,6 +409,9 @@ fn filled_by_extras(path: &[String]) -> bool {
     )
 }
 
+/// Whether a call's property is final before the call is kept or dropped: all but those
+/// `call_details` fills in and the package's `role` (set last). A case that a call already fails on
+/// these is not evaluated on it, so the rest is not built.
 pub fn head_known(path: &[String]) -> bool {
     !matches!(
         path.first().map(String::as_str),
