@@ -309,20 +309,42 @@ fn symbolic_links_new_files_settings_and_open_configuration() {
     assert_eq!(rules(&ds), ["command-injection:11"]);
     std::fs::remove_file(real.join("src/handlers/invoices_copy.rs")).unwrap();
 
-    // An open configuration file keeps its error when the package is analysed again.
-    let config = link.join("portcullis.toml");
-    std::fs::write(&config, "select = [\"no-such-rule\"]\n").unwrap();
-    c.open(&config, 1);
+    // An open configuration file keeps its error when its package is analysed again: `Cargo.toml`
+    // is both (its metadata configures portcullis, and rules read it).
+    let manifest = link.join("Cargo.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let broken =
+        format!("{original}\n[package.metadata.portcullis]\nselect = [\"no-such-rule\"]\n");
+    std::fs::write(&manifest, &broken).unwrap();
+    c.open(&manifest, 1);
     c.notify(
         "textDocument/didSave",
-        json!({ "textDocument": { "uri": uri(&config) } }),
+        json!({ "textDocument": { "uri": uri(&manifest) } }),
     );
-    let ds = c.diagnostics(&uri(&config), |d| !d.is_empty());
-    assert_eq!(ds[0]["code"], "configuration");
-    c.change(&config, 2, "select = [\"no-such-rule\"]\n# edited\n");
-    let ds = c.diagnostics_of_version(&uri(&config), 2);
-    assert_eq!(ds.len(), 1, "{ds:?}");
-    std::fs::remove_file(&config).unwrap();
+    let ds = c.diagnostics(&uri(&manifest), |d| {
+        d.iter().any(|x| x["code"] == "configuration")
+    });
+    assert!(!ds.is_empty());
+    let text = std::fs::read_to_string(&invoices).unwrap() + "// edited\n";
+    c.change(&invoices, 2, &text);
+    let (_, others) = c.diagnostics_of_version_and_others(&uri(&invoices), 2);
+    let of_manifest: Vec<&Value> = others
+        .iter()
+        .filter(|m| m["params"]["uri"] == uri(&manifest))
+        .collect();
+    assert!(
+        !of_manifest.is_empty(),
+        "the manifest was not analysed again"
+    );
+    assert!(
+        of_manifest.iter().all(|m| m["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "configuration")),
+        "the analysis cleared the configuration error: {of_manifest:?}"
+    );
+    std::fs::write(&manifest, &original).unwrap();
 
     // The cache directory the editor named is inside the workspace: refused, nothing written.
     assert!(!real.join(".cache").exists());

@@ -132,6 +132,38 @@ impl Client {
         self.publication(suffix, |p| p["version"] == version)
     }
 
+    /// Like `diagnostics_of_version`, with the publications for other files seen on the way (the
+    /// unread backlog included).
+    pub fn diagnostics_of_version_and_others(
+        &mut self,
+        suffix: &str,
+        version: i32,
+    ) -> (Vec<Value>, Vec<Value>) {
+        let mut others: Vec<Value> = self.backlog.clone();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let m = match others.iter().position(|m| {
+                m["params"]["uri"].as_str().unwrap_or("").ends_with(suffix)
+                    && m["params"]["version"] == version
+            }) {
+                Some(i) => others.remove(i),
+                None => match self.next(deadline) {
+                    Some(m) => {
+                        others.push(m);
+                        continue;
+                    }
+                    None => panic!("no diagnostics for version {version} of {suffix}"),
+                },
+            };
+            self.backlog.clear();
+            others.retain(|o| o["method"] == "textDocument/publishDiagnostics");
+            return (
+                m["params"]["diagnostics"].as_array().unwrap().clone(),
+                others,
+            );
+        }
+    }
+
     /// The first diagnostics publication (from the unread backlog on) for a file whose path ends with
     /// `suffix` whose parameters satisfy `want`; the messages before it are dropped.
     fn publication(&mut self, suffix: &str, want: impl Fn(&Value) -> bool) -> Vec<Value> {
@@ -148,9 +180,13 @@ impl Client {
         }
         self.backlog.clear();
         loop {
-            let m = self
-                .next(deadline)
-                .unwrap_or_else(|| panic!("no diagnostics as wanted for {suffix}"));
+            let Some(m) = self.next(deadline) else {
+                let seen: Vec<String> = self.backlog.iter().map(|m| m.to_string()).collect();
+                panic!(
+                    "no diagnostics as wanted for {suffix}; seen:\n{}",
+                    seen.join("\n")
+                );
+            };
             if matches(&m) {
                 return m["params"]["diagnostics"].as_array().unwrap().clone();
             }
