@@ -416,19 +416,7 @@ mod tests {
 
     /// The value of the argument of `sink(..)` in `f`, folded.
     fn folded(src: &str) -> Option<Const> {
-        let facts = crate::facts::extract(src, vec![]).unwrap();
-        let units = [crate::model::program::Unit {
-            file: 0,
-            krate: 0,
-            target: "lib".into(),
-            module: vec![],
-            facts: facts.into(),
-            text: src.into(),
-        }];
-        let crates = [crate::discover::Crate::named(
-            "demo",
-            std::path::Path::new("."),
-        )];
+        let (units, crates) = crate::model::program::one_file(src);
         let prog = Program::new(&crates, &units);
         let policy = crate::engine::load_policy(&[]).unwrap();
         let an = Analyzer::new(&prog, &policy.catalog);

@@ -17,6 +17,27 @@ pub struct Unit {
     pub text: Arc<str>,
 }
 
+/// One source file as a crate's only unit (`demo`), for tests of the analyses.
+#[cfg(test)]
+pub(crate) fn one_file(src: &str) -> ([Unit; 1], [crate::discover::Crate; 1]) {
+    let facts = crate::facts::extract(src, vec![]).unwrap();
+    let unit = Unit {
+        file: 0,
+        krate: 0,
+        target: "lib".into(),
+        module: vec![],
+        facts: facts.into(),
+        text: src.into(),
+    };
+    (
+        [unit],
+        [crate::discover::Crate::named(
+            "demo",
+            std::path::Path::new("."),
+        )],
+    )
+}
+
 fn module_key(krate: u32, target: &str, module: &[Name]) -> String {
     format!("{krate}/{target}::{}", module.join("::"))
 }

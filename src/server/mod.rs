@@ -47,6 +47,13 @@ pub fn run(args: &ServerArgs) -> i32 {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The two kinds of diagnostics a file may have, published together.
+#[derive(Clone, Copy)]
+enum Layer {
+    Findings,
+    Setup,
+}
+
 /// How the message loop ended.
 enum Ending {
     AfterShutdown,
@@ -569,15 +576,37 @@ impl<'c> Server<'c> {
             }
         }
         let old = self.setup_published.remove(&fi).unwrap_or_default();
-        for uri in old.into_iter().filter(|u| !by_file.contains_key(u)) {
-            self.setup.remove(&uri);
+        let files = self.replace(Layer::Setup, old, by_file);
+        self.setup_published.insert(fi, files);
+    }
+
+    /// Replaces one layer of the diagnostics of a group of files (a package's findings, a folder's
+    /// configuration errors): the files no longer in the group are cleared, every file of it is
+    /// published, in URI order. Returns the group's files.
+    fn replace(
+        &mut self,
+        layer: Layer,
+        old: HashSet<Url>,
+        new: HashMap<Url, Vec<lsp::Diagnostic>>,
+    ) -> HashSet<Url> {
+        for uri in old.into_iter().filter(|u| !new.contains_key(u)) {
+            self.layer(layer).remove(&uri);
             self.publish(uri);
         }
-        self.setup_published
-            .insert(fi, by_file.keys().cloned().collect());
-        for (uri, ds) in by_file {
-            self.setup.insert(uri.clone(), ds);
+        let files: HashSet<Url> = new.keys().cloned().collect();
+        let mut sorted: Vec<(Url, Vec<lsp::Diagnostic>)> = new.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (uri, ds) in sorted {
+            self.layer(layer).insert(uri.clone(), ds);
             self.publish(uri);
+        }
+        files
+    }
+
+    fn layer(&mut self, layer: Layer) -> &mut HashMap<Url, Vec<lsp::Diagnostic>> {
+        match layer {
+            Layer::Findings => &mut self.findings,
+            Layer::Setup => &mut self.setup,
         }
     }
 
@@ -659,18 +688,8 @@ impl<'c> Server<'c> {
             }
         }
         let old = self.published.remove(&root).unwrap_or_default();
-        for uri in old.into_iter().filter(|u| !by_file.contains_key(u)) {
-            self.findings.remove(&uri);
-            self.publish(uri);
-        }
-        self.published
-            .insert(root, by_file.keys().cloned().collect());
-        let mut files: Vec<(Url, Vec<lsp::Diagnostic>)> = by_file.into_iter().collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        for (uri, ds) in files {
-            self.findings.insert(uri.clone(), ds);
-            self.publish(uri);
-        }
+        let files = self.replace(Layer::Findings, old, by_file);
+        self.published.insert(root, files);
     }
 
     fn hover(&mut self, at: &lsp::TextDocumentPositionParams) -> Option<lsp::Hover> {

@@ -266,23 +266,7 @@ impl<'p, 'a> Flows<'p, 'a> {
         an: &'p Analyzer<'p, 'a>,
         input_params: &'p HashMap<FnId, Vec<usize>>,
     ) -> FlowOut {
-        let mut fl = Flows {
-            prog,
-            an,
-            input_params,
-            summaries: HashMap::new(),
-            params: HashMap::new(),
-            matching: Default::default(),
-            fell_back: false,
-        };
-        let fns: Vec<FnId> = prog
-            .all_fns()
-            .filter(|id| !prog.func(*id).is_closure)
-            .collect();
-        fl.params = fns
-            .par_iter()
-            .map(|&id| (id, state::param_taints(&fl, id)))
-            .collect();
+        let (mut fl, fns) = Flows::new(prog, an, input_params);
         let results = fl.fixed_point(&fns);
         // What callers pass fills the callees' parameters.
         let mut entry: HashMap<FnId, Vec<u8>> = HashMap::new();
@@ -341,6 +325,33 @@ impl<'p, 'a> Flows<'p, 'a> {
         }
         out
     }
+    /// The analysis of a package's functions (closures are analysed where they are written), with
+    /// each function's parameters' starting taints; and those functions.
+    fn new(
+        prog: &'p Program<'a>,
+        an: &'p Analyzer<'p, 'a>,
+        input_params: &'p HashMap<FnId, Vec<usize>>,
+    ) -> (Self, Vec<FnId>) {
+        let mut fl = Flows {
+            prog,
+            an,
+            input_params,
+            summaries: HashMap::new(),
+            params: HashMap::new(),
+            matching: Default::default(),
+            fell_back: false,
+        };
+        let fns: Vec<FnId> = prog
+            .all_fns()
+            .filter(|id| !prog.func(*id).is_closure)
+            .collect();
+        fl.params = fns
+            .par_iter()
+            .map(|&id| (id, state::param_taints(&fl, id)))
+            .collect();
+        (fl, fns)
+    }
+
     /// The indices of the catalog's flow entries with a pattern matching one of `names`.
     fn matching_entries(&self, names: &[String]) -> Arc<[usize]> {
         let hit = self.matching.read().map(|m| m.get(names).cloned());
@@ -595,7 +606,7 @@ fn resolve(t: Taint, params: Option<&Vec<u8>>) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::program::{Program, Unit};
+    use crate::model::program::Program;
 
     /// A call site and the taints of its receiver and arguments.
     type CallTaints = ((u32, u32, u32), (Taint, Vec<Taint>));
@@ -604,41 +615,13 @@ mod tests {
 
     /// Both ways to the fixed point give the same summaries and the same flows at every call.
     fn same_fixed_point(src: &str) {
-        let facts = crate::facts::extract(src, vec![]).unwrap();
-        let units = [Unit {
-            file: 0,
-            krate: 0,
-            target: "lib".into(),
-            module: vec![],
-            facts: facts.into(),
-            text: src.into(),
-        }];
-        let crates = [crate::discover::Crate::named(
-            "demo",
-            std::path::Path::new("."),
-        )];
+        let (units, crates) = crate::model::program::one_file(src);
         let prog = Program::new(&crates, &units);
         let policy = crate::engine::load_policy(&[]).unwrap();
         let an = Analyzer::new(&prog, &policy.catalog);
         let inputs = HashMap::new();
         let run = |graph_first: bool| {
-            let mut fl = Flows {
-                prog: &prog,
-                an: &an,
-                input_params: &inputs,
-                summaries: HashMap::new(),
-                params: HashMap::new(),
-                matching: Default::default(),
-                fell_back: false,
-            };
-            let fns: Vec<FnId> = prog
-                .all_fns()
-                .filter(|id| !prog.func(*id).is_closure)
-                .collect();
-            fl.params = fns
-                .iter()
-                .map(|&id| (id, state::param_taints(&fl, id)))
-                .collect();
+            let (mut fl, fns) = Flows::new(&prog, &an, &inputs);
             let results = if graph_first {
                 fl.fixed_point(&fns)
             } else {
