@@ -145,10 +145,7 @@ fn quick_fixes_and_route_hover() {
         .lines()
         .position(|l| l.contains("\"/cart\""))
         .unwrap();
-    let hover = c.request(
-        "textDocument/hover",
-        json!({ "textDocument": { "uri": uri(&api) }, "position": { "line": line, "character": 20 } }),
-    );
+    let hover = c.hover(&api, line, 20);
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(md.contains("**GET /api/cart**"), "{md}");
     assert!(md.contains("| authentication | enforced"), "{md}");
@@ -160,18 +157,12 @@ fn quick_fixes_and_route_hover() {
         .lines()
         .position(|l| l.starts_with("pub async fn create"))
         .unwrap();
-    let hover = c.request(
-        "textDocument/hover",
-        json!({ "textDocument": { "uri": uri(&handler) }, "position": { "line": line, "character": 15 } }),
-    );
+    let hover = c.hover(&handler, line, 15);
     assert!(hover["contents"]["value"]
         .as_str()
         .unwrap()
         .contains("**POST /api/orders**"));
-    let none = c.request(
-        "textDocument/hover",
-        json!({ "textDocument": { "uri": uri(&handler) }, "position": { "line": 0, "character": 0 } }),
-    );
+    let none = c.hover(&handler, 0, 0);
     assert_eq!(none, Value::Null);
     c.shutdown();
 }

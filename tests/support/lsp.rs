@@ -194,6 +194,14 @@ impl Client {
         }
     }
 
+    /// The answer to a hover at a 0-based line and UTF-16 column of a file.
+    pub fn hover(&mut self, path: &Path, line: usize, character: u32) -> Value {
+        self.request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri(path) }, "position": { "line": line, "character": character } }),
+        )
+    }
+
     pub fn open(&mut self, path: &Path, version: i32) {
         let text = std::fs::read_to_string(path).unwrap();
         self.notify(
