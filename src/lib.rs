@@ -35,6 +35,7 @@ pub mod discover;
 pub mod engine;
 pub mod facts;
 pub mod fingerprint;
+pub mod frontend;
 pub mod model;
 pub mod policy_error;
 pub mod project;

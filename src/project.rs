@@ -166,7 +166,7 @@ impl Project {
             !self.cfg.excludes(p) || (!force && p.canonicalize().is_ok_and(|c| named.contains(&c)))
         };
         for pkg in &mut disc.packages {
-            pkg.rust_files.retain(|f| keep(&f.path));
+            pkg.code_files.retain(|f| keep(&f.path));
             pkg.toml_files.retain(|f| keep(f));
         }
     }

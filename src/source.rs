@@ -38,6 +38,7 @@ impl Loc {
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Rust,
+    Python,
     Toml,
     /// A deployment file: Dockerfile, docker-compose file, Kubernetes manifest.
     Deploy,

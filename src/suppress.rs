@@ -21,7 +21,7 @@ const FILE_MARKER: &str = "portcullis: ignore-file[";
 pub fn scan(text: &str, kind: FileKind) -> Vec<Suppression> {
     let comment = match kind {
         FileKind::Rust => "//",
-        FileKind::Toml | FileKind::Deploy => "#",
+        FileKind::Toml | FileKind::Deploy | FileKind::Python => "#",
     };
     let mut out = vec![];
     // Almost no file has one: one search of the whole text instead of two per line.

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
+mod python;
 mod workspace;
+pub use python::module_of as python_module_of;
 pub use workspace::Crate;
 
 #[derive(Debug, Clone)]
@@ -15,7 +17,7 @@ pub struct Package {
     pub name: String,
     pub root: PathBuf,
     pub manifest: Option<PathBuf>,
-    pub rust_files: Vec<RustFile>,
+    pub code_files: Vec<CodeFile>,
     pub toml_files: Vec<PathBuf>,
     /// Deployment files (Dockerfiles, docker-compose files, Kubernetes manifests) in the package or in a
     /// directory above it: the environment they give the service.
@@ -38,7 +40,7 @@ impl Package {
 }
 
 #[derive(Debug, Clone)]
-pub struct RustFile {
+pub struct CodeFile {
     pub path: PathBuf,
     /// The crate target the file belongs to: `lib`, `main`, `bin/NAME`.
     pub target: String,
@@ -46,6 +48,8 @@ pub struct RustFile {
     pub module: Vec<String>,
     /// Which of its package's `crates` the file belongs to.
     pub krate: u32,
+    /// `Rust` or `Python`.
+    pub kind: crate::source::FileKind,
 }
 
 #[derive(Debug, Default)]
@@ -107,7 +111,18 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
         let canon = p
             .canonicalize()
             .map_err(|e| DiscoverError(format!("cannot read `{}`: {}", p.display(), e)))?;
-        if canon.is_dir() {
+        let python = python::project_root_of(&canon)
+            .filter(|py| package_root_of(&canon).is_none_or(|cargo| py.starts_with(cargo)));
+        if let Some(py) = python.filter(|py| *py != canon) {
+            // A file or directory inside a Python project: the project is analysed whole.
+            whole.insert(py.clone());
+            roots.insert(py);
+            if canon.is_dir() {
+                narrowed.push(canon);
+            } else {
+                explicit.insert(canon);
+            }
+        } else if canon.is_dir() {
             match nearest_manifest_dir(&canon) {
                 // A directory inside a package (`portcullis check src/`): the package is analysed whole,
                 // since its facts span files, and only findings below the directory are reported.
@@ -154,6 +169,8 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     let mut rust: BTreeSet<PathBuf> = BTreeSet::new();
     let mut tomls: BTreeSet<PathBuf> = BTreeSet::new();
     let mut deploy: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut python: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut py_projects: BTreeSet<PathBuf> = BTreeSet::new();
     let mut unreadable: BTreeMap<PathBuf, String> = BTreeMap::new();
     // With links followed, a file reached twice (a link to a directory of the tree) is analysed once.
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
@@ -163,6 +180,8 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             rust: &mut rust,
             tomls: &mut tomls,
             deploy: &mut deploy,
+            python: &mut python,
+            py_projects: &mut py_projects,
             unreadable: &mut unreadable,
             seen: &mut seen,
         };
@@ -179,7 +198,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                     name: name.clone(),
                     root: root.clone(),
                     manifest: Some(root.join("Cargo.toml")),
-                    rust_files: vec![],
+                    code_files: vec![],
                     toml_files: vec![],
                     deploy_files: vec![],
                     crates: vec![Crate::named(name, root)],
@@ -229,7 +248,7 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                     continue;
                 }
                 if let Some(rf) = classify_rust(&pkg.root, file, &named) {
-                    pkg.rust_files.push(rf);
+                    pkg.code_files.push(rf);
                 }
             }
             None => {
@@ -256,17 +275,18 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                         name,
                         root: root.clone(),
                         manifest: None,
-                        rust_files: vec![],
+                        code_files: vec![],
                         toml_files: vec![],
                         deploy_files: vec![],
                     }
                 });
                 let rel = file.strip_prefix(&root).unwrap_or(file);
-                pkg.rust_files.push(RustFile {
+                pkg.code_files.push(CodeFile {
                     path: file.clone(),
                     target: "main".into(),
                     module: module_of(rel),
                     krate: 0,
+                    kind: crate::source::FileKind::Rust,
                 });
             }
         }
@@ -295,6 +315,21 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             }
         }
     }
+    // Python projects: the directories with a project file, and a directory named on the command line
+    // that holds Python files outside any project.
+    let mut py_roots = py_projects.clone();
+    py_roots.extend(dirs.iter().filter(|d| !pkg_roots.contains(*d)).cloned());
+    let mut python_packages = python::packages(&python, &py_roots, &pkg_roots);
+    python_packages.retain(|p| {
+        let base = roots
+            .iter()
+            .chain(&dirs)
+            .chain(&narrowed)
+            .filter(|r| p.root.starts_with(r))
+            .max_by_key(|r| r.components().count());
+        let rel = base.and_then(|w| p.root.strip_prefix(w).ok());
+        !rel.is_some_and(under_support_dir)
+    });
     // A deployment file deploys the packages below the nearest package or workspace root above it
     // (`deploy/k8s/api.yaml` and `docker/Dockerfile` are the repository's), else below its directory.
     for file in &deploy {
@@ -306,11 +341,20 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
                 pkg.deploy_files.push(file.clone());
             }
         }
+        for pkg in python_packages.iter_mut() {
+            if pkg.root.starts_with(dir) || pkg.root.starts_with(parent) {
+                pkg.deploy_files.push(file.clone());
+            }
+        }
     }
-    let mut all: Vec<Package> = packages.into_values().chain(loose.into_values()).collect();
-    all.retain(|p| !p.rust_files.is_empty() || !p.toml_files.is_empty());
+    let mut all: Vec<Package> = packages
+        .into_values()
+        .chain(loose.into_values())
+        .chain(python_packages)
+        .collect();
+    all.retain(|p| !p.code_files.is_empty() || !p.toml_files.is_empty());
     for p in &mut all {
-        p.rust_files.sort_by(|a, b| a.path.cmp(&b.path));
+        p.code_files.sort_by(|a, b| a.path.cmp(&b.path));
         p.toml_files.sort();
         p.toml_files.dedup();
     }
@@ -346,6 +390,9 @@ struct Found<'a> {
     rust: &'a mut BTreeSet<PathBuf>,
     tomls: &'a mut BTreeSet<PathBuf>,
     deploy: &'a mut BTreeSet<PathBuf>,
+    python: &'a mut BTreeSet<PathBuf>,
+    /// Directories holding a Python project file.
+    py_projects: &'a mut BTreeSet<PathBuf>,
     unreadable: &'a mut BTreeMap<PathBuf, String>,
     seen: &'a mut BTreeSet<PathBuf>,
 }
@@ -393,6 +440,15 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             found.tomls.insert(path);
         } else if name.ends_with(".rs") {
             found.rust.insert(path);
+        } else if name.ends_with(".py") {
+            found.python.insert(path);
+        } else if python::is_project_file(&name) {
+            if let Some(dir) = path.parent() {
+                found.py_projects.insert(dir.to_path_buf());
+            }
+            if name == "pyproject.toml" {
+                found.tomls.insert(path);
+            }
         } else if is_deployment_file(path.strip_prefix(root).unwrap_or(&path), &name) {
             found.deploy.insert(path);
         } else if name == "cargo.lock"
@@ -648,7 +704,7 @@ fn package_root_of(path: &Path) -> Option<PathBuf> {
 
 /// The crate target and module path of a Rust file of a package, or `None` for files that are not part of
 /// the service (tests, benches, examples, build scripts).
-fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile> {
+fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<CodeFile> {
     let rel = file.strip_prefix(root).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -666,7 +722,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
             .map(|n| n.trim_end_matches(".rs").to_string())
             .unwrap_or_default();
         let rest: PathBuf = parts.iter().skip(2).collect();
-        return Some(RustFile {
+        return Some(CodeFile {
             path: file.to_path_buf(),
             target: format!("example/{name}"),
             module: if parts.len() <= 2 {
@@ -675,6 +731,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
                 module_of(&rest)
             },
             krate: 0,
+                    kind: crate::source::FileKind::Rust,
         });
     }
     if parts
@@ -688,7 +745,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
         if inner.first().map(String::as_str) == Some("bin") && inner.len() >= 2 {
             let name = inner[1].trim_end_matches(".rs").to_string();
             let rest: PathBuf = inner[2..].iter().collect();
-            return Some(RustFile {
+            return Some(CodeFile {
                 path: file.to_path_buf(),
                 target: format!("bin/{name}"),
                 module: if inner.len() == 2 {
@@ -697,23 +754,26 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<RustFile
                     module_of(&rest)
                 },
                 krate: 0,
+                    kind: crate::source::FileKind::Rust,
             });
         }
         let target = if inner == ["main.rs"] { "main" } else { "lib" };
         let rest: PathBuf = inner.iter().collect();
-        return Some(RustFile {
+        return Some(CodeFile {
             path: file.to_path_buf(),
             target: target.into(),
             module: module_of(&rest),
             krate: 0,
+                    kind: crate::source::FileKind::Rust,
         });
     }
     // Sources outside `src/` (custom `[lib] path`, loose files): modules by their path.
-    Some(RustFile {
+    Some(CodeFile {
         path: file.to_path_buf(),
         target: "lib".into(),
         module: module_of(rel),
         krate: 0,
+                    kind: crate::source::FileKind::Rust,
     })
 }
 

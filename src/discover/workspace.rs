@@ -3,7 +3,7 @@
 //! (directly, through `workspace = true`, renamed or not) are analysed as one unit; each keeps its own
 //! crate name, files and dependencies.
 
-use super::{Package, RustFile};
+use super::{Package, CodeFile};
 use globset::{GlobBuilder, GlobSetBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -309,18 +309,18 @@ fn merge(
             }
         }
     }
-    let mut rust_files: Vec<RustFile> = vec![];
+    let mut code_files: Vec<CodeFile> = vec![];
     let mut toml_files: Vec<PathBuf> = vec![];
     let mut deploy_files: Vec<PathBuf> = vec![];
     for (k, p) in taken.iter_mut().enumerate() {
         deploy_files.append(&mut p.deploy_files);
-        rust_files.extend(p.rust_files.drain(..).map(|mut f| {
+        code_files.extend(p.code_files.drain(..).map(|mut f| {
             f.krate = k as u32;
             f
         }));
         toml_files.append(&mut p.toml_files);
     }
-    rust_files.sort_by(|a, b| a.path.cmp(&b.path));
+    code_files.sort_by(|a, b| a.path.cmp(&b.path));
     toml_files.sort();
     toml_files.dedup();
     deploy_files.sort();
@@ -329,7 +329,7 @@ fn merge(
         name: taken[outer].name.clone(),
         root,
         manifest: taken[outer].manifest.clone(),
-        rust_files,
+        code_files,
         toml_files,
         deploy_files,
         crates,

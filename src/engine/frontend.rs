@@ -77,7 +77,7 @@ impl FrontEnd<'_> {
             return FileOut::default();
         }
         match plan.kind {
-            FileKind::Rust => self.rust(plan, read, id),
+            FileKind::Rust | FileKind::Python => self.code(plan, read, id),
             FileKind::Toml => self.toml(&read.file, id, plan.krate),
             FileKind::Deploy => FileOut {
                 env: model::env_settings(&read.file, id),
@@ -95,7 +95,7 @@ impl FrontEnd<'_> {
         h.finish()
     }
 
-    fn rust(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
+    fn code(&self, plan: &FilePlan, read: &ReadFile, id: u32) -> FileOut {
         let key = self.facts_key(plan, read);
         let kept = self.memo.and_then(|m| m.get(key));
         if let Some(facts) = kept.or_else(|| {
@@ -104,16 +104,22 @@ impl FrontEnd<'_> {
                 .and_then(|b| decode_facts(b))
                 .map(Arc::new)
         }) {
+            let findings = facts
+                .syntax_error
+                .iter()
+                .map(|e| syntax_error(&read.file, id, plan.kind, e.clone()))
+                .collect();
             return FileOut {
                 facts: Some(facts),
                 key,
+                findings,
                 ..FileOut::default()
             };
         }
         let text = &read.file.text;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             injected_panic(&plan.display);
-            facts::extract(text, plan.module.clone())
+            lower(plan, text)
         }));
         let mut out = FileOut {
             key,
@@ -121,8 +127,13 @@ impl FrontEnd<'_> {
             ..FileOut::default()
         };
         match result {
-            Ok(Ok(f)) => out.facts = Some(Arc::new(f)),
-            Ok(Err(e)) => out.findings.push(syntax_error(&read.file, id, e)),
+            Ok((f, failure)) => {
+                out.facts = f.map(Arc::new);
+                if let Some(e) = failure {
+                    out.findings
+                        .push(syntax_error(&read.file, id, plan.kind, e));
+                }
+            }
             Err(p) => {
                 out.panicked = true;
                 out.findings.push(internal_error(
@@ -170,7 +181,24 @@ impl FrontEnd<'_> {
     }
 }
 
-fn syntax_error(file: &SourceFile, id: u32, e: facts::ParseFailure) -> Finding {
+/// A source file's facts, and its syntax error. The Rust parser gives up at the first error; the
+/// Python parser recovers, so a Python file with an error still has the facts of what it could read.
+fn lower(plan: &FilePlan, text: &str) -> (Option<FileFacts>, Option<facts::ParseFailure>) {
+    match plan.kind {
+        FileKind::Python => {
+            let package = plan.path.file_name().is_some_and(|n| n == "__init__.py");
+            let f = crate::frontend::python::extract(text, plan.module.clone(), package);
+            let failure = f.syntax_error.clone();
+            (Some(f), failure)
+        }
+        _ => match facts::extract(text, plan.module.clone()) {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(e)),
+        },
+    }
+}
+
+fn syntax_error(file: &SourceFile, id: u32, kind: FileKind, e: facts::ParseFailure) -> Finding {
     let text = &file.text;
     let off = file.line_range(e.line.saturating_sub(1)).map_or(0, |r| r.0);
     let col_bytes: usize = text[off..].chars().take(e.col0).map(char::len_utf8).sum();
@@ -190,9 +218,14 @@ fn syntax_error(file: &SourceFile, id: u32, e: facts::ParseFailure) -> Finding {
     } else {
         e.message
     };
+    let language = if kind == FileKind::Python {
+        "Python"
+    } else {
+        "Rust"
+    };
     parse_error(
         Loc::new(id, span),
-        format!("could not parse Rust source: {message}"),
+        format!("could not parse {language} source: {message}"),
         FIX_SYNTAX,
     )
 }

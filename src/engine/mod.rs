@@ -130,7 +130,7 @@ pub fn analyze_with(
             name: String::new(),
             root: PathBuf::from("."),
             manifest: None,
-            rust_files: vec![],
+            code_files: vec![],
             toml_files: vec![],
             deploy_files: vec![],
             crates: vec![Crate::named("", Path::new("."))],
@@ -174,7 +174,7 @@ pub fn analyze_sources(
         name: package.to_string(),
         root: PathBuf::from("."),
         manifest: None,
-        rust_files: vec![],
+        code_files: vec![],
         toml_files: vec![],
         deploy_files: vec![],
         crates: vec![Crate::named(package, Path::new("."))],
@@ -184,6 +184,8 @@ pub fn analyze_sources(
         .map(|(name, text)| {
             let kind = if name.ends_with(".toml") || name.ends_with("Cargo.lock") {
                 crate::source::FileKind::Toml
+            } else if name.ends_with(".py") {
+                crate::source::FileKind::Python
             } else {
                 crate::source::FileKind::Rust
             };

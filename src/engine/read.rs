@@ -108,10 +108,10 @@ pub fn number(units: &mut [UnitPlan]) {
 }
 
 fn package_files(pkg: &Package, display: &super::DisplayPaths) -> Vec<FilePlan> {
-    let rust = pkg.rust_files.iter().map(|rf| FilePlan {
+    let rust = pkg.code_files.iter().map(|rf| FilePlan {
         display: display.of(&rf.path),
         path: rf.path.clone(),
-        kind: FileKind::Rust,
+        kind: rf.kind,
         target: rf.target.clone(),
         module: rf.module.clone(),
         krate: rf.krate,

@@ -22,6 +22,9 @@ pub struct ArgFact {
     /// Shared with the call entity's argument.
     pub text: std::sync::Arc<str>,
     pub lit: Option<Lit>,
+    /// The parameter a keyword argument names (Python's `verify=False`); the text and literal are
+    /// its value's.
+    pub keyword: Option<Name>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,12 +156,17 @@ fn check_later(pending: &mut Vec<Pending>, mark: usize, sp: &Spanner, out: &mut 
 }
 
 fn arg(e: &Expr, sp: &Spanner) -> ArgFact {
+    let (keyword, e) = match e {
+        Expr::Keyword { name, value, .. } => (Some(*name), &**value),
+        _ => (None, e),
+    };
     ArgFact {
         text: sp.text_of(e.span(), 240).into(),
         lit: match e {
             Expr::Lit { lit, .. } => Some(lit.clone()),
             _ => None,
         },
+        keyword,
     }
 }
 
@@ -224,6 +232,7 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
                         lit: (f.len() >= 2 && f.starts_with('"') && f.ends_with('"'))
                             .then(|| Lit::Str(f[1..f.len() - 1].to_string())),
                         text: f.into(),
+                        keyword: None,
                     })
                     .collect()
             } else {
@@ -242,6 +251,7 @@ fn visit(e: &Expr, checked: bool, sp: &Spanner, out: &mut Out) {
             args.iter().for_each(|a| visit(a, false, sp, out));
         }
         Expr::Try { inner, .. } => visit(inner, true, sp, out),
+        Expr::Keyword { value, .. } => visit(value, checked, sp, out),
         Expr::If {
             cond, then, els, ..
         } => {

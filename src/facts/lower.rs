@@ -7,8 +7,8 @@ use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 
-/// A file that syn could not parse.
-#[derive(Debug, Clone)]
+/// A file that its parser could not read: where and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParseFailure {
     pub message: String,
     pub line: usize,
@@ -442,11 +442,13 @@ impl<'a> Lowerer<'a> {
                     },
                     ty: None,
                     span: self.span(r.span()),
+                    default: None,
                 },
                 syn::FnArg::Typed(t) => Param {
                     pat: self.pat(&t.pat),
                     ty: Some(TypeRef::from_syn(&t.ty, self.sp)),
                     span: self.span(t.span()),
+                    default: None,
                 },
             })
             .collect_exact();
@@ -835,6 +837,7 @@ impl<'a> Lowerer<'a> {
                     pat,
                     ty,
                     span: self.span(p.span()),
+                    default: None,
                 }
             })
             .collect_exact();

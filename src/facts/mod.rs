@@ -44,6 +44,9 @@ pub struct FileFacts {
     pub uses: Vec<UseDef>,
     /// Modules declared `#[cfg(test)] mod x;`: their files are test code.
     pub test_mods: Vec<Vec<Name>>,
+    /// The first syntax error of a file whose parser recovers from errors (Python): the facts are
+    /// those of what it could read, and the error is reported whenever they are used, cached or not.
+    pub syntax_error: Option<ParseFailure>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +87,8 @@ pub struct Param {
     pub pat: Pat,
     pub ty: Option<TypeRef>,
     pub span: Span,
+    /// Python: the default value (FastAPI's `Depends(get_user)`, `Query(max_length=50)`); none in Rust.
+    pub default: Option<Box<Expr>>,
 }
 
 /// A binding pattern, reduced to what analysis needs.
@@ -237,6 +242,13 @@ pub enum Expr {
         value: Option<Box<Expr>>,
         span: Span,
     },
+    /// A keyword argument of a call (Python's `verify=False`): the value, named. Only the Python front
+    /// end writes it; everything that reads values looks through it.
+    Keyword {
+        name: Name,
+        value: Box<Expr>,
+        span: Span,
+    },
     Unknown {
         span: Span,
     },
@@ -286,6 +298,7 @@ impl Expr {
             | Expr::Binary { span, .. }
             | Expr::Assign { span, .. }
             | Expr::Return { span, .. }
+            | Expr::Keyword { span, .. }
             | Expr::Unknown { span } => *span,
         }
     }
@@ -353,6 +366,7 @@ impl Expr {
                 body.walk(f);
             }
             Expr::LetCond { expr, .. }
+            | Expr::Keyword { value: expr, .. }
             | Expr::Try { inner: expr, .. }
             | Expr::Unary { expr, .. } => expr.walk(f),
             Expr::Binary { lhs, rhs, .. } => {

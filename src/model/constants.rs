@@ -140,7 +140,7 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 }
                 _ => None,
             },
-            Expr::Try { inner, .. } => next(inner),
+            Expr::Try { inner, .. } | Expr::Keyword { value: inner, .. } => next(inner),
             Expr::Unary { op, expr, .. } if *op == "&" => next(expr),
             Expr::Binary { op, lhs, rhs, .. } if *op == "+" => {
                 let (l, at) = next(lhs)?;

@@ -193,7 +193,9 @@ impl Walk<'_, '_, '_> {
                 args.iter().for_each(|a| self.visit(a, state));
             }
             Expr::Macro(m) => m.args.iter().for_each(|a| self.visit(a, state)),
-            Expr::Try { inner: x, .. } | Expr::Field { base: x, .. } => self.visit(x, state),
+            Expr::Try { inner: x, .. }
+            | Expr::Keyword { value: x, .. }
+            | Expr::Field { base: x, .. } => self.visit(x, state),
             Expr::Return { value: Some(x), .. } | Expr::LetCond { expr: x, .. } => {
                 self.visit(x, state)
             }

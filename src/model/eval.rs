@@ -442,7 +442,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 self.bind(f, pat, v);
                 Value::Unknown
             }
-            Expr::Try { inner, .. } => self.eval(f, inner),
+            Expr::Try { inner, .. } | Expr::Keyword { value: inner, .. } => self.eval(f, inner),
             Expr::Unary { expr, .. } => {
                 self.eval(f, expr);
                 Value::Unknown

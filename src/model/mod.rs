@@ -311,6 +311,8 @@ pub struct ArgLiteral {
 #[derive(Debug, Clone, Serialize)]
 pub struct CallArg {
     pub text: std::sync::Arc<str>,
+    /// The parameter a keyword argument names (Python's `verify=False`), else null.
+    pub keyword: Option<crate::facts::Name>,
     pub value: serde_json::Value,
     /// When the value is text built at run time on a constant start that holds a whole scheme and host
     /// (`format!("{BASE}/users/{id}")`, `base.join(path)`): its shape, run-time pieces written `{}`

@@ -301,7 +301,9 @@ impl<'a> Aliases<'a> {
             Expr::Unary { op, expr, .. } if *op == "&" || *op == "*" => {
                 self.secret_in(an, expr, at)
             }
-            Expr::Try { inner, .. } => self.secret_in(an, inner, at),
+            Expr::Try { inner, .. } | Expr::Keyword { value: inner, .. } => {
+                self.secret_in(an, inner, at)
+            }
             Expr::Binary { op, lhs, rhs, .. } if *op == "+" => self
                 .secret_in(an, lhs, at)
                 .or_else(|| self.secret_in(an, rhs, at)),

@@ -146,6 +146,7 @@ entity!(App {
 });
 entity!(CallArg {
     text,
+    keyword,
     value,
     template,
     flow

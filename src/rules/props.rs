@@ -188,6 +188,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
                 "args",
                 list(obj(vec![
                     ("text", Scalar),
+                    ("keyword", Scalar),
                     ("value", Any),
                     ("template", Scalar),
                     ("flow", list(Scalar)),

@@ -58,6 +58,8 @@ fn rule_of(d: &Diagnostic) -> Option<&str> {
 fn suppress_line(uri: &Url, text: &str, line: u32, rule: &str) -> WorkspaceEdit {
     let kind = if uri.path().ends_with(".rs") {
         FileKind::Rust
+    } else if uri.path().ends_with(".py") {
+        FileKind::Python
     } else {
         FileKind::Toml
     };

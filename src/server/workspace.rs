@@ -203,7 +203,7 @@ impl Folder {
 }
 
 fn listed_in(p: &Package, path: &Path) -> bool {
-    p.rust_files.iter().any(|f| f.path == path)
+    p.code_files.iter().any(|f| f.path == path)
         || p.toml_files.iter().any(|f| f == path)
         || p.deploy_files.iter().any(|f| f == path)
 }

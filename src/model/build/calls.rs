@@ -621,6 +621,7 @@ fn call_args(c: &CallSite, flow: &CallFlow) -> Vec<CallArg> {
         .map(|(i, a)| CallArg {
             flow: Labels(flow.args.get(i).copied().unwrap_or(0)),
             text: a.text.clone(),
+            keyword: a.keyword,
             template: None,
             value: match &a.lit {
                 Some(Lit::Str(s)) => serde_json::Value::String(s.clone()),

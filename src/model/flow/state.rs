@@ -329,7 +329,7 @@ impl FnState<'_, '_, '_> {
                 self.bind(pat, t, false);
                 Taint::NONE
             }
-            Expr::Try { inner, .. } => self.expr(inner),
+            Expr::Try { inner, .. } | Expr::Keyword { value: inner, .. } => self.expr(inner),
             Expr::Unary { expr, op, .. } => {
                 let t = self.expr(expr);
                 if op == "!" {
