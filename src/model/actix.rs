@@ -247,6 +247,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                         loc: cx.loc,
                         fn_id,
                         extractor: None,
+                        preset: None,
                     }])));
                 }
                 "configure" => {

@@ -988,6 +988,9 @@ impl Analyzer<'_, '_> {
     }
 
     fn classify_layer_uncached(&self, l: &LayerVal) -> Middleware {
+        if let Some(preset) = &l.preset {
+            return preset.0.clone();
+        }
         let mut m = Middleware {
             name: l.name.clone(),
             capability: "other".into(),
@@ -1062,6 +1065,9 @@ impl Analyzer<'_, '_> {
 
     /// Why a layer has its capability, for labels.
     pub fn layer_note(&self, m: &Middleware, l: &LayerVal) -> String {
+        if let Some(preset) = &l.preset {
+            return preset.1.clone();
+        }
         if let Some(id) = l.fn_id {
             let s = self.summary(id);
             let why = s

@@ -162,6 +162,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 loc: cx.loc,
                 fn_id,
                 extractor: None,
+                preset: None,
             }])));
         }
         "from_extractor" | "from_extractor_with_state" => {
@@ -178,6 +179,7 @@ pub fn call(ev: &mut Evaluator, _f: &mut Frame, cx: &CallCx) -> Option<Value> {
                 loc: cx.loc,
                 fn_id: None,
                 extractor: ty,
+                preset: None,
             }])));
         }
         _ => {}
@@ -233,6 +235,7 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             loc: o.loc,
             fn_id: None,
             extractor: None,
+            preset: None,
         }],
         Value::Struct(path, _, loc) => vec![LayerVal {
             name: path.join("::"),
@@ -245,6 +248,7 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             loc: *loc,
             fn_id: None,
             extractor: None,
+            preset: None,
         }],
         Value::Path(segs, loc) => vec![LayerVal {
             name: segs.join("::"),
@@ -257,6 +261,7 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             loc: *loc,
             fn_id: None,
             extractor: None,
+            preset: None,
         }],
         Value::Tuple(items) => items.iter().flat_map(|x| to_layers(ev, x, cx, i)).collect(),
         // A function of the crate used as middleware (salvo `hoop(auth)`, poem `around(f)`).
@@ -268,6 +273,7 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             loc: *loc,
             fn_id: Some(*id),
             extractor: None,
+            preset: None,
         }],
         _ => vec![LayerVal {
             name: cx
@@ -281,6 +287,7 @@ pub(super) fn to_layers(ev: &Evaluator, v: &Value, cx: &CallCx, i: usize) -> Vec
             loc: cx.arg_loc(i),
             fn_id: None,
             extractor: None,
+            preset: None,
         }],
     }
 }
@@ -449,6 +456,7 @@ pub fn method(ev: &mut Evaluator, _f: &mut Frame, recv: &Value, cx: &CallCx) -> 
                         loc: cx.loc,
                         fn_id,
                         extractor: None,
+                        preset: None,
                     });
                 }
                 _ => return None,

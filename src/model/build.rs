@@ -86,9 +86,13 @@ pub fn build_package(
         keep_call,
         cli_packages: Default::default(),
     };
-    let serves: Vec<ServeEvent> = ev.serves.clone();
+    let python = super::fastapi::apps(prog, &an);
+    let serves: Vec<ServeEvent> = ev.serves.iter().chain(&python.serves).cloned().collect();
     for s in &serves {
         b.add_served(s);
+    }
+    for r in &python.unserved {
+        b.add_app(r.framework, (r.loc, None), false, &r.routes(), vec![]);
     }
     if serves.is_empty() {
         for (id, v) in &candidates {

@@ -16,6 +16,7 @@ mod deploy;
 mod deployed;
 mod eval;
 mod fast_hash;
+mod fastapi;
 mod few;
 mod flow;
 mod inputs;

@@ -156,6 +156,7 @@ fn fairing_layers(ev: &Evaluator, v: &Value, cx: &CallCx) -> Vec<LayerVal> {
                     loc: cx.arg_loc(0),
                     fn_id,
                     extractor: None,
+                    preset: None,
                 }];
             }
         }

@@ -47,6 +47,9 @@ pub struct LayerVal {
     pub fn_id: Option<FnId>,
     /// `middleware::from_extractor::<T>()`: the extractor type.
     pub extractor: Option<TypeRef>,
+    /// What the layer does, when its adapter has already worked it out (a FastAPI dependency), with
+    /// the reason shown in labels.
+    pub preset: Option<Box<(super::Middleware, String)>>,
 }
 
 #[derive(Debug, Clone)]

@@ -33,6 +33,7 @@ fn guard(ev: &Evaluator, cx: &CallCx, name: String) -> LayerVal {
         loc: cx.loc,
         fn_id: None,
         extractor: None,
+        preset: None,
     }
 }
 
@@ -207,6 +208,7 @@ fn and(a: &FilterVal, b: &FilterVal) -> FilterVal {
                     loc: h.loc,
                     fn_id: h.fn_id,
                     extractor: None,
+                    preset: None,
                 });
                 r.slots.push(Slot::Other);
             } else {

@@ -1,0 +1,343 @@
+//! Calls the FastAPI adapter understands: building apps and routers, registering routes, middleware
+//! and routers, dependencies, decorators that wrap a route in a layer, and `uvicorn.run`.
+
+use super::values::{Obj, Py, Register, Routes};
+use super::{Frame, Interp};
+use crate::facts::Name;
+use crate::model::eval::ServeEvent;
+use crate::model::value::{AddrVal, LayerVal, ListenerVal, Origin, RouterOp, Tls};
+use crate::source::Loc;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+#[derive(Default)]
+pub struct Args {
+    pub positional: Vec<(Py, Loc)>,
+    pub kwargs: Vec<(Name, Py, Loc)>,
+}
+
+impl Args {
+    pub fn kw(&self, name: &str) -> Option<&Py> {
+        self.kwargs
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, v, _)| v)
+    }
+
+    /// A parameter passed by position or by name.
+    pub fn get(&self, index: usize, name: &str) -> Option<&Py> {
+        self.kw(name).or(self.positional.get(index).map(|(v, _)| v))
+    }
+
+    fn str(&self, index: usize, name: &str) -> Option<String> {
+        match self.get(index, name) {
+            Some(Py::Str(s, _)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Path-operation decorators and the methods they answer.
+const OPERATIONS: &[&str] = &["get", "post", "put", "patch", "delete", "options", "head", "trace"];
+
+impl Interp<'_, '_> {
+    pub(super) fn call(&mut self, f: &mut Frame, callee: Py, args: Args, loc: Loc) -> Py {
+        match callee {
+            Py::Ext(path) => self.external(f, path, args, loc),
+            Py::Func(id, _) => self.call_fn(id, &args),
+            // `@app.get("/items")` applied to its function.
+            Py::Register(reg) => match args.positional.first() {
+                Some((Py::Func(id, layers), _)) => {
+                    let mut layers = layers.clone();
+                    layers.extend(self.param_deps(*id));
+                    layers.extend(reg.deps.iter().cloned());
+                    let func = self.prog.func(*id);
+                    let at = Loc::new(self.prog.unit(id.unit).file, func.span);
+                    reg.target
+                        .borrow_mut()
+                        .add_route(&reg, *id, layers, func.name.as_str(), at);
+                    Py::Func(*id, vec![])
+                }
+                _ => Py::Unknown,
+            },
+            Py::MiddlewareFn(target, at) => match args.positional.first() {
+                Some((Py::Func(id, _), _)) => {
+                    let name = self.prog.func(*id).name.to_string();
+                    target.borrow_mut().middleware.push(LayerVal {
+                        name: name.clone(),
+                        names: vec![name],
+                        arg_texts: vec![],
+                        arg_values: vec![],
+                        loc: at,
+                        fn_id: Some(*id),
+                        extractor: None,
+                        preset: None,
+                    });
+                    Py::Func(*id, vec![])
+                }
+                _ => Py::Unknown,
+            },
+            Py::Wrap(layer) => match args.positional.first() {
+                Some((Py::Func(id, layers), _)) => {
+                    let mut layers = layers.clone();
+                    layers.push((*layer).clone());
+                    Py::Func(*id, layers)
+                }
+                _ => Py::Unknown,
+            },
+            _ => Py::Unknown,
+        }
+    }
+
+    fn external(&mut self, f: &mut Frame, path: Vec<Name>, args: Args, loc: Loc) -> Py {
+        let last = path.last().map_or("", |n| n.as_str());
+        match last {
+            "FastAPI" | "Starlette" | "APIRouter" => {
+                let mut r = Routes {
+                    is_app: last != "APIRouter",
+                    prefix: args.str(usize::MAX, "prefix").unwrap_or_default(),
+                    loc,
+                    ..Routes::default()
+                };
+                r.deps = self.deps_list(args.kw("dependencies"));
+                let r = Rc::new(RefCell::new(r));
+                if last != "APIRouter" {
+                    self.apps.push(r.clone());
+                }
+                Py::Routes(r)
+            }
+            "Depends" | "Security" => {
+                let inner = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                Py::Dep(Box::new(inner), loc)
+            }
+            "run" if path.first().is_some_and(|p| p == "uvicorn") => {
+                self.uvicorn_run(f, &args, loc);
+                Py::None
+            }
+            // fastapi-cache's `@cache(expire=60)`: a response cache around the route function.
+            "cache" if path.iter().any(|p| p.starts_with("fastapi_cache")) || path.len() == 1 => {
+                let keyed = args.kw("key_builder").is_some();
+                Py::Wrap(Rc::new(self.layer(
+                    "fastapi_cache::cache",
+                    &format!("cache({})", if keyed { "key_builder=..." } else { "" }),
+                    loc,
+                )))
+            }
+            _ => Py::Obj(Rc::new(Obj {
+                path,
+                kwargs: args.kwargs.into_iter().map(|(k, v, _)| (k, v)).collect(),
+                loc,
+                method: None,
+            })),
+        }
+    }
+
+    pub(super) fn method(&mut self, f: &mut Frame, recv: Py, name: Name, args: Args, loc: Loc) -> Py {
+        let n = name.as_str();
+        match recv {
+            Py::Routes(r) => self.routes_method(f, r, n, args, loc),
+            // slowapi: `@limiter.limit("5/minute")` on a route function.
+            Py::Obj(o) if o.name() == "Limiter" && (n == "limit" || n == "shared_limit") => {
+                let text = args.str(0, "limit_value").unwrap_or_default();
+                Py::Wrap(Rc::new(self.layer(
+                    "slowapi::Limiter::limit",
+                    &format!("limiter.{n}(\"{text}\")"),
+                    loc,
+                )))
+            }
+            Py::Obj(o) => Py::Obj(Rc::new(Obj {
+                path: o.path.clone(),
+                kwargs: args.kwargs.into_iter().map(|(k, v, _)| (k, v)).collect(),
+                loc,
+                method: Some(name),
+            })),
+            _ => Py::Unknown,
+        }
+    }
+
+    fn routes_method(
+        &mut self,
+        f: &mut Frame,
+        r: Rc<std::cell::RefCell<Routes>>,
+        n: &str,
+        args: Args,
+        loc: Loc,
+    ) -> Py {
+        let _ = f;
+        if OPERATIONS.contains(&n) || n == "api_route" || n == "add_api_route" {
+            let methods = if n == "api_route" || n == "add_api_route" {
+                match args.kw("methods") {
+                    Some(Py::List(items)) => items
+                        .iter()
+                        .filter_map(|m| match m {
+                            Py::Str(s, _) => Some(s.to_uppercase()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => vec!["GET".into()],
+                }
+            } else {
+                vec![n.to_uppercase()]
+            };
+            let reg = Rc::new(Register {
+                target: r,
+                methods,
+                path: args.str(0, "path").unwrap_or_default(),
+                deps: self.deps_list(args.kw("dependencies")),
+                loc,
+            });
+            if n == "add_api_route" {
+                let endpoint = args.get(1, "endpoint").cloned().unwrap_or(Py::Unknown);
+                let mut call = Args::default();
+                call.positional.push((endpoint, loc));
+                return self.call(f, Py::Register(reg), call, loc);
+            }
+            return Py::Register(reg);
+        }
+        match n {
+            "include_router" | "mount" => {
+                let prefix = if n == "mount" {
+                    args.str(0, "path")
+                } else {
+                    args.str(usize::MAX, "prefix")
+                }
+                .unwrap_or_default();
+                let inner = if n == "mount" {
+                    args.get(1, "app")
+                } else {
+                    args.get(0, "router")
+                };
+                let Some(Py::Routes(inner)) = inner.cloned() else {
+                    return Py::None;
+                };
+                let snapshot = inner.borrow().snapshot();
+                let deps = self.deps_list(args.kw("dependencies"));
+                let mut routes = r.borrow_mut();
+                let prefix = values_join(&routes.prefix, &prefix);
+                let inner_val = if deps.is_empty() {
+                    snapshot
+                } else {
+                    Rc::new(crate::model::value::RouterVal {
+                        framework: "fastapi",
+                        mount: None,
+                        ops: vec![
+                            RouterOp::Merge(snapshot),
+                            RouterOp::WrapAll(Rc::new(deps.into_iter().rev().collect())),
+                        ],
+                        fallback: None,
+                        loc,
+                    })
+                };
+                routes.ops.push(RouterOp::Nest(prefix, inner_val));
+                Py::None
+            }
+            "add_middleware" => {
+                let (cls, _) = args.positional.first().cloned().unwrap_or((Py::Unknown, loc));
+                let name = match &cls {
+                    Py::Ext(p) => p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("."),
+                    Py::Obj(o) => o.name().to_string(),
+                    _ => String::new(),
+                };
+                let last = name.rsplit('.').next().unwrap_or("").to_string();
+                let text = args
+                    .kwargs
+                    .iter()
+                    .map(|(k, _, _)| format!("{k}=.."))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut layer = self.layer(&last, &format!("{last}({text})"), loc);
+                layer.names.push(name);
+                r.borrow_mut().middleware.push(layer);
+                Py::None
+            }
+            "middleware" => Py::MiddlewareFn(r, loc),
+            _ => Py::Unknown,
+        }
+    }
+
+    /// A layer the catalog classifies by name.
+    fn layer(&self, name: &str, display: &str, loc: Loc) -> LayerVal {
+        LayerVal {
+            name: display.to_string(),
+            names: vec![name.to_string()],
+            arg_texts: vec![],
+            arg_values: vec![],
+            loc,
+            fn_id: None,
+            extractor: None,
+            preset: None,
+        }
+    }
+
+    /// `uvicorn.run(app, host="0.0.0.0", port=8000, ssl_certfile=..)`: the app served, and where.
+    fn uvicorn_run(&mut self, f: &mut Frame, args: &Args, loc: Loc) {
+        let target = match args.get(0, "app") {
+            Some(Py::Routes(r)) => Some(r.clone()),
+            // `uvicorn.run("app.main:app", ..)`.
+            Some(Py::Str(s, _)) => {
+                let (module, attr) = s.split_once(':').unwrap_or((s, "app"));
+                let module: Vec<Name> = module.split('.').map(Name::new).collect();
+                match self.attr_of_module(&module, Name::new(attr)) {
+                    Py::Routes(r) => Some(r),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(target) = target else { return };
+        let (host, origin) = match args.kw("host") {
+            Some(Py::Str(h, at)) => (Some(h.clone()), Origin::Literal(*at)),
+            Some(_) => (None, Origin::Unknown),
+            // uvicorn's default.
+            None => (Some("127.0.0.1".to_string()), Origin::Default(loc)),
+        };
+        let port = match args.kw("port") {
+            Some(Py::Int(p)) => Some(i128::from(*p)),
+            Some(_) => None,
+            None => Some(8000),
+        };
+        let tls_arg = args
+            .kwargs
+            .iter()
+            .find(|(k, _, _)| *k == "ssl_certfile" || *k == "ssl_keyfile");
+        let tls = match tls_arg {
+            Some((_, Py::None, _)) => Tls::Unknown,
+            Some(_) => Tls::On,
+            None => Tls::Off,
+        };
+        let text = format!(
+            "{}:{}",
+            host.as_deref().unwrap_or("?"),
+            port.map_or("?".to_string(), |p| p.to_string())
+        );
+        let listener = ListenerVal {
+            framework: "fastapi",
+            addr: AddrVal {
+                host,
+                port,
+                text,
+                origin,
+            },
+            tls,
+            tls_loc: tls_arg.map(|(_, _, at)| *at),
+            loc,
+            via: "uvicorn.run".into(),
+            local: args.kw("uds").is_some_and(|u| !matches!(u, Py::None)),
+            notes: vec![],
+        };
+        let _ = f;
+        self.serves.push((
+            target.clone(),
+            ServeEvent {
+                loc,
+                listeners: vec![listener],
+                app: super::served_value(&target),
+                framework: "fastapi",
+            },
+        ));
+    }
+}
+
+fn values_join(prefix: &str, path: &str) -> String {
+    super::values::join(prefix, path)
+}

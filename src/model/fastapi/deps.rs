@@ -1,0 +1,269 @@
+//! FastAPI dependencies by behaviour: a dependency that reads credentials (a security scheme such as
+//! `OAuth2PasswordBearer`, an `Authorization` header or cookie parameter, a credential header read in
+//! its body, or another dependency that does) and rejects a request without them (the scheme's
+//! `auto_error`, a `raise` in the function) enforces authentication; one that reads them but can
+//! return without raising (`auto_error=False`, `return None`) identifies the caller only. Rate-limit
+//! dependencies (fastapi-limiter's `RateLimiter`) limit the route. Other dependencies (a database
+//! session) wrap nothing the rules ask about and become no layer.
+
+use super::values::{Obj, Py};
+use super::{Frame, Interp};
+use crate::facts::Expr;
+use crate::model::program::FnId;
+use crate::model::value::LayerVal;
+use crate::model::Middleware;
+use crate::source::Loc;
+use std::rc::Rc;
+
+/// fastapi.security's schemes: each reads a credential and, unless `auto_error=False`, answers 401 or
+/// 403 itself when it is missing.
+const SCHEMES: &[&str] = &[
+    "OAuth2PasswordBearer",
+    "OAuth2AuthorizationCodeBearer",
+    "OAuth2",
+    "OpenIdConnect",
+    "HTTPBearer",
+    "HTTPBasic",
+    "HTTPDigest",
+    "APIKeyHeader",
+    "APIKeyCookie",
+    "APIKeyQuery",
+];
+
+/// Dependencies are followed this deep.
+const MAX_DEPTH: usize = 4;
+
+/// What a dependency does for authentication: it reads credentials, and whether it always rejects a
+/// request without valid ones.
+#[derive(Clone)]
+struct Reads {
+    enforced: bool,
+    note: String,
+}
+
+enum Kind {
+    Auth(Reads),
+    RateLimit(String),
+}
+
+impl Interp<'_, '_> {
+    /// `dependencies=[Depends(a), Depends(b)]` as layers (innermost first: FastAPI runs them in order).
+    pub(super) fn deps_list(&mut self, v: Option<&Py>) -> Vec<LayerVal> {
+        let Some(Py::List(items)) = v else {
+            return vec![];
+        };
+        let items = items.clone();
+        items
+            .iter()
+            .rev()
+            .filter_map(|d| match d {
+                Py::Dep(inner, loc) => self.dep_layer(inner, *loc),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The dependencies a route function's parameters declare (`user = Depends(current_user)`,
+    /// `user: CurrentUser` for an `Annotated` alias).
+    pub(super) fn param_deps(&mut self, id: FnId) -> Vec<LayerVal> {
+        let mut out = vec![];
+        for (dep, loc) in self.declared_deps(id) {
+            out.extend(self.dep_layer(&dep, loc));
+        }
+        out
+    }
+
+    fn declared_deps(&mut self, id: FnId) -> Vec<(Py, Loc)> {
+        let func = self.prog.func(id);
+        let Some(globals) = self.module_env(&func.module) else {
+            return vec![];
+        };
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            locals: Rc::default(),
+            globals,
+            returned: None,
+        };
+        let file = self.prog.unit(id.unit).file;
+        let mut out = vec![];
+        for p in &func.params {
+            let loc = Loc::new(file, p.span);
+            let from_default = p.default.as_ref().map(|d| self.eval(&mut frame, d));
+            let from_alias = p.ty.as_ref().filter(|t| t.segs.len() == 1).map(|t| {
+                let name = t.segs[0];
+                self.lookup(&frame, name)
+            });
+            for v in from_default.into_iter().chain(from_alias) {
+                if let Py::Dep(inner, _) = v {
+                    out.push((*inner, loc));
+                }
+            }
+        }
+        out
+    }
+
+    fn dep_layer(&mut self, inner: &Py, loc: Loc) -> Option<LayerVal> {
+        let kind = self.dep_kind(inner, 0)?;
+        let name = format!("Depends({})", self.dep_name(inner));
+        let (capability, optional, note) = match kind {
+            Kind::Auth(r) => ("auth", !r.enforced, r.note),
+            Kind::RateLimit(note) => ("rate-limit", false, note),
+        };
+        let m = Middleware {
+            name: name.clone(),
+            capability: capability.into(),
+            tags: vec!["dependency".into()],
+            loc,
+            directives: None,
+            keys_identity: None,
+            optional,
+        };
+        let note = format!("{capability} dependency `{name}`: {note}");
+        Some(LayerVal {
+            name: name.clone(),
+            names: vec![name],
+            arg_texts: vec![],
+            arg_values: vec![],
+            loc,
+            fn_id: None,
+            extractor: None,
+            preset: Some(Box::new((m, note))),
+        })
+    }
+
+    fn dep_name(&self, v: &Py) -> String {
+        match v {
+            Py::Func(id, _) => self.prog.func(*id).name.to_string(),
+            Py::Obj(o) => o.name().to_string(),
+            Py::Ext(p) => p.last().map_or(String::new(), |n| n.to_string()),
+            _ => "..".into(),
+        }
+    }
+
+    fn dep_kind(&mut self, v: &Py, depth: usize) -> Option<Kind> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match v {
+            Py::Obj(o) => self.object_kind(o, depth),
+            Py::Func(id, _) => self.fn_kind(*id, depth).map(Kind::Auth),
+            _ => None,
+        }
+    }
+
+    fn object_kind(&mut self, o: &Obj, depth: usize) -> Option<Kind> {
+        let name = o.name();
+        if SCHEMES.contains(&name) && o.method.is_none() {
+            let enforced = !matches!(o.kwarg("auto_error"), Some(Py::Bool(false)));
+            return Some(Kind::Auth(Reads {
+                enforced,
+                note: if enforced {
+                    format!("`{name}` rejects requests without credentials")
+                } else {
+                    format!("`{name}(auto_error=False)` lets requests without credentials through")
+                },
+            }));
+        }
+        // fastapi-users: `fastapi_users.current_user(active=True)`.
+        if o.method.as_ref().is_some_and(|m| m == "current_user") {
+            let enforced = !matches!(o.kwarg("optional"), Some(Py::Bool(true)));
+            return Some(Kind::Auth(Reads {
+                enforced,
+                note: "fastapi-users `current_user`".into(),
+            }));
+        }
+        if name == "RateLimiter" {
+            return Some(Kind::RateLimit("fastapi-limiter `RateLimiter`".into()));
+        }
+        // An instance of a class of the project whose `__call__` is the dependency.
+        let class = o.path.last().filter(|_| o.path.len() == 1 && o.method.is_none())?;
+        let call = self
+            .prog
+            .methods_named("__call__")
+            .into_iter()
+            .find(|id| self.prog.func(*id).self_ty.as_ref() == Some(class))?;
+        self.fn_kind(call, depth).map(Kind::Auth)
+    }
+
+    /// A dependency function: whether it reads credentials, and whether it always rejects without.
+    fn fn_kind(&mut self, id: FnId, depth: usize) -> Option<Reads> {
+        let mut reads: Option<Reads> = None;
+        let mut sub_enforced = false;
+        for (dep, _) in self.declared_deps(id) {
+            if let Some(Kind::Auth(r)) = self.dep_kind(&dep, depth + 1) {
+                sub_enforced |= r.enforced;
+                reads.get_or_insert(r);
+            }
+        }
+        let func = self.prog.func(id);
+        for p in &func.params {
+            if let Some(h) = p.default.as_deref().and_then(|d| header_param(d, &p.pat)) {
+                let lower = h.to_ascii_lowercase();
+                let catalog = self.an.catalog;
+                if catalog.is_credential_header(&lower) || catalog.is_credential_name(&lower) {
+                    reads.get_or_insert(Reads {
+                        enforced: false,
+                        note: format!("reads credentials (`{h}`)"),
+                    });
+                }
+            }
+        }
+        let summary = self.an.summary(id);
+        if let Some(c) = summary.credential.first() {
+            reads.get_or_insert(Reads {
+                enforced: false,
+                note: c.note.clone(),
+            });
+        }
+        let mut r = reads?;
+        let (raises, lets_through) = raises_and_returns_none(&func.body);
+        r.enforced = sub_enforced || ((raises || !summary.denies.is_empty()) && !lets_through);
+        if r.enforced && !sub_enforced {
+            r.note = format!("`{}` reads credentials and raises without them", func.name);
+        }
+        Some(r)
+    }
+}
+
+/// Whether a function body raises (`return Err(..)` after lowering), and whether it returns `None`
+/// (or nothing) anywhere: a dependency that does lets a request without credentials through.
+fn raises_and_returns_none(body: &crate::facts::Block) -> (bool, bool) {
+    let mut raises = false;
+    let mut none = false;
+    body.walk(&mut |e| {
+        if let Expr::Return { value, .. } = e {
+            match value.as_deref() {
+                Some(Expr::Call { func, .. })
+                    if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| *s == "Err")) =>
+                {
+                    raises = true
+                }
+                None => none = true,
+                Some(Expr::Path { segs, .. }) if segs.len() == 1 && segs[0] == "None" => none = true,
+                _ => {}
+            }
+        }
+    });
+    (raises, none)
+}
+
+/// The header or cookie a parameter reads: `authorization: str = Header(..)`,
+/// `key = Header(alias="X-API-Key")`, `session: str = Cookie(None)`.
+fn header_param(default: &Expr, pat: &crate::facts::Pat) -> Option<String> {
+    let Expr::Call { func, args, .. } = default else {
+        return None;
+    };
+    let Expr::Path { segs, .. } = &**func else {
+        return None;
+    };
+    if !segs.last().is_some_and(|s| *s == "Header" || *s == "Cookie") {
+        return None;
+    }
+    let alias = args.iter().find_map(|a| match a {
+        Expr::Keyword { name, value, .. } if *name == "alias" => {
+            value.as_str_lit().map(str::to_string)
+        }
+        _ => None,
+    });
+    alias.or_else(|| pat.bindings.first().map(|b| b.replace('_', "-")))
+}

@@ -1,0 +1,393 @@
+//! The FastAPI adapter: evaluates the module code of a Python project (imports, assignments, the
+//! app factory functions it calls, decorators applied) to find its apps and routers, their routes with
+//! full paths, the dependencies and middleware around each route, and where uvicorn serves them. It
+//! hands the framework-neutral model the same routers and served apps the Rust adapters do.
+//!
+//! Python's module semantics differ from the Rust evaluator's enough to deserve their own small
+//! interpreter: modules are evaluated once, on first import, top to bottom; apps and routers are
+//! mutated in place (`app.include_router(..)` returns nothing); `include_router` copies the routes a
+//! router has at that moment.
+
+mod calls;
+mod deps;
+mod values;
+
+use super::eval::ServeEvent;
+use super::program::{Ctx, FnId, Program};
+use super::value::{RouterVal, Value};
+use crate::facts::{Block, Expr, Lit, Name, Stmt};
+use crate::frontend::python::MODULE_FN;
+use crate::source::{Loc, Span};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use values::{Py, Routes};
+
+/// Calls into the project's functions are followed this deep.
+const MAX_CALL_DEPTH: usize = 8;
+/// Statements evaluated per package at most: pathological code must not stall a run.
+const STEP_BUDGET: usize = 200_000;
+
+/// The apps of a Python package: those served by `uvicorn.run`, and the others.
+#[derive(Default)]
+pub struct Apps {
+    pub serves: Vec<ServeEvent>,
+    pub unserved: Vec<Rc<RouterVal>>,
+}
+
+/// Finds the FastAPI apps of the program's Python modules.
+pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p, 'a>) -> Apps {
+    let modules: HashMap<Vec<Name>, FnId> = prog
+        .all_fns()
+        .filter(|id| prog.func(*id).name == MODULE_FN)
+        .map(|id| (prog.func(id).module.clone(), id))
+        .collect();
+    if modules.is_empty() {
+        return Apps::default();
+    }
+    let mut order: Vec<(&Vec<Name>, &FnId)> = modules.iter().collect();
+    order.sort();
+    let mut it = Interp {
+        prog,
+        an,
+        modules: &modules,
+        envs: HashMap::new(),
+        apps: vec![],
+        serves: vec![],
+        depth: 0,
+        steps: 0,
+    };
+    for (m, _) in order {
+        it.module_env(m);
+    }
+    let served: Vec<*const RefCell<Routes>> = it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
+    let serves = it.serves.iter().map(|(_, s)| s.clone()).collect();
+    // An app nothing serves (run by `uvicorn app.main:app` on the command line) is still the app.
+    let unserved = it
+        .apps
+        .iter()
+        .filter(|a| !served.contains(&Rc::as_ptr(a)))
+        .map(|a| a.borrow().snapshot())
+        .filter(|r| r.has_routes())
+        .collect();
+    Apps { serves, unserved }
+}
+
+type Env = Rc<RefCell<HashMap<Name, Py>>>;
+
+pub(super) struct Interp<'p, 'a> {
+    prog: &'p Program<'a>,
+    an: &'p super::analysis::Analyzer<'p, 'a>,
+    modules: &'p HashMap<Vec<Name>, FnId>,
+    /// Each module's globals, filled as its code runs (a module being imported is partly filled).
+    envs: HashMap<Vec<Name>, Env>,
+    /// Every app created, in creation order.
+    apps: Vec<Rc<RefCell<Routes>>>,
+    serves: Vec<(Rc<RefCell<Routes>>, ServeEvent)>,
+    depth: usize,
+    steps: usize,
+}
+
+/// Where a statement runs: its function's unit and module, its locals, its module's globals.
+struct Frame {
+    ctx: Ctx,
+    locals: Env,
+    globals: Env,
+    returned: Option<Py>,
+}
+
+impl Interp<'_, '_> {
+    fn module_env(&mut self, module: &[Name]) -> Option<Env> {
+        if let Some(env) = self.envs.get(module) {
+            return Some(env.clone());
+        }
+        let id = *self.modules.get(module)?;
+        let env: Env = Rc::default();
+        self.envs.insert(module.to_vec(), env.clone());
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            locals: env.clone(),
+            globals: env.clone(),
+            returned: None,
+        };
+        self.block(&mut frame, &self.prog.func(id).body);
+        Some(env)
+    }
+
+    fn loc(&self, f: &Frame, span: Span) -> Loc {
+        Loc::new(self.prog.unit(f.ctx.unit).file, span)
+    }
+
+    fn block(&mut self, f: &mut Frame, b: &Block) {
+        for s in b.stmts.iter() {
+            if f.returned.is_some() {
+                return;
+            }
+            self.steps += 1;
+            if self.steps > STEP_BUDGET {
+                return;
+            }
+            match s {
+                Stmt::Let(l) => {
+                    let Some(init) = &l.init else { continue };
+                    let v = self.eval(f, init);
+                    match l.pat.bindings.as_slice() {
+                        [one] => {
+                            f.locals.borrow_mut().insert(*one, v);
+                        }
+                        many => {
+                            for n in many {
+                                f.locals.borrow_mut().insert(*n, Py::Unknown);
+                            }
+                        }
+                    }
+                }
+                Stmt::Expr { expr, .. } => self.stmt_expr(f, expr),
+            }
+        }
+    }
+
+    fn stmt_expr(&mut self, f: &mut Frame, e: &Expr) {
+        match e {
+            Expr::Return { value, .. } => {
+                let v = value.as_ref().map_or(Py::None, |v| self.eval(f, v));
+                f.returned = Some(v);
+            }
+            // Both ways of a condition may run (`if settings.DEBUG: app.include_router(debug)`);
+            // `if __name__ == "__main__":` runs when the module is the program.
+            Expr::If { cond, then, els, .. } => {
+                self.eval(f, cond);
+                self.block(f, then);
+                if let Some(e) = els {
+                    self.stmt_expr(f, e);
+                }
+            }
+            Expr::Block { block, .. } => self.block(f, block),
+            Expr::Loop {
+                pat, head, body, ..
+            } => {
+                // `for r in (users.router, items.router): app.include_router(r)`.
+                let items = match head.as_deref().map(|h| self.eval(f, h)) {
+                    Some(Py::List(items)) => items,
+                    _ => vec![Py::Unknown],
+                };
+                for item in items {
+                    if let Some([one]) = pat.as_ref().map(|p| p.bindings.as_slice()) {
+                        f.locals.borrow_mut().insert(*one, item);
+                    }
+                    self.block(f, body);
+                }
+            }
+            Expr::Match { arms, .. } => arms.iter().for_each(|a| self.stmt_expr(f, a)),
+            other => {
+                self.eval(f, other);
+            }
+        }
+    }
+
+    fn lookup(&mut self, f: &Frame, name: Name) -> Py {
+        if let Some(v) = f.locals.borrow().get(&name) {
+            return v.clone();
+        }
+        if let Some(v) = f.globals.borrow().get(&name) {
+            return v.clone();
+        }
+        if let Some(u) = self
+            .prog
+            .unit(f.ctx.unit)
+            .facts
+            .uses
+            .iter()
+            .rev()
+            .find(|u| u.alias == name && u.module == f.ctx.module)
+        {
+            let path = u.path.clone();
+            return self.import(&path);
+        }
+        match self.prog.resolve_fn(&f.ctx, &[name]) {
+            Some(id) => Py::Func(id, vec![]),
+            None => Py::Ext(vec![name]),
+        }
+    }
+
+    /// What an import path names: a module of the project, a global of one, or an external name.
+    fn import(&mut self, path: &[Name]) -> Py {
+        let Some(rest) = path.strip_prefix(&[Name::new("crate")]) else {
+            return Py::Ext(path.to_vec());
+        };
+        if self.modules.contains_key(rest) {
+            return Py::Module(rest.to_vec());
+        }
+        match rest.split_last() {
+            Some((name, module)) => self.attr_of_module(module, *name),
+            None => Py::Unknown,
+        }
+    }
+
+    fn attr_of_module(&mut self, module: &[Name], name: Name) -> Py {
+        let mut sub = module.to_vec();
+        sub.push(name);
+        if self.modules.contains_key(&sub) {
+            return Py::Module(sub);
+        }
+        if self.depth > MAX_CALL_DEPTH {
+            return Py::Unknown;
+        }
+        self.depth += 1;
+        let env = self.module_env(module);
+        self.depth -= 1;
+        let Some(env) = env else {
+            return Py::Unknown;
+        };
+        if let Some(v) = env.borrow().get(&name) {
+            return v.clone();
+        }
+        // A function of the module, or a name it imported (`__init__.py` re-exports).
+        let Some(&mid) = self.modules.get(module) else {
+            return Py::Unknown;
+        };
+        let ctx = self.prog.ctx_of(mid);
+        let frame = Frame {
+            ctx,
+            locals: Rc::default(),
+            globals: env,
+            returned: None,
+        };
+        self.lookup(&frame, name)
+    }
+
+    fn eval(&mut self, f: &mut Frame, e: &Expr) -> Py {
+        self.steps += 1;
+        if self.steps > STEP_BUDGET {
+            return Py::Unknown;
+        }
+        match e {
+            Expr::Lit { lit, span } => match lit {
+                Lit::Str(s) => Py::Str(s.clone(), self.loc(f, *span)),
+                Lit::Int(i) => Py::Int(*i),
+                Lit::Bool(b) => Py::Bool(*b),
+                _ => Py::Unknown,
+            },
+            Expr::Path { segs, .. } => {
+                let mut v = match segs.first() {
+                    Some(n) if *n == "None" && segs.len() == 1 => return Py::None,
+                    Some(n) => self.lookup(f, *n),
+                    None => return Py::Unknown,
+                };
+                for s in &segs[1..] {
+                    v = self.attr(v, *s);
+                }
+                v
+            }
+            Expr::Field { base, name, .. } => {
+                let b = self.eval(f, base);
+                self.attr(b, *name)
+            }
+            Expr::Array { items, .. } | Expr::Tuple { items, .. } => {
+                Py::List(items.iter().map(|i| self.eval(f, i)).collect())
+            }
+            Expr::Call { func, args, span } => {
+                let callee = self.eval(f, func);
+                let loc = self.loc(f, *span);
+                let args = self.args(f, args);
+                self.call(f, callee, args, loc)
+            }
+            Expr::Method(m) => {
+                let recv = self.eval(f, &m.recv);
+                let loc = self.loc(f, m.span);
+                let args = self.args(f, &m.args);
+                self.method(f, recv, m.name, args, loc)
+            }
+            // `Annotated[User, Depends(current_user)]` as a value (a type alias) is its dependency.
+            Expr::Index { base, index, .. } => {
+                let b = self.eval(f, base);
+                let i = self.eval(f, index);
+                match (b, i) {
+                    (Py::Ext(p), Py::List(items)) if p.last().is_some_and(|n| n == "Annotated") => {
+                        items
+                            .into_iter()
+                            .find(|x| matches!(x, Py::Dep(..)))
+                            .unwrap_or(Py::Unknown)
+                    }
+                    _ => Py::Unknown,
+                }
+            }
+            Expr::Keyword { value, .. } => self.eval(f, value),
+            Expr::Binary { op, lhs, rhs, .. } if *op == "+" => {
+                match (self.eval(f, lhs), self.eval(f, rhs)) {
+                    (Py::Str(a, l), Py::Str(b, _)) => Py::Str(a + &b, l),
+                    _ => Py::Unknown,
+                }
+            }
+            _ => Py::Unknown,
+        }
+    }
+
+    fn attr(&mut self, v: Py, name: Name) -> Py {
+        match v {
+            Py::Module(m) => self.attr_of_module(&m, name),
+            Py::Ext(mut p) => {
+                p.push(name);
+                Py::Ext(p)
+            }
+            _ => Py::Unknown,
+        }
+    }
+
+    fn args(&mut self, f: &mut Frame, args: &[Expr]) -> calls::Args {
+        let mut out = calls::Args::default();
+        for a in args {
+            match a {
+                Expr::Keyword { name, value, span } => {
+                    let v = self.eval(f, value);
+                    out.kwargs.push((*name, v, self.loc(f, *span)));
+                }
+                other => {
+                    let v = self.eval(f, other);
+                    out.positional.push((v, self.loc(f, other.span())));
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs a function of the project with the arguments given (an app factory, a router builder).
+    fn call_fn(&mut self, id: FnId, args: &calls::Args) -> Py {
+        if self.depth >= MAX_CALL_DEPTH {
+            return Py::Unknown;
+        }
+        let func = self.prog.func(id);
+        let Some(globals) = self.module_env(&func.module) else {
+            return Py::Unknown;
+        };
+        let locals: Env = Rc::default();
+        for (i, p) in func.params.iter().enumerate() {
+            let Some(name) = p.pat.bindings.first() else {
+                continue;
+            };
+            let v = args
+                .kwargs
+                .iter()
+                .find(|(k, _, _)| k == name)
+                .map(|(_, v, _)| v.clone())
+                .or_else(|| args.positional.get(i).map(|(v, _)| v.clone()))
+                .unwrap_or(Py::Unknown);
+            locals.borrow_mut().insert(*name, v);
+        }
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            locals,
+            globals,
+            returned: None,
+        };
+        self.depth += 1;
+        self.block(&mut frame, &func.body);
+        self.depth -= 1;
+        frame.returned.unwrap_or(Py::None)
+    }
+}
+
+/// The served app as the model's value.
+fn served_value(r: &Rc<RefCell<Routes>>) -> Value {
+    Value::Router(r.borrow().snapshot())
+}
