@@ -78,6 +78,7 @@ pub fn build_package(
         handlers_seen: HashSet::new(),
         inputs_seen: HashSet::new(),
         positional_inputs: std::mem::take(&mut ev.positional_inputs),
+        preset_inputs: HashMap::new(),
         input_params: HashMap::new(),
         flows: HashMap::new(),
         input_origins: HashMap::new(),
@@ -87,6 +88,7 @@ pub fn build_package(
         cli_packages: Default::default(),
     };
     let python = super::fastapi::apps(prog, &an);
+    b.preset_inputs = python.inputs;
     let serves: Vec<ServeEvent> = ev.serves.iter().chain(&python.serves).cloned().collect();
     for s in &serves {
         b.add_served(s);
@@ -184,6 +186,8 @@ struct Builder<'p, 'a> {
     handlers_seen: HashSet<FnId>,
     inputs_seen: HashSet<Loc>,
     positional_inputs: HashMap<FnId, Vec<(usize, &'static str, &'static str)>>,
+    /// Inputs an adapter classified itself (FastAPI), by parameter index.
+    preset_inputs: HashMap<FnId, Vec<(usize, InputClass)>>,
     /// Handler parameters that hold request input.
     input_params: HashMap<FnId, Vec<usize>>,
     flows: super::flow::FlowMap,
@@ -648,6 +652,15 @@ impl Builder<'_, '_> {
         let file = self.prog.unit(id.unit).file;
         let positional = self.positional_inputs.get(&id).cloned();
         let ctx = self.prog.ctx_of(id);
+        if let Some(list) = self.preset_inputs.get(&id).cloned() {
+            for (index, class) in list {
+                let p = &f.params[index];
+                self.input_params.entry(id).or_default().push(index);
+                let at = Loc::new(file, p.span);
+                self.push_input(id, rv, class, Analyzer::param_binding(p), at);
+            }
+            return;
+        }
         for (index, p) in f.params.iter().enumerate() {
             let Some(ty) = &p.ty else { continue };
             // Frameworks that extract by position (warp) say which parameters are inputs; elsewhere the

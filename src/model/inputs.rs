@@ -7,6 +7,7 @@ use super::Evidence;
 use crate::facts::{CallKind, Param, TypeKind, TypeRef};
 use crate::source::Loc;
 
+#[derive(Clone)]
 pub struct InputClass {
     pub kind: String,
     pub extractor: String,
@@ -21,7 +22,7 @@ const STRINGS: &[&str] = &[
 ];
 const COLLECTIONS: &[&str] = &[
     "Vec", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "IndexMap", "IndexSet", "[]",
-    "Map", "SmallVec",
+    "Map", "SmallVec", "list", "List", "dict", "Dict", "set", "Set", "Sequence", "tuple", "Tuple",
 ];
 const NUMBERS: &[&str] = &[
     "i8",
@@ -40,6 +41,8 @@ const NUMBERS: &[&str] = &[
     "f64",
     "Decimal",
     "BigDecimal",
+    "int",
+    "float",
 ];
 
 pub fn contains_word(text: &str, word: &str) -> bool {

@@ -53,6 +53,10 @@ impl Interp<'_, '_> {
                     layers.extend(reg.deps.iter().cloned());
                     let func = self.prog.func(*id);
                     let at = Loc::new(self.prog.unit(id.unit).file, func.span);
+                    let path = super::values::join(&reg.target.borrow().prefix, &reg.path);
+                    self.inputs
+                        .entry(*id)
+                        .or_insert_with(|| super::inputs::handler_inputs(self.prog, *id, &path));
                     reg.target
                         .borrow_mut()
                         .add_route(&reg, *id, layers, func.name.as_str(), at);
@@ -94,7 +98,6 @@ impl Interp<'_, '_> {
         match last {
             "FastAPI" | "Starlette" | "APIRouter" => {
                 let mut r = Routes {
-                    is_app: last != "APIRouter",
                     prefix: args.str(usize::MAX, "prefix").unwrap_or_default(),
                     loc,
                     ..Routes::default()
@@ -126,7 +129,6 @@ impl Interp<'_, '_> {
             _ => Py::Obj(Rc::new(Obj {
                 path,
                 kwargs: args.kwargs.into_iter().map(|(k, v, _)| (k, v)).collect(),
-                loc,
                 method: None,
             })),
         }
@@ -148,7 +150,6 @@ impl Interp<'_, '_> {
             Py::Obj(o) => Py::Obj(Rc::new(Obj {
                 path: o.path.clone(),
                 kwargs: args.kwargs.into_iter().map(|(k, v, _)| (k, v)).collect(),
-                loc,
                 method: Some(name),
             })),
             _ => Py::Unknown,

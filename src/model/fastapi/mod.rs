@@ -10,6 +10,7 @@
 
 mod calls;
 mod deps;
+mod inputs;
 mod values;
 
 use super::eval::ServeEvent;
@@ -33,6 +34,8 @@ const STEP_BUDGET: usize = 200_000;
 pub struct Apps {
     pub serves: Vec<ServeEvent>,
     pub unserved: Vec<Rc<RouterVal>>,
+    /// Each route function's request inputs, by parameter index.
+    pub inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
 }
 
 /// Finds the FastAPI apps of the program's Python modules.
@@ -54,6 +57,7 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
         envs: HashMap::new(),
         apps: vec![],
         serves: vec![],
+        inputs: HashMap::new(),
         depth: 0,
         steps: 0,
     };
@@ -61,7 +65,15 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
         it.module_env(m);
     }
     let served: Vec<*const RefCell<Routes>> = it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
-    let serves = it.serves.iter().map(|(_, s)| s.clone()).collect();
+    // Served as the app is when every module has run.
+    let serves = it
+        .serves
+        .iter()
+        .map(|(r, s)| ServeEvent {
+            app: served_value(r),
+            ..s.clone()
+        })
+        .collect();
     // An app nothing serves (run by `uvicorn app.main:app` on the command line) is still the app.
     let unserved = it
         .apps
@@ -70,7 +82,11 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
         .map(|a| a.borrow().snapshot())
         .filter(|r| r.has_routes())
         .collect();
-    Apps { serves, unserved }
+    Apps {
+        serves,
+        unserved,
+        inputs: it.inputs,
+    }
 }
 
 type Env = Rc<RefCell<HashMap<Name, Py>>>;
@@ -84,6 +100,7 @@ pub(super) struct Interp<'p, 'a> {
     /// Every app created, in creation order.
     apps: Vec<Rc<RefCell<Routes>>>,
     serves: Vec<(Rc<RefCell<Routes>>, ServeEvent)>,
+    inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
     depth: usize,
     steps: usize,
 }

@@ -39,7 +39,6 @@ pub enum Py {
 pub struct Obj {
     pub path: Vec<Name>,
     pub kwargs: Vec<(Name, Py)>,
-    pub loc: Loc,
     /// The method call that made it, for objects made by methods (`fastapi_users.current_user(..)`).
     pub method: Option<Name>,
 }
@@ -70,7 +69,6 @@ pub struct Register {
 /// An app or a router as built so far.
 #[derive(Debug, Default)]
 pub struct Routes {
-    pub is_app: bool,
     /// `APIRouter(prefix=..)`: prepended to each route's path when it is added, as FastAPI does.
     pub prefix: String,
     /// Router- or app-level `dependencies=[..]`.
