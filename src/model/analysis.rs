@@ -72,7 +72,7 @@ pub fn norm_name(text: &str) -> String {
 }
 
 /// Whether an error value says that access is denied: unauthorized or forbidden, by name or status.
-fn says_denied(text: &str) -> bool {
+pub(crate) fn says_denied(text: &str) -> bool {
     const MARKERS: &[&str] = &[
         "unauthorized",
         "unauthorised",

@@ -35,6 +35,15 @@ impl Args {
             _ => None,
         }
     }
+
+    /// A path or prefix argument: `{?}` where it is given but not known (`settings.API_V1_STR`).
+    fn path(&self, index: usize, name: &str) -> String {
+        match self.get(index, name) {
+            Some(Py::Str(s, _)) => s.clone(),
+            Some(_) => "/{?}".into(),
+            None => String::new(),
+        }
+    }
 }
 
 /// Path-operation decorators and the methods they answer.
@@ -98,7 +107,7 @@ impl Interp<'_, '_> {
         match last {
             "FastAPI" | "Starlette" | "APIRouter" => {
                 let mut r = Routes {
-                    prefix: args.str(usize::MAX, "prefix").unwrap_or_default(),
+                    prefix: args.path(usize::MAX, "prefix"),
                     loc,
                     ..Routes::default()
                 };
@@ -106,6 +115,13 @@ impl Interp<'_, '_> {
                 let r = Rc::new(RefCell::new(r));
                 if last != "APIRouter" {
                     self.apps.push(r.clone());
+                    // The lifespan function runs at startup with the app: routers are often
+                    // included there (`await startup(app)`).
+                    if let Some(Py::Func(id, _)) = args.kw("lifespan") {
+                        let mut call = Args::default();
+                        call.positional.push((Py::Routes(r.clone()), loc));
+                        self.call_fn(*id, &call);
+                    }
                 }
                 Py::Routes(r)
             }
@@ -125,6 +141,13 @@ impl Interp<'_, '_> {
                     &format!("cache({})", if keyed { "key_builder=..." } else { "" }),
                     loc,
                 )))
+            }
+            // A decorator the adapter does not know (`@asynccontextmanager`, `@wraps(..)`) keeps the
+            // function's behaviour.
+            _ if args.kwargs.is_empty()
+                && matches!(args.positional.as_slice(), [(Py::Func(..), _)]) =>
+            {
+                args.positional[0].0.clone()
             }
             _ => Py::Obj(Rc::new(Obj {
                 path,
@@ -183,7 +206,7 @@ impl Interp<'_, '_> {
             let reg = Rc::new(Register {
                 target: r,
                 methods,
-                path: args.str(0, "path").unwrap_or_default(),
+                path: args.path(0, "path"),
                 deps: self.deps_list(args.kw("dependencies")),
                 loc,
             });
@@ -198,11 +221,10 @@ impl Interp<'_, '_> {
         match n {
             "include_router" | "mount" => {
                 let prefix = if n == "mount" {
-                    args.str(0, "path")
+                    args.path(0, "path")
                 } else {
-                    args.str(usize::MAX, "prefix")
-                }
-                .unwrap_or_default();
+                    args.path(usize::MAX, "prefix")
+                };
                 let inner = if n == "mount" {
                     args.get(1, "app")
                 } else {

@@ -89,9 +89,13 @@ impl Interp<'_, '_> {
         for p in &func.params {
             let loc = Loc::new(file, p.span);
             let from_default = p.default.as_ref().map(|d| self.eval(&mut frame, d));
-            let from_alias = p.ty.as_ref().filter(|t| t.segs.len() == 1).map(|t| {
-                let name = t.segs[0];
-                self.lookup(&frame, name)
+            // `user: CurrentUser` or `auth: auth.OrganizationsRead`, aliases of `Annotated[.., Depends(..)]`.
+            let from_alias = p.ty.as_ref().filter(|t| !t.segs.is_empty()).map(|t| {
+                let mut v = self.lookup(&frame, t.segs[0]);
+                for s in &t.segs[1..] {
+                    v = self.attr(v, *s);
+                }
+                v
             });
             for v in from_default.into_iter().chain(from_alias) {
                 if let Py::Dep(inner, _) = v {
@@ -153,7 +157,19 @@ impl Interp<'_, '_> {
 
     fn object_kind(&mut self, o: &Obj, depth: usize) -> Option<Kind> {
         let name = o.name();
-        if SCHEMES.contains(&name) && o.method.is_none() {
+        // A scheme, or a class of the project built on one (`class BearerAuth(HTTPBearer)`).
+        let scheme = o.method.is_none()
+            && (SCHEMES.contains(&name)
+                || o.path.len() == 1
+                    && self
+                        .prog
+                        .resolve_type(&self.prog.ctx_of_unit(0), name)
+                        .is_some_and(|(_, t)| {
+                            t.derives.iter().any(|d| {
+                                SCHEMES.contains(&d.rsplit('.').next().unwrap_or(""))
+                            })
+                        }));
+        if scheme {
             let enforced = !matches!(o.kwarg("auto_error"), Some(Py::Bool(false)));
             return Some(Kind::Auth(Reads {
                 enforced,
@@ -175,14 +191,27 @@ impl Interp<'_, '_> {
         if name == "RateLimiter" {
             return Some(Kind::RateLimit("fastapi-limiter `RateLimiter`".into()));
         }
-        // An instance of a class of the project whose `__call__` is the dependency.
+        // An instance of a class of the project whose `__call__` (its own or a base class's) is the
+        // dependency.
         let class = o.path.last().filter(|_| o.path.len() == 1 && o.method.is_none())?;
-        let call = self
-            .prog
-            .methods_named("__call__")
-            .into_iter()
-            .find(|id| self.prog.func(*id).self_ty.as_ref() == Some(class))?;
-        self.fn_kind(call, depth).map(Kind::Auth)
+        let mut classes = vec![*class];
+        let mut found = None;
+        let mut i = 0;
+        while i < classes.len() && i < 8 {
+            let c = classes[i];
+            for call in self.prog.methods_named("__call__") {
+                if self.prog.func(call).self_ty == Some(c) {
+                    found = found.or(self.fn_kind(call, depth).map(Kind::Auth));
+                }
+            }
+            if let Some((_, t)) = self.prog.resolve_type(&self.prog.ctx_of_unit(0), &c) {
+                classes.extend(t.derives.iter().map(|d| {
+                    crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))
+                }));
+            }
+            i += 1;
+        }
+        found
     }
 
     /// A dependency function: whether it reads credentials, and whether it always rejects without.
@@ -215,8 +244,17 @@ impl Interp<'_, '_> {
                 note: c.note.clone(),
             });
         }
+        let text = &self.prog.unit(id.unit).text;
+        let (raises, denies, lets_through) = raises_and_returns_none(&func.body, text);
+        // Where the credential is read out of sight (a scheme built at run time), a dependency that
+        // answers 401/403 (`raise Unauthorized()`) is still authentication.
+        if let (None, Some(d)) = (&reads, &denies) {
+            reads = Some(Reads {
+                enforced: false,
+                note: format!("`{}` raises `{d}`", func.name),
+            });
+        }
         let mut r = reads?;
-        let (raises, lets_through) = raises_and_returns_none(&func.body);
         r.enforced = sub_enforced || ((raises || !summary.denies.is_empty()) && !lets_through);
         if r.enforced && !sub_enforced {
             r.note = format!("`{}` reads credentials and raises without them", func.name);
@@ -227,16 +265,22 @@ impl Interp<'_, '_> {
 
 /// Whether a function body raises (`return Err(..)` after lowering), and whether it returns `None`
 /// (or nothing) anywhere: a dependency that does lets a request without credentials through.
-fn raises_and_returns_none(body: &crate::facts::Block) -> (bool, bool) {
+fn raises_and_returns_none(body: &crate::facts::Block, text: &str) -> (bool, Option<String>, bool) {
     let mut raises = false;
+    let mut denies = None;
     let mut none = false;
     body.walk(&mut |e| {
         if let Expr::Return { value, .. } = e {
             match value.as_deref() {
-                Some(Expr::Call { func, .. })
+                Some(Expr::Call { func, args, .. })
                     if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| *s == "Err")) =>
                 {
-                    raises = true
+                    raises = true;
+                    let span = args.first().map(|a| a.span()).unwrap_or_default();
+                    let exc = text.get(span.start as usize..span.end as usize).unwrap_or("");
+                    if denies.is_none() && crate::model::analysis::says_denied(exc) {
+                        denies = Some(exc.chars().take(60).collect());
+                    }
                 }
                 None => none = true,
                 Some(Expr::Path { segs, .. }) if segs.len() == 1 && segs[0] == "None" => none = true,
@@ -244,7 +288,7 @@ fn raises_and_returns_none(body: &crate::facts::Block) -> (bool, bool) {
             }
         }
     });
-    (raises, none)
+    (raises, denies, none)
 }
 
 /// The header or cookie a parameter reads: `authorization: str = Header(..)`,

@@ -64,6 +64,12 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
     for (m, _) in order {
         it.module_env(m);
     }
+    if std::env::var_os("PORTCULLIS_DEBUG_FASTAPI").is_some() {
+        eprintln!("apps {} serves {} steps {}", it.apps.len(), it.serves.len(), it.steps);
+        for a in &it.apps {
+            eprintln!("{:?}", a.borrow().snapshot().routes().len());
+        }
+    }
     let served: Vec<*const RefCell<Routes>> = it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
     // Served as the app is when every module has run.
     let serves = it
@@ -330,6 +336,18 @@ impl Interp<'_, '_> {
                 }
             }
             Expr::Keyword { value, .. } => self.eval(f, value),
+            // `a if flag else b`, with the flag known (a parameter's default).
+            Expr::If { cond, then, els, .. } => {
+                let pick = match self.eval(f, cond) {
+                    Py::Bool(b) => b,
+                    _ => return Py::Unknown,
+                };
+                match (pick, then.tail(), els) {
+                    (true, Some(t), _) => self.eval(f, t),
+                    (false, _, Some(e)) => self.eval(f, e),
+                    _ => Py::Unknown,
+                }
+            }
             Expr::Binary { op, lhs, rhs, .. } if *op == "+" => {
                 match (self.eval(f, lhs), self.eval(f, rhs)) {
                     (Py::Str(a, l), Py::Str(b, _)) => Py::Str(a + &b, l),
@@ -377,26 +395,29 @@ impl Interp<'_, '_> {
         let Some(globals) = self.module_env(&func.module) else {
             return Py::Unknown;
         };
-        let locals: Env = Rc::default();
+        let mut frame = Frame {
+            ctx: self.prog.ctx_of(id),
+            locals: Rc::default(),
+            globals,
+            returned: None,
+        };
         for (i, p) in func.params.iter().enumerate() {
             let Some(name) = p.pat.bindings.first() else {
                 continue;
             };
-            let v = args
+            let given = args
                 .kwargs
                 .iter()
                 .find(|(k, _, _)| k == name)
                 .map(|(_, v, _)| v.clone())
-                .or_else(|| args.positional.get(i).map(|(v, _)| v.clone()))
-                .unwrap_or(Py::Unknown);
-            locals.borrow_mut().insert(*name, v);
+                .or_else(|| args.positional.get(i).map(|(v, _)| v.clone()));
+            let v = match (given, &p.default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.eval(&mut frame, d),
+                (None, None) => Py::Unknown,
+            };
+            frame.locals.borrow_mut().insert(*name, v);
         }
-        let mut frame = Frame {
-            ctx: self.prog.ctx_of(id),
-            locals,
-            globals,
-            returned: None,
-        };
         self.depth += 1;
         self.block(&mut frame, &func.body);
         self.depth -= 1;
