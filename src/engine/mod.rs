@@ -189,13 +189,17 @@ pub fn analyze_sources(
             } else {
                 crate::source::FileKind::Rust
             };
-            let module = name
+            let module = if kind == crate::source::FileKind::Python {
+                crate::discover::python_module_of(Path::new(name))
+            } else {
+                name
                 .trim_start_matches("src/")
                 .trim_end_matches(".rs")
                 .split('/')
                 .filter(|s| !s.is_empty() && *s != "main" && *s != "lib" && *s != "mod")
                 .map(str::to_string)
-                .collect();
+                .collect()
+            };
             FilePlan {
                 path: PathBuf::from(name),
                 display: name.to_string(),

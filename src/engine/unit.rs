@@ -168,6 +168,11 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
                     module: crate::facts::names(&p.module),
                     facts,
                     text: r.file.text.clone(),
+                    language: if p.kind == crate::source::FileKind::Python {
+                        "python"
+                    } else {
+                        "rust"
+                    },
                 });
             }
             r.file

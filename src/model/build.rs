@@ -784,6 +784,7 @@ impl Builder<'_, '_> {
         // Filed under the route's package, whichever crate defines the handler.
         self.model.inputs.push(Input {
             package: self.prog.package_at(rv.loc.file),
+            language: self.prog.unit(id.unit).language,
             kind: class.kind,
             extractor: class.extractor,
             ty: class.inner.text.clone(),

@@ -124,6 +124,8 @@ pub struct Route {
 #[derive(Debug, Clone, Serialize)]
 pub struct Input {
     pub package: String,
+    /// `rust` or `python`.
+    pub language: &'static str,
     /// json, form, query, path, body, multipart
     pub kind: String,
     pub extractor: String,
@@ -196,6 +198,8 @@ pub struct AppRoute {
 pub struct Call {
     /// Shared by every call of the package (as `function` and `statement` are by theirs).
     pub package: std::sync::Arc<str>,
+    /// `rust` or `python`.
+    pub language: &'static str,
     pub kind: crate::facts::CallKind,
     pub name: crate::facts::Name,
     /// The callee as written (`a::b::c`), or the method name.

@@ -15,6 +15,8 @@ pub struct Unit {
     /// Shared with the language server's memo of the unit's facts, which outlives the unit.
     pub facts: Arc<FileFacts>,
     pub text: Arc<str>,
+    /// `rust` or `python`: which front end wrote the facts.
+    pub language: &'static str,
 }
 
 /// One source file as a crate's only unit (`demo`), for tests of the analyses.
@@ -28,6 +30,7 @@ pub(crate) fn one_file(src: &str) -> ([Unit; 1], [crate::discover::Crate; 1]) {
         module: vec![],
         facts: facts.into(),
         text: src.into(),
+        language: "rust",
     };
     (
         [unit],

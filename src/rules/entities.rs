@@ -108,7 +108,7 @@ entity!(Route {
     app,
 });
 entity!(Input {
-    package, kind, extractor, ty as "type", type_loc, binding, handler, methods, path, free_form,
+    package, language, kind, extractor, ty as "type", type_loc, binding, handler, methods, path, free_form,
     free_form_fields, validated, validation, loc, evidence,
 });
 entity!(Listener {
@@ -162,6 +162,7 @@ entity!(SentCookie {
 });
 entity!(Call {
     package,
+    language,
     kind,
     name,
     callee,

@@ -95,6 +95,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
         ]),
         "input" => obj(vec![
             ("package", Scalar),
+            ("language", Scalar),
             ("kind", Scalar),
             ("extractor", Scalar),
             ("type", Scalar),
@@ -180,6 +181,7 @@ pub fn target_shape(target: &str) -> Option<Shape> {
         ]),
         "call" => obj(vec![
             ("package", Scalar),
+            ("language", Scalar),
             ("kind", Scalar),
             ("name", Scalar),
             ("callee", Scalar),

@@ -320,6 +320,7 @@ impl Builder<'_, '_> {
         };
         Call {
             package: package.clone(),
+            language: self.prog.unit(fc.id.unit).language,
             kind: c.kind,
             name: c.name,
             callee,

@@ -63,9 +63,11 @@ impl Interp<'_, '_> {
                     let func = self.prog.func(*id);
                     let at = Loc::new(self.prog.unit(id.unit).file, func.span);
                     let path = super::values::join(&reg.target.borrow().prefix, &reg.path);
-                    self.inputs
-                        .entry(*id)
-                        .or_insert_with(|| super::inputs::handler_inputs(self.prog, *id, &path));
+                    if !self.inputs.contains_key(id) {
+                        let deps = self.dep_params(*id);
+                        let inputs = super::inputs::handler_inputs(self.prog, *id, &path, &deps);
+                        self.inputs.insert(*id, inputs);
+                    }
                     reg.target
                         .borrow_mut()
                         .add_route(&reg, *id, layers, func.name.as_str(), at);

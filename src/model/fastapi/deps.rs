@@ -67,13 +67,18 @@ impl Interp<'_, '_> {
     /// `user: CurrentUser` for an `Annotated` alias).
     pub(super) fn param_deps(&mut self, id: FnId) -> Vec<LayerVal> {
         let mut out = vec![];
-        for (dep, loc) in self.declared_deps(id) {
+        for (dep, loc, _) in self.declared_deps(id) {
             out.extend(self.dep_layer(&dep, loc));
         }
         out
     }
 
-    fn declared_deps(&mut self, id: FnId) -> Vec<(Py, Loc)> {
+    /// The indices of a function's parameters that are dependencies.
+    pub(super) fn dep_params(&mut self, id: FnId) -> Vec<usize> {
+        self.declared_deps(id).into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    fn declared_deps(&mut self, id: FnId) -> Vec<(Py, Loc, usize)> {
         let func = self.prog.func(id);
         let Some(globals) = self.module_env(&func.module) else {
             return vec![];
@@ -86,7 +91,7 @@ impl Interp<'_, '_> {
         };
         let file = self.prog.unit(id.unit).file;
         let mut out = vec![];
-        for p in &func.params {
+        for (i, p) in func.params.iter().enumerate() {
             let loc = Loc::new(file, p.span);
             let from_default = p.default.as_ref().map(|d| self.eval(&mut frame, d));
             // `user: CurrentUser` or `auth: auth.OrganizationsRead`, aliases of `Annotated[.., Depends(..)]`.
@@ -99,7 +104,7 @@ impl Interp<'_, '_> {
             });
             for v in from_default.into_iter().chain(from_alias) {
                 if let Py::Dep(inner, _) = v {
-                    out.push((*inner, loc));
+                    out.push((*inner, loc, i));
                 }
             }
         }
@@ -218,7 +223,7 @@ impl Interp<'_, '_> {
     fn fn_kind(&mut self, id: FnId, depth: usize) -> Option<Reads> {
         let mut reads: Option<Reads> = None;
         let mut sub_enforced = false;
-        for (dep, _) in self.declared_deps(id) {
+        for (dep, _, _) in self.declared_deps(id) {
             if let Some(Kind::Auth(r)) = self.dep_kind(&dep, depth + 1) {
                 sub_enforced |= r.enforced;
                 reads.get_or_insert(r);

@@ -69,12 +69,21 @@ const VALIDATOR_DECORATORS: &[&str] = &[
     "root_validator",
 ];
 
-/// The inputs of a route function, by parameter index.
-pub fn handler_inputs(prog: &Program, id: FnId, path: &str) -> Vec<(usize, InputClass)> {
+/// The inputs of a route function, by parameter index; `deps` are the parameters that are
+/// dependencies (`db: DbSession` for an `Annotated[Session, Depends(get_db)]` alias).
+pub fn handler_inputs(
+    prog: &Program,
+    id: FnId,
+    path: &str,
+    deps: &[usize],
+) -> Vec<(usize, InputClass)> {
     let f = prog.func(id);
     let ctx = prog.ctx_of(id);
     let mut out = vec![];
     for (i, p) in f.params.iter().enumerate() {
+        if deps.contains(&i) {
+            continue;
+        }
         if let Some(class) = param_input(prog, &ctx, p, path) {
             out.push((i, class));
         }
@@ -118,9 +127,9 @@ fn param_input(prog: &Program, ctx: &Ctx, p: &Param, path: &str) -> Option<Input
         None => match model_of(prog, ctx, &ty) {
             Some(_) => ("json", format!("{} body", ty.text)),
             None if ty.strip_option().0.name() == "UploadFile" => ("multipart", "UploadFile".into()),
-            // A parameter whose type is a class from elsewhere (an enum, a dataclass) is not read
-            // as free-form text.
-            None if p.default.is_none() || is_scalar(&ty) => ("query", "query parameter".into()),
+            // Only scalars (and lists of them) are read from the query; a parameter of another type
+            // is something FastAPI or the project provides.
+            None if p.ty.is_none() || is_scalar(&ty) => ("query", "query parameter".into()),
             None => return None,
         },
     };
@@ -140,10 +149,12 @@ fn param_input(prog: &Program, ctx: &Ctx, p: &Param, path: &str) -> Option<Input
 }
 
 fn is_scalar(ty: &TypeRef) -> bool {
-    matches!(
-        ty.strip_option().0.name(),
-        "str" | "int" | "float" | "bool" | "bytes" | "list" | "List"
-    )
+    let (t, _) = ty.strip_option();
+    match t.name() {
+        "str" | "int" | "float" | "bool" | "bytes" | "Decimal" => true,
+        "list" | "List" | "set" | "Set" | "Sequence" => t.args.iter().all(is_scalar),
+        _ => CHECKING_TYPES.contains(&t.name()),
+    }
 }
 
 /// `Query(None, max_length=50)` as the marker's name and its arguments.
