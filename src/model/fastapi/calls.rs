@@ -137,12 +137,11 @@ impl Interp<'_, '_> {
             }
             // fastapi-cache's `@cache(expire=60)`: a response cache around the route function.
             "cache" if path.iter().any(|p| p.starts_with("fastapi_cache")) || path.len() == 1 => {
-                let keyed = args.kw("key_builder").is_some();
-                Py::Wrap(Rc::new(self.layer(
-                    "fastapi_cache::cache",
-                    &format!("cache({})", if keyed { "key_builder=..." } else { "" }),
-                    loc,
-                )))
+                let (name, display) = match args.kw("key_builder") {
+                    Some(_) => ("fastapi_cache::cache_keyed", "cache(key_builder=..)"),
+                    None => ("fastapi_cache::cache", "cache(..)"),
+                };
+                Py::Wrap(Rc::new(self.layer(name, display, loc)))
             }
             // A decorator the adapter does not know (`@asynccontextmanager`, `@wraps(..)`) keeps the
             // function's behaviour.
