@@ -113,7 +113,11 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
             .map_err(|e| DiscoverError(format!("cannot read `{}`: {}", p.display(), e)))?;
         let python = python::project_root_of(&canon)
             .filter(|py| package_root_of(&canon).is_none_or(|cargo| py.starts_with(cargo)));
-        if let Some(py) = python.filter(|py| *py != canon) {
+        if python.as_ref() == Some(&canon) {
+            // A Python project named itself: it is the root, whatever Cargo package holds it.
+            dirs.push(canon.clone());
+            roots.insert(canon);
+        } else if let Some(py) = python {
             // A file or directory inside a Python project: the project is analysed whole.
             whole.insert(py.clone());
             roots.insert(py);

@@ -159,6 +159,16 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
         match e {
             Expr::Lit { lit, .. } => Some((lit_value(lit)?, None)),
             Expr::Path { segs, .. } => self.named(scope, segs, depth),
+            // Python's `config.SECRET_KEY`: a constant of an imported module.
+            Expr::Field { base, name, .. } => match &**base {
+                Expr::Path { segs, .. } if segs.len() == 1 => {
+                    let path = [segs[0], *name];
+                    let (cu, c) = self.an.prog.resolve_const(&scope.ctx, &path)?;
+                    let (v, at) = self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
+                    Some((v, at.or(Some((cu, c.value.span())))))
+                }
+                _ => None,
+            },
             Expr::Unary { op, expr, .. } => {
                 let (v, at) = next(expr)?;
                 match (op.as_str(), v) {

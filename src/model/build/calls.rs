@@ -520,7 +520,14 @@ fn may_be_constant(text: &str) -> bool {
     let is_path = !t.is_empty()
         && t.chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+    // Python's `config.SECRET_KEY`: a constant of an imported module.
+    let dotted = t.split_once('.').is_some_and(|(m, n)| {
+        !m.is_empty()
+            && !n.is_empty()
+            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    });
     is_path
+        || dotted
         || t.starts_with('!')
         || t.starts_with("if ")
         || t.starts_with("format!")

@@ -68,9 +68,8 @@ impl Interp<'_, '_> {
                         let inputs = super::inputs::handler_inputs(self.prog, *id, &path, &deps);
                         self.inputs.insert(*id, inputs);
                     }
-                    reg.target
-                        .borrow_mut()
-                        .add_route(&reg, *id, layers, func.name.as_str(), at);
+                    let name = self.prog.fn_display(*id);
+                    reg.target.borrow_mut().add_route(&reg, *id, layers, &name, at);
                     Py::Func(*id, vec![])
                 }
                 _ => Py::Unknown,
