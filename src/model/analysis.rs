@@ -394,10 +394,23 @@ fn call_names(prog: &Program, ctx: &Ctx, c: &CallSite) -> Vec<String> {
 }
 
 /// The crate function a call lands in: a path resolved through imports, or the only method of that
-/// name the crate defines.
+/// name the crate defines. In Python, where no receiver has a declared type, only `self.m(..)` and
+/// `cls.m(..)` are resolved, to the enclosing class's method: a driver's `conn.fetch(..)` is not the
+/// project's `Pool.fetch`.
 fn callee_of(prog: &Program, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
     match c.kind {
         CallKind::Call => prog.resolve_fn(ctx, &c.path),
+        CallKind::Method if prog.unit(ctx.unit).language == "python" => {
+            let own = matches!(c.recv.as_deref(), Some("self" | "cls"));
+            let mut cands = prog
+                .methods_named(&c.name)
+                .into_iter()
+                .filter(|id| own && prog.func(*id).self_ty == ctx.self_ty);
+            match (cands.next(), cands.next()) {
+                (Some(id), None) => Some(id),
+                _ => None,
+            }
+        }
         CallKind::Method => match prog.methods_named(&c.name).as_slice() {
             [id] => Some(*id),
             _ => None,
