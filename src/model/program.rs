@@ -619,6 +619,11 @@ impl<'a> Program<'a> {
 
     /// The full path of a call as resolved through imports, for catalog matching.
     /// A sibling crate's paths read as its code names them (`sibling::auth::verify`).
+    /// Whether `name` is bound by an import of the calling module (`from jose import jwt`).
+    pub fn is_import(&self, ctx: &Ctx, name: &str) -> bool {
+        self.uses(ctx).any(|u| u.alias == name)
+    }
+
     pub fn resolved_name(&self, ctx: &Ctx, segs: &[Name]) -> String {
         let mut expanded = self.expand(ctx, segs);
         if let Some(k) = self.root_crate(ctx, &expanded) {

@@ -288,6 +288,18 @@ impl Builder<'_, '_> {
     /// tell whether a rule could match it (each is cheap for the calls that have none).
     fn call_head(&self, fc: &FnCalls, c: &CallSite, loc: Loc, package: &Arc<str>) -> Call {
         let (callee, resolved) = match c.kind {
+            // Python's `jwt.decode(..)` after `from jose import jwt`: a method call on an imported
+            // module (or object) resolves through the import (`jose::jwt::decode`).
+            CallKind::Method
+                if self.prog.unit(fc.id.unit).language == "python"
+                    && c.recv.as_deref().is_some_and(|r| {
+                        r.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                            && self.prog.is_import(&fc.ctx, r)
+                    }) =>
+            {
+                let recv = Name::new(c.recv.as_deref().unwrap_or_default());
+                (c.name, Name::new(&self.prog.resolved_name(&fc.ctx, &[recv, c.name])))
+            }
             CallKind::Method | CallKind::Assign => (c.name, c.name),
             _ => (
                 Name::new(&c.path.join("::")),
