@@ -1,7 +1,8 @@
 //! Speed and memory on a corpus of real services, as ratios measured in one run (so the machine's speed
 //! cancels out):
 //!
-//! - cold check / parse floor (read + `syn::parse_file` of every `.rs` file of the tree, on all cores);
+//! - cold check / parse floor (read + `syn::parse_file` of every `.rs` file and ruff's parse of every
+//!   `.py` file of the tree, on all cores);
 //! - warm check (nothing changed) / cold;
 //! - one changed file / cold (the whole tree checked again);
 //! - one named file of the largest package, changed, warm cache (the pre-commit case), in ms;
@@ -9,9 +10,10 @@
 //!
 //! Every time is the best of three runs, every peak memory the largest of them.
 //!
-//! `cargo bench --bench corpus -- DIR` (or `PORTCULLIS_CORPUS=DIR`). The corpus is copied (`.rs` and
-//! `.toml` files and `Cargo.lock`) to a scratch directory first, so a file can be changed; the cache
-//! lives in another scratch directory. Without a corpus, the bench says so and does nothing.
+//! `cargo bench --bench corpus -- DIR` (or `PORTCULLIS_CORPUS=DIR`). The corpus is copied (`.rs`,
+//! `.py` and `.toml` files, `Cargo.lock`, Python project files) to a scratch directory first, so a file
+//! can be changed; the cache lives in another scratch directory. Without a corpus, the bench says so
+//! and does nothing.
 
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -30,7 +32,18 @@ fn skipped(name: &str) -> bool {
     name == ".git" || name == "target" || name == "node_modules"
 }
 
-/// Copies the files portcullis and the floor read; returns the Rust files of the copy.
+/// Whether portcullis reads the file: sources, TOML, lock files, Python project files.
+fn wanted(name: &str) -> bool {
+    name.ends_with(".rs")
+        || name.ends_with(".py")
+        || name.ends_with(".toml")
+        || name == "Cargo.lock"
+        || name == "setup.cfg"
+        || name == "Pipfile"
+        || (name.starts_with("requirements") && name.ends_with(".txt"))
+}
+
+/// Copies the files portcullis and the floor read; returns the Rust and Python files of the copy.
 fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
     let mut rust = vec![];
     let walk = walkdir::WalkDir::new(from)
@@ -38,14 +51,13 @@ fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
         .filter_entry(|e| !skipped(&e.file_name().to_string_lossy()));
     for e in walk.filter_map(Result::ok) {
         let name = e.file_name().to_string_lossy();
-        let wanted = name.ends_with(".rs") || name.ends_with(".toml") || name == "Cargo.lock";
-        if !e.file_type().is_file() || !wanted {
+        if !e.file_type().is_file() || !wanted(&name) {
             continue;
         }
         let dest = to.join(e.path().strip_prefix(from).unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(e.path(), &dest).unwrap();
-        if name.ends_with(".rs") {
+        if name.ends_with(".rs") || name.ends_with(".py") {
             rust.push(dest);
         }
     }
@@ -53,14 +65,23 @@ fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
     rust
 }
 
-/// Reads and parses every Rust file with syn, in parallel: the least any syn-based analyser must do.
+/// Reads and parses every Rust file with syn and every Python file with ruff's parser, in parallel: the
+/// least any analyser built on them must do.
 fn parse_floor(files: &[PathBuf]) -> f64 {
     let t = Instant::now();
     let parsed: usize = files
         .par_iter()
         .map(|f| {
             let text = std::fs::read_to_string(f).unwrap_or_default();
-            syn::parse_file(&text).map_or(0, |file| file.items.len())
+            if f.extension().is_some_and(|e| e == "py") {
+                let source = ruff_python_ast::PySourceType::Python;
+                ruff_python_parser::parse_unchecked_source(&text, source)
+                    .syntax()
+                    .body
+                    .len()
+            } else {
+                syn::parse_file(&text).map_or(0, |file| file.items.len())
+            }
         })
         .sum();
     std::hint::black_box(parsed);
@@ -191,15 +212,19 @@ fn main() {
         .iter()
         .map(|f| std::fs::read_to_string(f).map_or(0, |t| t.lines().count()))
         .sum();
+    let python = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "py"))
+        .count();
     println!(
-        "corpus: {} Rust files, {lines} lines; largest package {} ({} files)",
-        files.len(),
+        "corpus: {} Rust and {python} Python files, {lines} lines; largest package {} ({} files)",
+        files.len() - python,
         package.strip_prefix(&tree).unwrap_or(&package).display(),
         in_package.len()
     );
     println!("| measure | time | ratio | peak memory |");
     println!("|---|---|---|---|");
-    println!("| parse floor (read + syn::parse_file, all files) | {floor:.2} s | 1.00 | |");
+    println!("| parse floor (read + parse, all files: syn, ruff) | {floor:.2} s | 1.00 | |");
     let row = |name: &str, r: &Run, base: f64, of: &str| {
         println!(
             "| {name} | {:.2} s | {:.2} × {of} | {:.0} MiB |",

@@ -438,12 +438,18 @@ impl Builder<'_, '_> {
                     loc: m.loc,
                     note: an.layer_note(m, l),
                 });
+                // A FastAPI dependency is not middleware, though it wraps the route the same way.
+                let source = if m.tags.iter().any(|t| t == "dependency") {
+                    "dependency"
+                } else {
+                    "middleware"
+                };
                 if m.tags.iter().any(|t| t == "conditional") {
                     conditional = true;
                 } else if m.optional {
                     optional = true;
-                } else if !auth.sources.contains(&"middleware".to_string()) {
-                    auth.sources.push("middleware".into());
+                } else if !auth.sources.iter().any(|s| s == source) {
+                    auth.sources.push(source.into());
                 }
             }
         }
