@@ -415,6 +415,7 @@ impl<'a> Lowerer<'a> {
                 ty: TypeRef::from_syn(&f.ty, self.sp),
                 attrs: self.attrs(&f.attrs),
                 span: self.span(f.span()),
+                default: None,
             })
             .collect_exact()
     }

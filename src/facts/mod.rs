@@ -420,6 +420,8 @@ pub struct FieldDef {
     pub ty: TypeRef,
     pub attrs: Vec<Attr>,
     pub span: Span,
+    /// Python: the class attribute's value (`user: User = Depends(current_user)`); none in Rust.
+    pub default: Option<Box<Expr>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

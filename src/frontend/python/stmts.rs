@@ -118,7 +118,7 @@ impl<'a> Lowerer<'a> {
         let expr = |expr: Expr| Stmt::Expr { expr, semi: true };
         match s {
             ast::Stmt::FunctionDef(f) => self.function(f, None, out),
-            ast::Stmt::ClassDef(c) => self.class(c),
+            ast::Stmt::ClassDef(c) => self.class(c, out),
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
                 self.note_imports(s);
                 self.imports(s);
@@ -416,13 +416,21 @@ impl<'a> Lowerer<'a> {
         if class.is_some() {
             return;
         }
-        // Applied innermost (last written) first, each to what the one below returned.
-        let mut value = Expr::Path {
+        let function = Expr::Path {
             segs: Box::new([name]),
             generics: Box::new([]),
             span: self.lines.of(&f.name),
         };
-        for d in f.decorator_list.iter().rev() {
+        let value = self.apply_decorators(&f.decorator_list, function);
+        if !f.decorator_list.is_empty() {
+            let span = self.lines.of(f);
+            out.push(let_stmt(pat_of(&name), value, None, span));
+        }
+    }
+
+    /// Decorators applied innermost (last written) first, each to what the one below returned.
+    fn apply_decorators(&mut self, list: &[ast::Decorator], mut value: Expr) -> Expr {
+        for d in list.iter().rev() {
             let span = self.lines.of(d);
             value = Expr::Call {
                 func: Box::new(self.expr(&d.expression)),
@@ -430,10 +438,7 @@ impl<'a> Lowerer<'a> {
                 span,
             };
         }
-        if !f.decorator_list.is_empty() {
-            let span = self.lines.of(f);
-            out.push(let_stmt(pat_of(&name), value, None, span));
-        }
+        value
     }
 
     fn decorators(&mut self, list: &[ast::Decorator]) -> Vec<Attr> {
@@ -535,7 +540,9 @@ impl<'a> Lowerer<'a> {
 
     /// A class: a type with its annotated attributes as fields and its base classes as derives, and
     /// its methods in an `impl` of it.
-    fn class(&mut self, c: &ast::StmtClassDef) {
+    /// Decorated methods (`@router.get("/")` in a class-based view) are applied after the class, in
+    /// `out`, to the method itself.
+    fn class(&mut self, c: &ast::StmtClassDef, out: &mut Vec<Stmt>) {
         let name = Name::new(c.name.id.as_str());
         let derives = c
             .arguments
@@ -557,19 +564,34 @@ impl<'a> Lowerer<'a> {
                     for d in a.value.iter().map(|v| &**v).chain(meta.is_some().then_some(&*a.annotation)) {
                         attrs.extend(self.field_attr(d));
                     }
+                    let default = a.value.as_ref().map(|v| self.expr(v)).or(meta).map(Box::new);
                     fields.push(FieldDef {
                         name: Name::new(target.id.as_str()),
                         ty,
                         attrs,
                         span: self.lines.of(target),
+                        default,
                     });
                 }
                 ast::Stmt::FunctionDef(f) => {
                     let mut none = vec![];
                     self.function(f, Some(name), &mut none);
-                    fns.push(self.facts.fns.len() as u32 - 1);
+                    let index = self.facts.fns.len() as u32 - 1;
+                    fns.push(index);
+                    if !f.decorator_list.is_empty() {
+                        let span = self.lines.of(&f.name);
+                        let method = Expr::Closure {
+                            fn_index: index,
+                            span,
+                        };
+                        let applied = self.apply_decorators(&f.decorator_list, method);
+                        out.push(Stmt::Expr {
+                            expr: applied,
+                            semi: true,
+                        });
+                    }
                 }
-                ast::Stmt::ClassDef(inner) => self.class(inner),
+                ast::Stmt::ClassDef(inner) => self.class(inner, out),
                 _ => {}
             }
         }

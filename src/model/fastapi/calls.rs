@@ -6,6 +6,7 @@ use super::{Frame, Interp};
 use crate::facts::Name;
 use crate::model::eval::ServeEvent;
 use crate::model::value::{AddrVal, LayerVal, ListenerVal, Origin, RouterOp, Tls};
+use crate::model::program::FnId;
 use crate::source::Loc;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -59,6 +60,7 @@ impl Interp<'_, '_> {
                 Some((Py::Func(id, layers), _)) => {
                     let mut layers = layers.clone();
                     layers.extend(self.param_deps(*id));
+                    layers.extend(self.class_deps(*id));
                     layers.extend(reg.deps.iter().cloned());
                     let func = self.prog.func(*id);
                     let at = Loc::new(self.prog.unit(id.unit).file, func.span);
@@ -105,6 +107,15 @@ impl Interp<'_, '_> {
 
     fn external(&mut self, f: &mut Frame, path: Vec<Name>, args: Args, loc: Loc) -> Py {
         let last = path.last().map_or("", |n| n.as_str());
+        // A router class of the project (`class UserAPIRouter(APIRouter)`): built with what its
+        // `__init__` passes to `super().__init__(..)` (a prefix, its dependencies).
+        if let Some((base, init)) = self.router_subclass(last) {
+            let args = match init {
+                Some(init) => self.super_init_args(init, args),
+                None => args,
+            };
+            return self.external(f, vec![Name::new(base)], args, loc);
+        }
         match last {
             "FastAPI" | "Starlette" | "APIRouter" => {
                 let mut r = Routes {
@@ -275,6 +286,52 @@ impl Interp<'_, '_> {
             }
             "middleware" => Py::MiddlewareFn(r, loc),
             _ => Py::Unknown,
+        }
+    }
+
+    /// The framework class a class of the project derives from (through other classes of the
+    /// project), and the class's own `__init__`.
+    fn router_subclass(&self, name: &str) -> Option<(&'static str, Option<FnId>)> {
+        if name.is_empty() || ["FastAPI", "Starlette", "APIRouter"].contains(&name) {
+            return None;
+        }
+        let ctx = self.prog.ctx_of_unit(0);
+        let mut class = Name::new(name);
+        let mut init = None;
+        for _ in 0..8 {
+            let (_, t) = self.prog.resolve_type(&ctx, &class)?;
+            init = init.or_else(|| {
+                self.prog
+                    .methods_named("__init__")
+                    .into_iter()
+                    .find(|id| self.prog.func(*id).self_ty == Some(class))
+            });
+            let base = t.derives.first()?;
+            let base = base.rsplit('.').next().unwrap_or("");
+            if let Some(b) = ["FastAPI", "Starlette", "APIRouter"].iter().find(|b| **b == base) {
+                return Some((b, init));
+            }
+            class = Name::new(base);
+        }
+        None
+    }
+
+    /// The arguments an `__init__` passes on to `super().__init__(..)`, given its own.
+    fn super_init_args(&mut self, init: FnId, args: Args) -> Args {
+        let func = self.prog.func(init);
+        let mut to_super = None;
+        func.body.walk(&mut |e| {
+            if let crate::facts::Expr::Method(m) = e {
+                let on_super = matches!(&m.recv, crate::facts::Expr::Call { func, .. }
+                    if func.as_ident() == Some("super"));
+                if m.name == "__init__" && on_super && to_super.is_none() {
+                    to_super = Some(&m.args);
+                }
+            }
+        });
+        match (to_super, self.bind(init, &args)) {
+            (Some(list), Some(mut frame)) => self.args(&mut frame, list),
+            _ => args,
         }
     }
 

@@ -78,6 +78,52 @@ impl Interp<'_, '_> {
         self.declared_deps(id).into_iter().map(|(_, _, i)| i).collect()
     }
 
+    /// A class-based view's dependencies (fastapi-utils' `@cbv`, and controllers like it): the class
+    /// attributes whose value is `Depends(..)`, the base classes' included, apply to every route method.
+    pub(super) fn class_deps(&mut self, id: FnId) -> Vec<LayerVal> {
+        let Some(class) = self.prog.func(id).self_ty else {
+            return vec![];
+        };
+        let ctx = self.prog.ctx_of(id);
+        let mut classes = vec![class];
+        let mut found = vec![];
+        let mut i = 0;
+        while i < classes.len() && i < 8 {
+            if let Some((unit, t)) = self.prog.resolve_type(&ctx, &classes[i]) {
+                for field in &t.fields {
+                    if let Some(d) = &field.default {
+                        found.push((unit, t.module.clone(), (**d).clone(), field.span));
+                    }
+                }
+                classes.extend(t.derives.iter().map(|d| {
+                    crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))
+                }));
+            }
+            i += 1;
+        }
+        let mut out = vec![];
+        for (unit, module, default, span) in found {
+            let Some(globals) = self.module_env(&module) else {
+                continue;
+            };
+            let mut frame = Frame {
+                ctx: crate::model::program::Ctx {
+                    unit,
+                    module,
+                    self_ty: None,
+                },
+                locals: Rc::default(),
+                globals,
+                returned: None,
+            };
+            if let Py::Dep(inner, _) = self.eval(&mut frame, &default) {
+                let loc = Loc::new(self.prog.unit(unit).file, span);
+                out.extend(self.dep_layer(&inner, loc));
+            }
+        }
+        out
+    }
+
     fn declared_deps(&mut self, id: FnId) -> Vec<(Py, Loc, usize)> {
         let func = self.prog.func(id);
         let Some(globals) = self.module_env(&func.module) else {

@@ -336,6 +336,14 @@ impl Interp<'_, '_> {
                 }
             }
             Expr::Keyword { value, .. } => self.eval(f, value),
+            // A method of a class, named where its decorators are applied.
+            Expr::Closure { fn_index, .. } => Py::Func(
+                FnId {
+                    unit: f.ctx.unit,
+                    idx: *fn_index,
+                },
+                vec![],
+            ),
             // `a if flag else b`, with the flag known (a parameter's default).
             Expr::If { cond, then, els, .. } => {
                 let pick = match self.eval(f, cond) {
@@ -391,16 +399,33 @@ impl Interp<'_, '_> {
         if self.depth >= MAX_CALL_DEPTH {
             return Py::Unknown;
         }
-        let func = self.prog.func(id);
-        let Some(globals) = self.module_env(&func.module) else {
+        let Some(mut frame) = self.bind(id, args) else {
             return Py::Unknown;
         };
+        self.depth += 1;
+        self.block(&mut frame, &self.prog.func(id).body);
+        self.depth -= 1;
+        frame.returned.unwrap_or(Py::None)
+    }
+
+    /// A frame for a function's body, its parameters bound to the arguments (or their defaults).
+    fn bind(&mut self, id: FnId, args: &calls::Args) -> Option<Frame> {
+        let func = self.prog.func(id);
+        let globals = self.module_env(&func.module)?;
         let mut frame = Frame {
             ctx: self.prog.ctx_of(id),
             locals: Rc::default(),
             globals,
             returned: None,
         };
+        // A method's `self` is not among the arguments written at the call.
+        let skip = usize::from(
+            func.self_ty.is_some()
+                && func
+                    .params
+                    .first()
+                    .is_some_and(|p| p.pat.text == "self" || p.pat.text == "cls"),
+        );
         for (i, p) in func.params.iter().enumerate() {
             let Some(name) = p.pat.bindings.first() else {
                 continue;
@@ -410,7 +435,11 @@ impl Interp<'_, '_> {
                 .iter()
                 .find(|(k, _, _)| k == name)
                 .map(|(_, v, _)| v.clone())
-                .or_else(|| args.positional.get(i).map(|(v, _)| v.clone()));
+                .or_else(|| {
+                    i.checked_sub(skip)
+                        .and_then(|i| args.positional.get(i))
+                        .map(|(v, _)| v.clone())
+                });
             let v = match (given, &p.default) {
                 (Some(v), _) => v,
                 (None, Some(d)) => self.eval(&mut frame, d),
@@ -418,10 +447,7 @@ impl Interp<'_, '_> {
             };
             frame.locals.borrow_mut().insert(*name, v);
         }
-        self.depth += 1;
-        self.block(&mut frame, &func.body);
-        self.depth -= 1;
-        frame.returned.unwrap_or(Py::None)
+        Some(frame)
     }
 }
 
