@@ -111,3 +111,81 @@ impl<'a> Lines<'a> {
             .unwrap_or("")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Expr, Stmt};
+
+    fn lower(src: &str, module: &[&str], package: bool) -> FileFacts {
+        extract(src, module.iter().map(|s| s.to_string()).collect(), package)
+    }
+
+    fn paths(f: &FileFacts) -> Vec<(String, String)> {
+        f.uses
+            .iter()
+            .map(|u| (u.alias.to_string(), u.path.join("::")))
+            .collect()
+    }
+
+    #[test]
+    fn imports_resolve_against_the_module() {
+        let src = "import requests\nimport os.path as p\nfrom . import deps\nfrom ..core.security import get_user as gu\nfrom app.models import *\nfrom fastapi import APIRouter\n";
+        let f = lower(src, &["app", "api", "routes"], false);
+        assert_eq!(
+            paths(&f),
+            [
+                ("requests".into(), "requests".into()),
+                ("p".into(), "os::path".into()),
+                ("deps".into(), "crate::app::api::deps".into()),
+                ("gu".into(), "crate::app::core::security::get_user".into()),
+                ("*".into(), "crate::app::models".into()),
+                ("APIRouter".into(), "fastapi::APIRouter".into()),
+            ]
+        );
+        // In a package's `__init__.py`, `.` is the package itself.
+        let f = lower("from .users import router\n", &["app", "routers"], true);
+        assert_eq!(paths(&f)[0].1, "crate::app::routers::users::router");
+    }
+
+    #[test]
+    fn calls_decorators_and_raise_are_lowered() {
+        let src = "import requests\nfrom fastapi import APIRouter, HTTPException\nrouter = APIRouter()\n\n@router.get('/x')\nasync def x(q: str = Query(None, max_length=5)):\n    requests.get(f'https://h/{q}', verify=False)\n    raise HTTPException(status_code=401)\n";
+        let f = lower(src, &["app", "x"], false);
+        assert!(f.syntax_error.is_none());
+        let x = f.fns.iter().find(|f| f.name == "x").unwrap();
+        assert!(x.is_async);
+        assert_eq!(x.attrs[0].path, "router.get");
+        assert!(x.params[0].default.is_some());
+        let get = x.calls.iter().find(|c| c.name == "get").unwrap();
+        assert_eq!(get.path.join("::"), "requests::get");
+        assert_eq!(get.args[0].text.as_ref(), "f'https://h/{q}'");
+        assert_eq!(get.args[1].keyword.map(|k| k.to_string()), Some("verify".into()));
+        assert_eq!(get.args[1].lit, Some(crate::facts::Lit::Bool(false)));
+        assert!(x.body.stmts.iter().any(|s| matches!(s,
+            Stmt::Expr { expr: Expr::Return { value: Some(v), .. }, .. }
+                if matches!(&**v, Expr::Call { func, .. } if func.as_ident() == Some("Err")))));
+        // The module applies the decorator: `x = router.get('/x')(x)`.
+        let module = f.fns.iter().find(|f| f.name == MODULE_FN).unwrap();
+        assert!(module.calls.iter().any(|c| c.name == "get"));
+        assert_eq!(f.consts.iter().map(|c| c.name.to_string()).collect::<Vec<_>>(), ["router"]);
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_what_was_read() {
+        let f = lower("def ok():\n    return 1\n\ndef broken(:\n", &["m"], false);
+        let e = f.syntax_error.as_ref().expect("a syntax error");
+        assert_eq!(e.line, 4);
+        assert!(f.fns.iter().any(|f| f.name == "ok"));
+    }
+
+    #[test]
+    fn annotated_dependencies_become_defaults() {
+        let src = "from typing import Annotated\ndef h(user: Annotated[User, Depends(current_user)], db: Session = Depends(get_db)): ...\n";
+        let f = lower(src, &["m"], false);
+        let h = f.fns.iter().find(|f| f.name == "h").unwrap();
+        assert_eq!(h.params[0].ty.as_ref().unwrap().name(), "User");
+        assert!(matches!(h.params[0].default.as_deref(), Some(Expr::Call { .. })));
+        assert!(h.params[1].default.is_some());
+    }
+}
