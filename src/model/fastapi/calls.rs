@@ -281,6 +281,17 @@ impl Interp<'_, '_> {
                     .join(", ");
                 let mut layer = self.layer(&last, &format!("{last}({text})"), loc);
                 layer.names.push(name);
+                // The project's own middleware, a class (`dispatch` or `__call__`) or a factory
+                // function, is classified by what it does.
+                layer.fn_id = match &cls {
+                    Py::Func(id, _) => Some(*id),
+                    _ => self.middleware_method(&last),
+                };
+                if let Py::Func(id, _) = &cls {
+                    let name = self.prog.func(*id).name.to_string();
+                    layer.name = format!("{name}({text})");
+                    layer.names = vec![name];
+                }
                 r.borrow_mut().middleware.push(layer);
                 Py::None
             }
@@ -314,6 +325,19 @@ impl Interp<'_, '_> {
             class = Name::new(base);
         }
         None
+    }
+
+    /// The method that handles requests in a middleware class of the project.
+    fn middleware_method(&self, class: &str) -> Option<FnId> {
+        if class.is_empty() {
+            return None;
+        }
+        ["dispatch", "__call__"].iter().find_map(|m| {
+            self.prog
+                .methods_named(m)
+                .into_iter()
+                .find(|id| self.prog.func(*id).self_ty.as_ref().is_some_and(|t| *t == class))
+        })
     }
 
     /// The arguments an `__init__` passes on to `super().__init__(..)`, given its own.

@@ -296,7 +296,10 @@ impl Interp<'_, '_> {
             });
         }
         let text = &self.prog.unit(id.unit).text;
-        let (raises, denies, lets_through) = raises_and_returns_none(&func.body, text);
+        let (own_raise, denies, lets_through) = raises_and_returns_none(&func.body, text);
+        // `return await _check_account_exists(r, token)`: a function of the project it calls may be
+        // the one that raises.
+        let raises = own_raise || self.callee_raises(id, 2);
         // Where the credential is read out of sight (a scheme built at run time), a dependency that
         // answers 401/403 (`raise Unauthorized()`) is still authentication.
         if let (None, Some(d)) = (&reads, &denies) {
@@ -311,6 +314,28 @@ impl Interp<'_, '_> {
             r.note = format!("`{}` reads credentials and raises without them", func.name);
         }
         Some(r)
+    }
+}
+
+impl Interp<'_, '_> {
+    /// Whether a function of the project that `id` calls (by path, `depth` calls deep) raises.
+    fn callee_raises(&self, id: FnId, depth: usize) -> bool {
+        if depth == 0 {
+            return false;
+        }
+        let ctx = self.prog.ctx_of(id);
+        self.prog.func(id).calls.iter().any(|c| {
+            c.kind == crate::facts::CallKind::Call
+                && self
+                    .prog
+                    .resolve_fn(&ctx, &c.path)
+                    .filter(|callee| *callee != id)
+                    .is_some_and(|callee| {
+                        let text = &self.prog.unit(callee.unit).text;
+                        raises_and_returns_none(&self.prog.func(callee).body, text).0
+                            || self.callee_raises(callee, depth - 1)
+                    })
+        })
     }
 }
 
