@@ -735,7 +735,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<CodeFile
                 module_of(&rest)
             },
             krate: 0,
-                    kind: crate::source::FileKind::Rust,
+            kind: crate::source::FileKind::Rust,
         });
     }
     if parts
@@ -758,7 +758,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<CodeFile
                     module_of(&rest)
                 },
                 krate: 0,
-                    kind: crate::source::FileKind::Rust,
+                kind: crate::source::FileKind::Rust,
             });
         }
         let target = if inner == ["main.rs"] { "main" } else { "lib" };
@@ -768,7 +768,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<CodeFile
             target: target.into(),
             module: module_of(&rest),
             krate: 0,
-                    kind: crate::source::FileKind::Rust,
+            kind: crate::source::FileKind::Rust,
         });
     }
     // Sources outside `src/` (custom `[lib] path`, loose files): modules by their path.
@@ -777,7 +777,7 @@ fn classify_rust(root: &Path, file: &Path, named: &[PathBuf]) -> Option<CodeFile
         target: "lib".into(),
         module: module_of(rel),
         krate: 0,
-                    kind: crate::source::FileKind::Rust,
+        kind: crate::source::FileKind::Rust,
     })
 }
 

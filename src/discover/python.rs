@@ -88,9 +88,10 @@ pub(super) fn packages(
 ) -> Vec<Package> {
     let mut out: BTreeMap<PathBuf, Package> = BTreeMap::new();
     for file in files {
-        let owner = file.ancestors().skip(1).find(|a| {
-            projects.contains(*a) || cargo.contains(*a)
-        });
+        let owner = file
+            .ancestors()
+            .skip(1)
+            .find(|a| projects.contains(*a) || cargo.contains(*a));
         let Some(root) = owner.filter(|a| projects.contains(*a)) else {
             continue;
         };

@@ -3,7 +3,7 @@
 //! (directly, through `workspace = true`, renamed or not) are analysed as one unit; each keeps its own
 //! crate name, files and dependencies.
 
-use super::{Package, CodeFile};
+use super::{CodeFile, Package};
 use globset::{GlobBuilder, GlobSetBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};

@@ -192,13 +192,12 @@ pub fn analyze_sources(
             let module = if kind == crate::source::FileKind::Python {
                 crate::discover::python_module_of(Path::new(name))
             } else {
-                name
-                .trim_start_matches("src/")
-                .trim_end_matches(".rs")
-                .split('/')
-                .filter(|s| !s.is_empty() && *s != "main" && *s != "lib" && *s != "mod")
-                .map(str::to_string)
-                .collect()
+                name.trim_start_matches("src/")
+                    .trim_end_matches(".rs")
+                    .split('/')
+                    .filter(|s| !s.is_empty() && *s != "main" && *s != "lib" && *s != "mod")
+                    .map(str::to_string)
+                    .collect()
             };
             FilePlan {
                 path: PathBuf::from(name),

@@ -164,7 +164,8 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 Expr::Path { segs, .. } if segs.len() == 1 => {
                     let path = [segs[0], *name];
                     let (cu, c) = self.an.prog.resolve_const(&scope.ctx, &path)?;
-                    let (v, at) = self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
+                    let (v, at) =
+                        self.fold(&Scope::of_const(cu, &c.module), &c.value, depth + 1)?;
                     Some((v, at.or(Some((cu, c.value.span())))))
                 }
                 _ => None,

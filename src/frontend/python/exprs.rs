@@ -58,7 +58,9 @@ impl Lowerer<'_> {
                     ast::BoolOp::Or => "||",
                 };
                 let mut values = b.values.iter();
-                let first = values.next().map_or(Expr::Unknown { span }, |v| self.expr(v));
+                let first = values
+                    .next()
+                    .map_or(Expr::Unknown { span }, |v| self.expr(v));
                 values.fold(first, |lhs, v| Expr::Binary {
                     op: Name::new(op),
                     lhs: Box::new(lhs),
@@ -105,9 +107,11 @@ impl Lowerer<'_> {
                     .map(|item| match &item.key {
                         Some(k) => Expr::Tuple {
                             items: vec![self.expr(k), self.expr(&item.value)],
-                            span: self.lines.span(item.key.as_ref().map_or(item.value.range(), |k| {
-                                k.range().cover(item.value.range())
-                            })),
+                            span: self.lines.span(
+                                item.key.as_ref().map_or(item.value.range(), |k| {
+                                    k.range().cover(item.value.range())
+                                }),
+                            ),
                         },
                         None => self.expr(&item.value),
                     })
@@ -257,7 +261,11 @@ impl Lowerer<'_> {
     }
 
     fn lambda(&mut self, l: &ast::ExprLambda, span: Span) -> Expr {
-        let params = l.parameters.as_ref().map(|p| self.params(p)).unwrap_or_default();
+        let params = l
+            .parameters
+            .as_ref()
+            .map(|p| self.params(p))
+            .unwrap_or_default();
         let body = tail_block(self.expr(&l.body));
         let sp = Spanner::new(self.lines.text);
         let calls = collect_calls(&body, &sp);

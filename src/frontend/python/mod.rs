@@ -83,7 +83,10 @@ impl<'a> Lines<'a> {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.starts[idx] as usize;
-        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
         (idx as u32 + 1, col as u32 + 1)
     }
 
@@ -160,7 +163,10 @@ mod tests {
         let get = x.calls.iter().find(|c| c.name == "get").unwrap();
         assert_eq!(get.path.join("::"), "requests::get");
         assert_eq!(get.args[0].text.as_ref(), "f'https://h/{q}'");
-        assert_eq!(get.args[1].keyword.map(|k| k.to_string()), Some("verify".into()));
+        assert_eq!(
+            get.args[1].keyword.map(|k| k.to_string()),
+            Some("verify".into())
+        );
         assert_eq!(get.args[1].lit, Some(crate::facts::Lit::Bool(false)));
         assert!(x.body.stmts.iter().any(|s| matches!(s,
             Stmt::Expr { expr: Expr::Return { value: Some(v), .. }, .. }
@@ -168,7 +174,13 @@ mod tests {
         // The module applies the decorator: `x = router.get('/x')(x)`.
         let module = f.fns.iter().find(|f| f.name == MODULE_FN).unwrap();
         assert!(module.calls.iter().any(|c| c.name == "get"));
-        assert_eq!(f.consts.iter().map(|c| c.name.to_string()).collect::<Vec<_>>(), ["router"]);
+        assert_eq!(
+            f.consts
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect::<Vec<_>>(),
+            ["router"]
+        );
     }
 
     #[test]
@@ -185,7 +197,10 @@ mod tests {
         let f = lower(src, &["m"], false);
         let h = f.fns.iter().find(|f| f.name == "h").unwrap();
         assert_eq!(h.params[0].ty.as_ref().unwrap().name(), "User");
-        assert!(matches!(h.params[0].default.as_deref(), Some(Expr::Call { .. })));
+        assert!(matches!(
+            h.params[0].default.as_deref(),
+            Some(Expr::Call { .. })
+        ));
         assert!(h.params[1].default.is_some());
     }
 }

@@ -48,7 +48,9 @@ impl<'a> Lowerer<'a> {
         }
         for s in body {
             let (name, value) = match s {
-                ast::Stmt::Assign(a) if a.targets.len() == 1 => (a.targets[0].as_name_expr(), &a.value),
+                ast::Stmt::Assign(a) if a.targets.len() == 1 => {
+                    (a.targets[0].as_name_expr(), &a.value)
+                }
                 ast::Stmt::AnnAssign(a) => match &a.value {
                     Some(v) => (a.target.as_name_expr(), v),
                     None => continue,
@@ -212,7 +214,12 @@ impl<'a> Lowerer<'a> {
                     let mut stmts = vec![];
                     if let Some(n) = &h.name {
                         let span = self.lines.of(n);
-                        stmts.push(let_stmt(pat_of(n.id.as_str()), Expr::Unknown { span }, None, span));
+                        stmts.push(let_stmt(
+                            pat_of(n.id.as_str()),
+                            Expr::Unknown { span },
+                            None,
+                            span,
+                        ));
                     }
                     h.body.iter().for_each(|s| self.stmt(s, &mut stmts));
                     let hspan = self.lines.of(h);
@@ -561,10 +568,20 @@ impl<'a> Lowerer<'a> {
                     };
                     let (ty, meta) = self.type_ref(&a.annotation);
                     let mut attrs = vec![];
-                    for d in a.value.iter().map(|v| &**v).chain(meta.is_some().then_some(&*a.annotation)) {
+                    for d in a
+                        .value
+                        .iter()
+                        .map(|v| &**v)
+                        .chain(meta.is_some().then_some(&*a.annotation))
+                    {
                         attrs.extend(self.field_attr(d));
                     }
-                    let default = a.value.as_ref().map(|v| self.expr(v)).or(meta).map(Box::new);
+                    let default = a
+                        .value
+                        .as_ref()
+                        .map(|v| self.expr(v))
+                        .or(meta)
+                        .map(Box::new);
                     fields.push(FieldDef {
                         name: Name::new(target.id.as_str()),
                         ty,

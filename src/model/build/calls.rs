@@ -298,7 +298,10 @@ impl Builder<'_, '_> {
                     }) =>
             {
                 let recv = Name::new(c.recv.as_deref().unwrap_or_default());
-                (c.name, Name::new(&self.prog.resolved_name(&fc.ctx, &[recv, c.name])))
+                (
+                    c.name,
+                    Name::new(&self.prog.resolved_name(&fc.ctx, &[recv, c.name])),
+                )
             }
             CallKind::Method | CallKind::Assign => (c.name, c.name),
             _ => (
@@ -536,7 +539,8 @@ fn may_be_constant(text: &str) -> bool {
     let dotted = t.split_once('.').is_some_and(|(m, n)| {
         !m.is_empty()
             && !n.is_empty()
-            && t.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && t.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
     });
     is_path
         || dotted

@@ -5,8 +5,8 @@ use super::values::{Obj, Py, Register, Routes};
 use super::{Frame, Interp};
 use crate::facts::Name;
 use crate::model::eval::ServeEvent;
-use crate::model::value::{AddrVal, LayerVal, ListenerVal, Origin, RouterOp, Tls};
 use crate::model::program::FnId;
+use crate::model::value::{AddrVal, LayerVal, ListenerVal, Origin, RouterOp, Tls};
 use crate::source::Loc;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -48,7 +48,9 @@ impl Args {
 }
 
 /// Path-operation decorators and the methods they answer.
-const OPERATIONS: &[&str] = &["get", "post", "put", "patch", "delete", "options", "head", "trace"];
+const OPERATIONS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "options", "head", "trace",
+];
 
 impl Interp<'_, '_> {
     pub(super) fn call(&mut self, f: &mut Frame, callee: Py, args: Args, loc: Loc) -> Py {
@@ -71,7 +73,9 @@ impl Interp<'_, '_> {
                         self.inputs.insert(*id, inputs);
                     }
                     let name = self.prog.fn_display(*id);
-                    reg.target.borrow_mut().add_route(&reg, *id, layers, &name, at);
+                    reg.target
+                        .borrow_mut()
+                        .add_route(&reg, *id, layers, &name, at);
                     Py::Func(*id, vec![])
                 }
                 _ => Py::Unknown,
@@ -138,7 +142,10 @@ impl Interp<'_, '_> {
                 Py::Routes(r)
             }
             "Depends" | "Security" => {
-                let inner = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                let inner = args
+                    .positional
+                    .first()
+                    .map_or(Py::Unknown, |(v, _)| v.clone());
                 Py::Dep(Box::new(inner), loc)
             }
             "run" if path.first().is_some_and(|p| p == "uvicorn") => {
@@ -168,7 +175,14 @@ impl Interp<'_, '_> {
         }
     }
 
-    pub(super) fn method(&mut self, f: &mut Frame, recv: Py, name: Name, args: Args, loc: Loc) -> Py {
+    pub(super) fn method(
+        &mut self,
+        f: &mut Frame,
+        recv: Py,
+        name: Name,
+        args: Args,
+        loc: Loc,
+    ) -> Py {
         let n = name.as_str();
         match recv {
             Py::Routes(r) => self.routes_method(f, r, n, args, loc),
@@ -266,7 +280,11 @@ impl Interp<'_, '_> {
                 Py::None
             }
             "add_middleware" => {
-                let (cls, _) = args.positional.first().cloned().unwrap_or((Py::Unknown, loc));
+                let (cls, _) = args
+                    .positional
+                    .first()
+                    .cloned()
+                    .unwrap_or((Py::Unknown, loc));
                 let name = match &cls {
                     Py::Ext(p) => p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("."),
                     Py::Obj(o) => o.name().to_string(),
@@ -319,7 +337,10 @@ impl Interp<'_, '_> {
             });
             let base = t.derives.first()?;
             let base = base.rsplit('.').next().unwrap_or("");
-            if let Some(b) = ["FastAPI", "Starlette", "APIRouter"].iter().find(|b| **b == base) {
+            if let Some(b) = ["FastAPI", "Starlette", "APIRouter"]
+                .iter()
+                .find(|b| **b == base)
+            {
                 return Some((b, init));
             }
             class = Name::new(base);
@@ -333,10 +354,13 @@ impl Interp<'_, '_> {
             return None;
         }
         ["dispatch", "__call__"].iter().find_map(|m| {
-            self.prog
-                .methods_named(m)
-                .into_iter()
-                .find(|id| self.prog.func(*id).self_ty.as_ref().is_some_and(|t| *t == class))
+            self.prog.methods_named(m).into_iter().find(|id| {
+                self.prog
+                    .func(*id)
+                    .self_ty
+                    .as_ref()
+                    .is_some_and(|t| *t == class)
+            })
         })
     }
 

@@ -75,7 +75,10 @@ impl Interp<'_, '_> {
 
     /// The indices of a function's parameters that are dependencies.
     pub(super) fn dep_params(&mut self, id: FnId) -> Vec<usize> {
-        self.declared_deps(id).into_iter().map(|(_, _, i)| i).collect()
+        self.declared_deps(id)
+            .into_iter()
+            .map(|(_, _, i)| i)
+            .collect()
     }
 
     /// A class-based view's dependencies (fastapi-utils' `@cbv`, and controllers like it): the class
@@ -95,9 +98,11 @@ impl Interp<'_, '_> {
                         found.push((unit, t.module.clone(), (**d).clone(), field.span));
                     }
                 }
-                classes.extend(t.derives.iter().map(|d| {
-                    crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))
-                }));
+                classes.extend(
+                    t.derives
+                        .iter()
+                        .map(|d| crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))),
+                );
             }
             i += 1;
         }
@@ -216,9 +221,9 @@ impl Interp<'_, '_> {
                         .prog
                         .resolve_type(&self.prog.ctx_of_unit(0), name)
                         .is_some_and(|(_, t)| {
-                            t.derives.iter().any(|d| {
-                                SCHEMES.contains(&d.rsplit('.').next().unwrap_or(""))
-                            })
+                            t.derives
+                                .iter()
+                                .any(|d| SCHEMES.contains(&d.rsplit('.').next().unwrap_or("")))
                         }));
         if scheme {
             let enforced = !matches!(o.kwarg("auto_error"), Some(Py::Bool(false)));
@@ -244,7 +249,10 @@ impl Interp<'_, '_> {
         }
         // An instance of a class of the project whose `__call__` (its own or a base class's) is the
         // dependency.
-        let class = o.path.last().filter(|_| o.path.len() == 1 && o.method.is_none())?;
+        let class = o
+            .path
+            .last()
+            .filter(|_| o.path.len() == 1 && o.method.is_none())?;
         let mut classes = vec![*class];
         let mut found = None;
         let mut i = 0;
@@ -256,9 +264,11 @@ impl Interp<'_, '_> {
                 }
             }
             if let Some((_, t)) = self.prog.resolve_type(&self.prog.ctx_of_unit(0), &c) {
-                classes.extend(t.derives.iter().map(|d| {
-                    crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))
-                }));
+                classes.extend(
+                    t.derives
+                        .iter()
+                        .map(|d| crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))),
+                );
             }
             i += 1;
         }
@@ -376,7 +386,10 @@ fn header_param(default: &Expr, pat: &crate::facts::Pat) -> Option<String> {
     let Expr::Path { segs, .. } = &**func else {
         return None;
     };
-    if !segs.last().is_some_and(|s| *s == "Header" || *s == "Cookie") {
+    if !segs
+        .last()
+        .is_some_and(|s| *s == "Header" || *s == "Cookie")
+    {
         return None;
     }
     let alias = args.iter().find_map(|a| match a {

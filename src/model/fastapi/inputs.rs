@@ -126,7 +126,9 @@ fn param_input(prog: &Program, ctx: &Ctx, p: &Param, path: &str) -> Option<Input
         }
         None => match model_of(prog, ctx, &ty) {
             Some(_) => ("json", format!("{} body", ty.text)),
-            None if ty.strip_option().0.name() == "UploadFile" => ("multipart", "UploadFile".into()),
+            None if ty.strip_option().0.name() == "UploadFile" => {
+                ("multipart", "UploadFile".into())
+            }
             // Only scalars (and lists of them) are read from the query; a parameter of another type
             // is something FastAPI or the project provides.
             None if p.ty.is_none() || is_scalar(&ty) => ("query", "query parameter".into()),
@@ -170,9 +172,8 @@ fn marker_call(e: &Expr) -> Option<(String, Vec<Expr>)> {
 }
 
 fn constrained(args: &[Expr]) -> bool {
-    args.iter().any(
-        |a| matches!(a, Expr::Keyword { name, .. } if CONSTRAINTS.contains(&name.as_str())),
-    )
+    args.iter()
+        .any(|a| matches!(a, Expr::Keyword { name, .. } if CONSTRAINTS.contains(&name.as_str())))
 }
 
 fn checking_type(ty: &TypeRef) -> Option<String> {
@@ -196,11 +197,15 @@ fn model_of<'a>(prog: &Program<'a>, ctx: &Ctx, ty: &TypeRef) -> Option<(u32, &'a
 /// Why a model's values are checked: a constrained field, or a validator method.
 fn model_validation(prog: &Program, ctx: &Ctx, model: &TypeDef) -> Option<String> {
     for f in &model.fields {
-        if f.attrs
-            .iter()
-            .any(|a| CONSTRAINTS.iter().any(|c| a.tokens.contains(&format!("{c}="))))
-        {
-            return Some(format!("field `{}` of `{}` is constrained", f.name, model.name));
+        if f.attrs.iter().any(|a| {
+            CONSTRAINTS
+                .iter()
+                .any(|c| a.tokens.contains(&format!("{c}=")))
+        }) {
+            return Some(format!(
+                "field `{}` of `{}` is constrained",
+                f.name, model.name
+            ));
         }
         if let Some(t) = checking_type(&f.ty) {
             return Some(format!("field `{}` of `{}` is a `{t}`", f.name, model.name));
@@ -211,9 +216,7 @@ fn model_validation(prog: &Program, ctx: &Ctx, model: &TypeDef) -> Option<String
             let f = &prog.unit(unit).facts.fns[i as usize];
             f.attrs
                 .iter()
-                .any(|a| {
-                    VALIDATOR_DECORATORS.contains(&a.path.rsplit('.').next().unwrap_or(""))
-                })
+                .any(|a| VALIDATOR_DECORATORS.contains(&a.path.rsplit('.').next().unwrap_or("")))
                 .then(|| format!("`{}.{}` validates it", model.name, f.name))
         })
     });

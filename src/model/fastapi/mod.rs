@@ -65,12 +65,18 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
         it.module_env(m);
     }
     if std::env::var_os("PORTCULLIS_DEBUG_FASTAPI").is_some() {
-        eprintln!("apps {} serves {} steps {}", it.apps.len(), it.serves.len(), it.steps);
+        eprintln!(
+            "apps {} serves {} steps {}",
+            it.apps.len(),
+            it.serves.len(),
+            it.steps
+        );
         for a in &it.apps {
             eprintln!("{:?}", a.borrow().snapshot().routes().len());
         }
     }
-    let served: Vec<*const RefCell<Routes>> = it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
+    let served: Vec<*const RefCell<Routes>> =
+        it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
     // Served as the app is when every module has run.
     let serves = it
         .serves
@@ -178,7 +184,9 @@ impl Interp<'_, '_> {
             }
             // Both ways of a condition may run (`if settings.DEBUG: app.include_router(debug)`);
             // `if __name__ == "__main__":` runs when the module is the program.
-            Expr::If { cond, then, els, .. } => {
+            Expr::If {
+                cond, then, els, ..
+            } => {
                 self.eval(f, cond);
                 self.block(f, then);
                 if let Some(e) = els {
@@ -345,7 +353,9 @@ impl Interp<'_, '_> {
                 vec![],
             ),
             // `a if flag else b`, with the flag known (a parameter's default).
-            Expr::If { cond, then, els, .. } => {
+            Expr::If {
+                cond, then, els, ..
+            } => {
                 let pick = match self.eval(f, cond) {
                     Py::Bool(b) => b,
                     _ => return Py::Unknown,

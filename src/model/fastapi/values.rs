@@ -80,7 +80,14 @@ pub struct Routes {
 }
 
 impl Routes {
-    pub fn add_route(&mut self, reg: &Register, id: FnId, layers: Vec<LayerVal>, name: &str, at: Loc) {
+    pub fn add_route(
+        &mut self,
+        reg: &Register,
+        id: FnId,
+        layers: Vec<LayerVal>,
+        name: &str,
+        at: Loc,
+    ) {
         self.ops.push(RouterOp::Route(Rc::new(RouteVal {
             methods: reg.methods.clone(),
             path: join(&self.prefix, &reg.path),
