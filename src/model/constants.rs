@@ -161,7 +161,9 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
             Expr::Path { segs, .. } => self.named(scope, segs, depth),
             // Python's `config.SECRET_KEY`: a constant of an imported module.
             Expr::Field { base, name, .. } => match &**base {
-                Expr::Path { segs, .. } if segs.len() == 1 => {
+                Expr::Path { segs, .. }
+                    if segs.len() == 1 && self.an.prog.unit(scope.ctx.unit).language == "python" =>
+                {
                     let path = [segs[0], *name];
                     let (cu, c) = self.an.prog.resolve_const(&scope.ctx, &path)?;
                     let (v, at) =
