@@ -106,19 +106,20 @@ impl SourceFile {
 
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&(offset as u32)) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        };
-        let start = self.line_starts[line_idx] as usize;
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(0);
-        (line_idx as u32 + 1, col as u32 + 1)
+        line_col(&self.text, &self.line_starts, offset)
     }
+}
+
+/// 1-based line and character column of a byte offset, given the text's `line_starts`.
+pub fn line_col(text: &str, starts: &[u32], offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let idx = match starts.binary_search(&(offset as u32)) {
+        Ok(i) => i,
+        Err(i) => i.saturating_sub(1),
+    };
+    let start = starts[idx] as usize;
+    let col = text.get(start..offset).map_or(0, |s| s.chars().count());
+    (idx as u32 + 1, col as u32 + 1)
 }
 
 pub fn line_starts(text: &str) -> Vec<u32> {

@@ -77,17 +77,7 @@ impl<'a> Lines<'a> {
     }
 
     fn line_col(&self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.text.len());
-        let idx = match self.starts.binary_search(&(offset as u32)) {
-            Ok(i) => i,
-            Err(i) => i.saturating_sub(1),
-        };
-        let start = self.starts[idx] as usize;
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count());
-        (idx as u32 + 1, col as u32 + 1)
+        crate::source::line_col(self.text, &self.starts, offset)
     }
 
     pub(crate) fn span(&self, r: TextRange) -> Span {
