@@ -322,7 +322,19 @@ pub fn discover(paths: &[PathBuf], options: WalkOptions) -> Result<Discovery, Di
     // Python projects: the directories with a project file, and a directory named on the command line
     // that holds Python files outside any project.
     let mut py_roots = py_projects.clone();
-    py_roots.extend(dirs.iter().filter(|d| !pkg_roots.contains(*d)).cloned());
+    py_roots.extend(
+        dirs.iter()
+            .filter(|d| !manifests.keys().any(|m| m.starts_with(d)))
+            .cloned(),
+    );
+    // A named Python file outside any project is analysed with its directory.
+    py_roots.extend(
+        explicit
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "py"))
+            .filter(|f| !py_projects.iter().any(|p| f.starts_with(p)))
+            .filter_map(|f| f.parent().map(Path::to_path_buf)),
+    );
     let mut python_packages = python::packages(&python, &py_roots, &pkg_roots);
     python_packages.retain(|p| {
         let base = roots
@@ -444,8 +456,6 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             found.tomls.insert(path);
         } else if name.ends_with(".rs") {
             found.rust.insert(path);
-        } else if name.ends_with(".py") {
-            found.python.insert(path);
         } else if python::is_project_file(&name) {
             if let Some(dir) = path.parent() {
                 found.py_projects.insert(dir.to_path_buf());
@@ -453,6 +463,8 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             if name == "pyproject.toml" {
                 found.tomls.insert(path);
             }
+        } else if name.ends_with(".py") {
+            found.python.insert(path);
         } else if is_deployment_file(path.strip_prefix(root).unwrap_or(&path), &name) {
             found.deploy.insert(path);
         } else if name == "cargo.lock"

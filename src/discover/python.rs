@@ -40,9 +40,18 @@ pub(super) fn is_project_file(name: &str) -> bool {
 }
 
 /// The nearest directory at or above `path` with a Python project file.
-/// The search stops at the top of the repository (a directory with `.git`).
+/// The search stops at the top of the repository (a directory with `.git`), at a Cargo package, and
+/// at the working directory when the path is below it: a stray `requirements.txt` in a home directory
+/// does not make the home directory the project.
 pub(super) fn project_root_of(path: &Path) -> Option<PathBuf> {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok())
+        .filter(|c| path.starts_with(c));
     for dir in path.ancestors().filter(|a| a.is_dir()) {
+        if cwd.as_deref().is_some_and(|c| !dir.starts_with(c)) {
+            break;
+        }
         let has_project_file = std::fs::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|e| {
                 is_project_file(&e.file_name().to_string_lossy().to_ascii_lowercase())
@@ -52,7 +61,7 @@ pub(super) fn project_root_of(path: &Path) -> Option<PathBuf> {
         if has_project_file {
             return Some(dir.to_path_buf());
         }
-        if dir.join(".git").exists() {
+        if dir.join(".git").exists() || dir.join("Cargo.toml").is_file() {
             break;
         }
     }
@@ -111,7 +120,7 @@ pub(super) fn packages(
                 deploy_files: vec![],
             }
         });
-        let import_root = import_root(root);
+        let import_root = package_root(file, root).unwrap_or_else(|| import_root(root));
         let module = module_of(file.strip_prefix(&import_root).unwrap_or(rel));
         pkg.code_files.push(CodeFile {
             path: file.clone(),
@@ -142,6 +151,20 @@ fn project_name(root: &Path) -> String {
         root.file_name()
             .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
     })
+}
+
+/// Where imports start for a file inside a package (a directory with `__init__.py`): the directory
+/// above the outermost package holding it, below the project (`backend/app/x.py` with
+/// `backend/app/__init__.py` is `app.x`, as Python sees it when run from `backend/`).
+fn package_root(file: &Path, project: &Path) -> Option<PathBuf> {
+    let mut top = None;
+    for dir in file.ancestors().skip(1) {
+        if !dir.starts_with(project) || !dir.join("__init__.py").is_file() {
+            break;
+        }
+        top = Some(dir);
+    }
+    top.and_then(Path::parent).map(Path::to_path_buf)
 }
 
 /// Where imports start: `src/` in the src layout (a `src` directory that is no package itself).

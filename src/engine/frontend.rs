@@ -88,7 +88,13 @@ impl FrontEnd<'_> {
 
     fn facts_key(&self, plan: &FilePlan, read: &ReadFile) -> u128 {
         let mut h = Hasher128::new();
-        h.str("facts").u128(self.policy).u128(read.hash);
+        // A Python file's imports resolve differently in a package's `__init__.py`.
+        let package = plan.path.file_name().is_some_and(|n| n == "__init__.py");
+        h.str("facts")
+            .u128(self.policy)
+            .u128(read.hash)
+            .u64(plan.kind as u64)
+            .u64(u64::from(package));
         for m in &plan.module {
             h.str(m);
         }

@@ -92,8 +92,12 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     let key = unit_key(cx, plan, package, &reads);
     let cache = cx.cache.filter(|_| !cx.keep_model);
     // The unit's facts pack is keyed by the package alone: its entries are per file.
+    let python = package
+        .code_files
+        .iter()
+        .any(|f| f.kind == crate::source::FileKind::Python);
     let pack = Hasher128::new()
-        .str("facts")
+        .str(if python { "facts-python" } else { "facts" })
         .str(&package.name)
         .str(&package.root.to_string_lossy())
         .finish();

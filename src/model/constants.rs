@@ -162,7 +162,8 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
             // Python's `config.SECRET_KEY`: a constant of an imported module.
             Expr::Field { base, name, .. } => match &**base {
                 Expr::Path { segs, .. }
-                    if segs.len() == 1 && self.an.prog.unit(scope.ctx.unit).language == "python" =>
+                    if segs.len() == 1
+                        && self.an.prog.unit(scope.ctx.unit).language == "python" =>
                 {
                     let path = [segs[0], *name];
                     let (cu, c) = self.an.prog.resolve_const(&scope.ctx, &path)?;

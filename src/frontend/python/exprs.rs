@@ -8,6 +8,8 @@ use ruff_text_size::Ranged;
 
 /// Deeper expressions are cut off: nothing worth following is nested that deep.
 const MAX_DEPTH: usize = 120;
+/// Longer `and`/`or` and comparison chains are not lowered: each link would be one level deeper.
+const MAX_CHAIN: usize = 64;
 
 impl Lowerer<'_> {
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Expr {
@@ -52,6 +54,8 @@ impl Lowerer<'_> {
             ast::Expr::NoneLiteral(_) => path(vec![Name::new("None")], span),
             ast::Expr::FString(f) => self.fstring(f, span),
             ast::Expr::BinOp(b) => self.binary(b.op.as_str(), &b.left, &b.right, span),
+            ast::Expr::BoolOp(b) if b.values.len() > MAX_CHAIN => Expr::Unknown { span },
+            ast::Expr::Compare(c) if c.comparators.len() > MAX_CHAIN => Expr::Unknown { span },
             ast::Expr::BoolOp(b) => {
                 let op = match b.op {
                     ast::BoolOp::And => "&&",

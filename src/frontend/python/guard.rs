@@ -6,6 +6,8 @@
 const MAX_BRACKETS: usize = 256;
 /// Columns of indentation (about a hundred nested blocks at four spaces).
 const MAX_INDENT: usize = 400;
+/// Operators in one statement (`a + a + …`, `- - - x`): the parser nests each in the one before.
+const MAX_OPERATORS: usize = 4096;
 
 /// Where and why a source is refused: (1-based line, 0-based column in characters, message).
 pub fn too_deep(text: &str) -> Option<(usize, usize, String)> {
@@ -13,6 +15,7 @@ pub fn too_deep(text: &str) -> Option<(usize, usize, String)> {
     let mut quote: Option<(char, bool)> = None;
     let mut at_line_start = true;
     let mut indent = 0usize;
+    let mut operators = 0usize;
     let mut chars = text.chars().peekable();
     let (mut line, mut col) = (1usize, 0usize);
     while let Some(c) = chars.next() {
@@ -23,6 +26,9 @@ pub fn too_deep(text: &str) -> Option<(usize, usize, String)> {
             col = 0;
             at_line_start = true;
             indent = 0;
+            if depth == 0 && quote.is_none() {
+                operators = 0;
+            }
             if matches!(quote, Some((_, false))) {
                 quote = None;
             }
@@ -85,6 +91,12 @@ pub fn too_deep(text: &str) -> Option<(usize, usize, String)> {
                     }
                 }
                 ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                '+' | '-' | '*' | '/' | '%' | '|' | '&' | '^' | '~' | '<' | '>' | '@' => {
+                    operators += 1;
+                    if operators > MAX_OPERATORS {
+                        return Some((here.0, here.1, refusal("operators")));
+                    }
+                }
                 _ => {}
             },
         }
@@ -93,7 +105,7 @@ pub fn too_deep(text: &str) -> Option<(usize, usize, String)> {
 }
 
 fn refusal(what: &str) -> String {
-    format!("{what} nested deeper than any hand-written code; the file is not analysed")
+    format!("{what} nested or chained deeper than any hand-written code; the file is not analysed")
 }
 
 #[cfg(test)]
@@ -110,5 +122,13 @@ mod tests {
             blocks.push_str(&format!("{}if x:\n", "    ".repeat(i)));
         }
         assert!(too_deep(&blocks).is_some());
+        let chain = format!("x = 1{}\n", " + 1".repeat(5000));
+        assert!(too_deep(&chain).is_some());
+        let unary = format!("x = {}1\n", "- ".repeat(5000));
+        assert!(too_deep(&unary).is_some());
+        let wrapped = format!("x = (a{})\n", "\n< a".repeat(5000));
+        assert!(too_deep(&wrapped).is_some());
+        let lines = "x = 1 + 2\n".repeat(5000);
+        assert!(too_deep(&lines).is_none());
     }
 }

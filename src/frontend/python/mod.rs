@@ -66,18 +66,42 @@ pub fn extract(text: &str, module: Vec<String>, is_package: bool) -> FileFacts {
 pub(crate) struct Lines<'a> {
     text: &'a str,
     starts: Vec<u32>,
+    /// Per line: ASCII only, so a column is a byte offset (a long generated line stays linear).
+    ascii: Vec<bool>,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
+        let starts = crate::source::line_starts(text);
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+                text.as_bytes()[s as usize..end].is_ascii()
+            })
+            .collect();
         Lines {
             text,
-            starts: crate::source::line_starts(text),
+            starts,
+            ascii,
         }
     }
 
     fn line_col(&self, offset: usize) -> (u32, u32) {
-        crate::source::line_col(self.text, &self.starts, offset)
+        let offset = offset.min(self.text.len());
+        let idx = match self.starts.binary_search(&(offset as u32)) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        if self.ascii[idx] {
+            (
+                idx as u32 + 1,
+                (offset - self.starts[idx] as usize) as u32 + 1,
+            )
+        } else {
+            crate::source::line_col(self.text, &self.starts, offset)
+        }
     }
 
     pub(crate) fn span(&self, r: TextRange) -> Span {

@@ -435,9 +435,10 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Decorators applied innermost (last written) first, each to what the one below returned.
+    /// Decorators applied innermost (last written) first, each to what the one below returned. Past
+    /// a few dozen, the rest are not applied: each would nest the value one level deeper.
     fn apply_decorators(&mut self, list: &[ast::Decorator], mut value: Expr) -> Expr {
-        for d in list.iter().rev() {
+        for d in list.iter().rev().take(32) {
             let span = self.lines.of(d);
             value = Expr::Call {
                 func: Box::new(self.expr(&d.expression)),
@@ -483,8 +484,9 @@ impl<'a> Lowerer<'a> {
             }
             None => (None, None),
         };
-        // `Annotated[User, Depends(current_user)]` means what `user: User = Depends(current_user)` does.
-        let default = default.map(|d| self.expr(d)).or(meta).map(Box::new);
+        // `Annotated[User, Depends(current_user)]` means what `user: User = Depends(current_user)` does,
+        // whatever default follows (`q: Annotated[str | None, Query(max_length=50)] = None`).
+        let default = meta.or_else(|| default.map(|d| self.expr(d))).map(Box::new);
         Param {
             pat: pat_of(p.name.id.as_str()),
             ty,
@@ -496,7 +498,31 @@ impl<'a> Lowerer<'a> {
     /// An annotation as a type, and the first call among `Annotated[..]`'s metadata.
     pub(super) fn type_ref(&mut self, e: &ast::Expr) -> (TypeRef, Option<Expr>) {
         let span = self.lines.of(e);
-        let text = self.lines.text(e.range()).to_string();
+        let text: String = self.lines.text(e.range()).chars().take(240).collect();
+        // Annotations nest a handful of levels; a hostile one is cut off.
+        if self.depth > 100 {
+            return (
+                TypeRef {
+                    segs: vec![],
+                    args: vec![],
+                    text,
+                    span,
+                },
+                None,
+            );
+        }
+        self.depth += 1;
+        let out = self.type_ref_inner(e, span, text);
+        self.depth -= 1;
+        out
+    }
+
+    fn type_ref_inner(
+        &mut self,
+        e: &ast::Expr,
+        span: Span,
+        text: String,
+    ) -> (TypeRef, Option<Expr>) {
         let plain = |segs: Vec<Name>, args: Vec<TypeRef>| TypeRef {
             segs,
             args,
@@ -707,11 +733,23 @@ fn names_bound(e: &ast::Expr, out: &mut Vec<Name>) {
     }
 }
 
-/// `a.b.c` as text, when the expression is a chain of names.
+/// `a.b.c` as text, when the expression is a chain of at most a few dozen names.
 pub(super) fn dotted(e: &ast::Expr) -> Option<String> {
-    match e {
-        ast::Expr::Name(n) => Some(n.id.to_string()),
-        ast::Expr::Attribute(a) => Some(format!("{}.{}", dotted(&a.value)?, a.attr.id)),
-        _ => None,
+    let mut parts = vec![];
+    let mut at = e;
+    loop {
+        match at {
+            ast::Expr::Name(n) => {
+                parts.push(n.id.as_str());
+                break;
+            }
+            ast::Expr::Attribute(a) if parts.len() < 64 => {
+                parts.push(a.attr.id.as_str());
+                at = &a.value;
+            }
+            _ => return None,
+        }
     }
+    parts.reverse();
+    Some(parts.join("."))
 }

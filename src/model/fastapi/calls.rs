@@ -47,6 +47,9 @@ impl Args {
     }
 }
 
+/// Routes one app or router holds at most: nested includes can multiply them.
+const MAX_ROUTES: usize = 20_000;
+
 /// Path-operation decorators and the methods they answer.
 const OPERATIONS: &[&str] = &[
     "get", "post", "put", "patch", "delete", "options", "head", "trace",
@@ -244,39 +247,42 @@ impl Interp<'_, '_> {
             return Py::Register(reg);
         }
         match n {
-            "include_router" | "mount" => {
-                let prefix = if n == "mount" {
-                    args.path(0, "path")
-                } else {
-                    args.path(usize::MAX, "prefix")
-                };
-                let inner = if n == "mount" {
-                    args.get(1, "app")
-                } else {
-                    args.get(0, "router")
-                };
-                let Some(Py::Routes(inner)) = inner.cloned() else {
+            "include_router" => {
+                let prefix = args.path(usize::MAX, "prefix");
+                let Some(Py::Routes(inner)) = args.get(0, "router").cloned() else {
                     return Py::None;
                 };
-                let snapshot = inner.borrow().snapshot();
                 let deps = self.deps_list(args.kw("dependencies"));
+                // FastAPI copies the routes the router has now, each with the include's prefix and
+                // dependencies (`/items` + `/` is `/items/`).
+                let copied = inner.borrow().snapshot().routes();
                 let mut routes = r.borrow_mut();
-                let prefix = values_join(&routes.prefix, &prefix);
-                let inner_val = if deps.is_empty() {
-                    snapshot
-                } else {
-                    Rc::new(crate::model::value::RouterVal {
-                        framework: "fastapi",
-                        mount: None,
-                        ops: vec![
-                            RouterOp::Merge(snapshot),
-                            RouterOp::WrapAll(Rc::new(deps.into_iter().rev().collect())),
-                        ],
-                        fallback: None,
-                        loc,
-                    })
+                if routes.count + copied.len() > MAX_ROUTES {
+                    return Py::None;
+                }
+                routes.count += copied.len();
+                for mut route in copied {
+                    route.path = values_join(&prefix, &route.path);
+                    route.path = values_join(&routes.prefix, &route.path);
+                    route.layers.extend(deps.iter().rev().cloned());
+                    routes.ops.push(RouterOp::Route(Rc::new(route)));
+                }
+                Py::None
+            }
+            // A mounted app keeps its own dependencies; only the outer app's middleware wraps it.
+            "mount" => {
+                let prefix = args.path(0, "path");
+                let Some(Py::Routes(inner)) = args.get(1, "app").cloned() else {
+                    return Py::None;
                 };
-                routes.ops.push(RouterOp::Nest(prefix, inner_val));
+                self.mounted.push(inner.clone());
+                let inner = inner.borrow();
+                let mut routes = r.borrow_mut();
+                if routes.count + inner.count > MAX_ROUTES {
+                    return Py::None;
+                }
+                routes.count += inner.count;
+                routes.mounts.push((prefix, inner.snapshot()));
                 Py::None
             }
             "add_middleware" => {

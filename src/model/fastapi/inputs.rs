@@ -171,6 +171,17 @@ fn marker_call(e: &Expr) -> Option<(String, Vec<Expr>)> {
     Some((last, args.clone()))
 }
 
+/// Whether call text passes the keyword argument `name` (`max_length=5`, not `title=` for `le`).
+fn has_keyword(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && after.starts_with('=')
+            && !after.starts_with("==")
+    })
+}
+
 fn constrained(args: &[Expr]) -> bool {
     args.iter()
         .any(|a| matches!(a, Expr::Keyword { name, .. } if CONSTRAINTS.contains(&name.as_str())))
@@ -197,11 +208,10 @@ fn model_of<'a>(prog: &Program<'a>, ctx: &Ctx, ty: &TypeRef) -> Option<(u32, &'a
 /// Why a model's values are checked: a constrained field, or a validator method.
 fn model_validation(prog: &Program, ctx: &Ctx, model: &TypeDef) -> Option<String> {
     for f in &model.fields {
-        if f.attrs.iter().any(|a| {
-            CONSTRAINTS
-                .iter()
-                .any(|c| a.tokens.contains(&format!("{c}=")))
-        }) {
+        if f.attrs
+            .iter()
+            .any(|a| CONSTRAINTS.iter().any(|c| has_keyword(&a.tokens, c)))
+        {
             return Some(format!(
                 "field `{}` of `{}` is constrained",
                 f.name, model.name

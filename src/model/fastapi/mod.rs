@@ -57,6 +57,7 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
         envs: HashMap::new(),
         apps: vec![],
         serves: vec![],
+        mounted: vec![],
         inputs: HashMap::new(),
         depth: 0,
         steps: 0,
@@ -75,8 +76,13 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
             eprintln!("{:?}", a.borrow().snapshot().routes().len());
         }
     }
-    let served: Vec<*const RefCell<Routes>> =
-        it.serves.iter().map(|(r, _)| Rc::as_ptr(r)).collect();
+    let served: Vec<*const RefCell<Routes>> = it
+        .serves
+        .iter()
+        .map(|(r, _)| r)
+        .chain(&it.mounted)
+        .map(Rc::as_ptr)
+        .collect();
     // Served as the app is when every module has run.
     let serves = it
         .serves
@@ -112,6 +118,8 @@ pub(super) struct Interp<'p, 'a> {
     /// Every app created, in creation order.
     apps: Vec<Rc<RefCell<Routes>>>,
     serves: Vec<(Rc<RefCell<Routes>>, ServeEvent)>,
+    /// Apps mounted into another: served with it, not on their own.
+    mounted: Vec<Rc<RefCell<Routes>>>,
     inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
     depth: usize,
     steps: usize,
@@ -243,8 +251,12 @@ impl Interp<'_, '_> {
 
     /// What an import path names: a module of the project, a global of one, or an external name.
     fn import(&mut self, path: &[Name]) -> Py {
-        let Some(rest) = path.strip_prefix(&[Name::new("crate")]) else {
-            return Py::Ext(path.to_vec());
+        // `from routers import items` in a `main.py` beside `routers/`: an absolute import of one of
+        // the project's top-level modules.
+        let rest = match path.strip_prefix(&[Name::new("crate")]) {
+            Some(rest) => rest,
+            None if self.modules.keys().any(|m| m.first() == path.first()) => path,
+            None => return Py::Ext(path.to_vec()),
         };
         if self.modules.contains_key(rest) {
             return Py::Module(rest.to_vec());

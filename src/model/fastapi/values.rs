@@ -76,6 +76,11 @@ pub struct Routes {
     pub ops: Vec<RouterOp>,
     /// Middleware in the order added: the last added is the outermost.
     pub middleware: Vec<LayerVal>,
+    /// Apps mounted at a path (`app.mount("/v1", api)`): their routes, which the app's dependencies do
+    /// not reach (its middleware does).
+    pub mounts: Vec<(String, Rc<RouterVal>)>,
+    /// Routes held, mounted ones included.
+    pub count: usize,
     pub loc: Loc,
 }
 
@@ -88,6 +93,7 @@ impl Routes {
         name: &str,
         at: Loc,
     ) {
+        self.count += 1;
         self.ops.push(RouterOp::Route(Rc::new(RouteVal {
             methods: reg.methods.clone(),
             path: join(&self.prefix, &reg.path),
@@ -108,6 +114,21 @@ impl Routes {
             ops.push(RouterOp::WrapAll(Rc::new(
                 self.deps.iter().rev().cloned().collect(),
             )));
+        }
+        if !self.mounts.is_empty() {
+            let own = Rc::new(RouterVal {
+                framework: "fastapi",
+                mount: None,
+                ops,
+                fallback: None,
+                loc: self.loc,
+            });
+            ops = vec![RouterOp::Merge(own)];
+            ops.extend(
+                self.mounts
+                    .iter()
+                    .map(|(path, app)| RouterOp::Nest(path.clone(), app.clone())),
+            );
         }
         if !self.middleware.is_empty() {
             ops.push(RouterOp::WrapAll(Rc::new(
