@@ -65,17 +65,6 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
     for (m, _) in order {
         it.module_env(m);
     }
-    if std::env::var_os("PORTCULLIS_DEBUG_FASTAPI").is_some() {
-        eprintln!(
-            "apps {} serves {} steps {}",
-            it.apps.len(),
-            it.serves.len(),
-            it.steps
-        );
-        for a in &it.apps {
-            eprintln!("{:?}", a.borrow().snapshot().routes().len());
-        }
-    }
     let served: Vec<*const RefCell<Routes>> = it
         .serves
         .iter()
