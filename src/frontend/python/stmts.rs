@@ -403,7 +403,7 @@ impl<'a> Lowerer<'a> {
         let body = self.block(&f.body);
         self.depth -= 1;
         let public = !name.starts_with('_');
-        let index = self.push_fn(FnDef {
+        self.push_fn(FnDef {
             name,
             module: self.module.clone(),
             self_ty: class,
@@ -419,7 +419,6 @@ impl<'a> Lowerer<'a> {
             span: self.lines.of(&f.name),
             item_span: self.lines.of(f),
         });
-        let _ = index;
         if class.is_some() {
             return;
         }

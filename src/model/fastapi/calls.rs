@@ -58,7 +58,7 @@ const OPERATIONS: &[&str] = &[
 impl Interp<'_, '_> {
     pub(super) fn call(&mut self, f: &mut Frame, callee: Py, args: Args, loc: Loc) -> Py {
         match callee {
-            Py::Ext(path) => self.external(f, path, args, loc),
+            Py::Ext(path) => self.external(path, args, loc),
             Py::Func(id, _) => self.call_fn(id, &args),
             // `@app.get("/items")` applied to its function.
             Py::Register(reg) => match args.positional.first() {
@@ -112,7 +112,7 @@ impl Interp<'_, '_> {
         }
     }
 
-    fn external(&mut self, f: &mut Frame, path: Vec<Name>, args: Args, loc: Loc) -> Py {
+    fn external(&mut self, path: Vec<Name>, args: Args, loc: Loc) -> Py {
         let last = path.last().map_or("", |n| n.as_str());
         // A router class of the project (`class UserAPIRouter(APIRouter)`): built with what its
         // `__init__` passes to `super().__init__(..)` (a prefix, its dependencies).
@@ -121,7 +121,7 @@ impl Interp<'_, '_> {
                 Some(init) => self.super_init_args(init, args),
                 None => args,
             };
-            return self.external(f, vec![Name::new(base)], args, loc);
+            return self.external(vec![Name::new(base)], args, loc);
         }
         match last {
             "FastAPI" | "Starlette" | "APIRouter" => {
@@ -152,7 +152,7 @@ impl Interp<'_, '_> {
                 Py::Dep(Box::new(inner), loc)
             }
             "run" if path.first().is_some_and(|p| p == "uvicorn") => {
-                self.uvicorn_run(f, &args, loc);
+                self.uvicorn_run(&args, loc);
                 Py::None
             }
             // fastapi-cache's `@cache(expire=60)`: a response cache around the route function.
@@ -215,7 +215,6 @@ impl Interp<'_, '_> {
         args: Args,
         loc: Loc,
     ) -> Py {
-        let _ = f;
         if OPERATIONS.contains(&n) || n == "api_route" || n == "add_api_route" {
             let methods = if n == "api_route" || n == "add_api_route" {
                 match args.kw("methods") {
@@ -404,7 +403,7 @@ impl Interp<'_, '_> {
     }
 
     /// `uvicorn.run(app, host="0.0.0.0", port=8000, ssl_certfile=..)`: the app served, and where.
-    fn uvicorn_run(&mut self, f: &mut Frame, args: &Args, loc: Loc) {
+    fn uvicorn_run(&mut self, args: &Args, loc: Loc) {
         let target = match args.get(0, "app") {
             Some(Py::Routes(r)) => Some(r.clone()),
             // `uvicorn.run("app.main:app", ..)`.
@@ -459,7 +458,6 @@ impl Interp<'_, '_> {
             local: args.kw("uds").is_some_and(|u| !matches!(u, Py::None)),
             notes: vec![],
         };
-        let _ = f;
         self.serves.push((
             target.clone(),
             ServeEvent {

@@ -140,7 +140,7 @@ fn param_input(prog: &Program, ctx: &Ctx, p: &Param, path: &str) -> Option<Input
         .or_else(|| checking_type(&ty).map(|t| format!("`{t}` checks its value")))
         .or_else(|| {
             let (_, model) = model_of(prog, ctx, &ty)?;
-            model_validation(prog, ctx, model)
+            model_validation(prog, model)
         });
     Some(InputClass {
         kind: kind.into(),
@@ -206,7 +206,7 @@ fn model_of<'a>(prog: &Program<'a>, ctx: &Ctx, ty: &TypeRef) -> Option<(u32, &'a
 }
 
 /// Why a model's values are checked: a constrained field, or a validator method.
-fn model_validation(prog: &Program, ctx: &Ctx, model: &TypeDef) -> Option<String> {
+fn model_validation(prog: &Program, model: &TypeDef) -> Option<String> {
     for f in &model.fields {
         if f.attrs
             .iter()
@@ -230,6 +230,5 @@ fn model_validation(prog: &Program, ctx: &Ctx, model: &TypeDef) -> Option<String
                 .then(|| format!("`{}.{}` validates it", model.name, f.name))
         })
     });
-    let _ = ctx;
     validator
 }
