@@ -56,7 +56,7 @@ const OPERATIONS: &[&str] = &[
 ];
 
 impl Interp<'_, '_> {
-    pub(super) fn call(&mut self, f: &mut Frame, callee: Py, args: Args, loc: Loc) -> Py {
+    pub(super) fn call(&mut self, callee: Py, args: Args, loc: Loc) -> Py {
         match callee {
             Py::Ext(path) => self.external(path, args, loc),
             Py::Func(id, _) => self.call_fn(id, &args),
@@ -178,17 +178,10 @@ impl Interp<'_, '_> {
         }
     }
 
-    pub(super) fn method(
-        &mut self,
-        f: &mut Frame,
-        recv: Py,
-        name: Name,
-        args: Args,
-        loc: Loc,
-    ) -> Py {
+    pub(super) fn method(&mut self, recv: Py, name: Name, args: Args, loc: Loc) -> Py {
         let n = name.as_str();
         match recv {
-            Py::Routes(r) => self.routes_method(f, r, n, args, loc),
+            Py::Routes(r) => self.routes_method(r, n, args, loc),
             // slowapi: `@limiter.limit("5/minute")` on a route function.
             Py::Obj(o) if o.name() == "Limiter" && (n == "limit" || n == "shared_limit") => {
                 let text = args.str(0, "limit_value").unwrap_or_default();
@@ -209,7 +202,6 @@ impl Interp<'_, '_> {
 
     fn routes_method(
         &mut self,
-        f: &mut Frame,
         r: Rc<std::cell::RefCell<Routes>>,
         n: &str,
         args: Args,
@@ -241,7 +233,7 @@ impl Interp<'_, '_> {
                 let endpoint = args.get(1, "endpoint").cloned().unwrap_or(Py::Unknown);
                 let mut call = Args::default();
                 call.positional.push((endpoint, loc));
-                return self.call(f, Py::Register(reg), call, loc);
+                return self.call(Py::Register(reg), call, loc);
             }
             return Py::Register(reg);
         }

@@ -322,13 +322,13 @@ impl Interp<'_, '_> {
                 let callee = self.eval(f, func);
                 let loc = self.loc(f, *span);
                 let args = self.args(f, args);
-                self.call(f, callee, args, loc)
+                self.call(callee, args, loc)
             }
             Expr::Method(m) => {
                 let recv = self.eval(f, &m.recv);
                 let loc = self.loc(f, m.span);
                 let args = self.args(f, &m.args);
-                self.method(f, recv, m.name, args, loc)
+                self.method(recv, m.name, args, loc)
             }
             // `Annotated[User, Depends(current_user)]` as a value (a type alias) is its dependency.
             Expr::Index { base, index, .. } => {
