@@ -2,7 +2,7 @@
 //! and routers, dependencies, decorators that wrap a route in a layer, and `uvicorn.run`.
 
 use super::values::{Obj, Py, Register, Routes};
-use super::{Frame, Interp};
+use super::Interp;
 use crate::facts::Name;
 use crate::model::eval::ServeEvent;
 use crate::model::program::FnId;
