@@ -131,6 +131,14 @@ impl Interp<'_, '_> {
                     ..Routes::default()
                 };
                 r.deps = self.deps_list(args.kw("dependencies"));
+                // `FastAPI(middleware=[Middleware(SlowAPIMiddleware), ..])`: the first is outermost.
+                if let Some(Py::List(items)) = args.kw("middleware") {
+                    for m in items.iter().rev() {
+                        if let Py::Middleware(cls, kwargs, at) = m {
+                            r.middleware.push(self.middleware_layer(cls, kwargs, *at));
+                        }
+                    }
+                }
                 let r = Rc::new(RefCell::new(r));
                 if last != "APIRouter" {
                     self.apps.push(r.clone());
@@ -143,6 +151,10 @@ impl Interp<'_, '_> {
                     }
                 }
                 Py::Routes(r)
+            }
+            "Middleware" => {
+                let cls = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                Py::Middleware(Box::new(cls), Rc::new(args.kwargs), loc)
             }
             "Depends" | "Security" => {
                 let inner = args
@@ -277,42 +289,43 @@ impl Interp<'_, '_> {
                 Py::None
             }
             "add_middleware" => {
-                let (cls, _) = args
-                    .positional
-                    .first()
-                    .cloned()
-                    .unwrap_or((Py::Unknown, loc));
-                let name = match &cls {
-                    Py::Ext(p) => p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("."),
-                    Py::Obj(o) => o.name().to_string(),
-                    _ => String::new(),
-                };
-                let last = name.rsplit('.').next().unwrap_or("").to_string();
-                let text = args
-                    .kwargs
-                    .iter()
-                    .map(|(k, _, _)| format!("{k}=.."))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut layer = self.layer(&last, &format!("{last}({text})"), loc);
-                layer.names.push(name);
-                // The project's own middleware, a class (`dispatch` or `__call__`) or a factory
-                // function, is classified by what it does.
-                layer.fn_id = match &cls {
-                    Py::Func(id, _) => Some(*id),
-                    _ => self.middleware_method(&last),
-                };
-                if let Py::Func(id, _) = &cls {
-                    let name = self.prog.func(*id).name.to_string();
-                    layer.name = format!("{name}({text})");
-                    layer.names = vec![name];
-                }
+                let cls = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                let layer = self.middleware_layer(&cls, &args.kwargs, loc);
                 r.borrow_mut().middleware.push(layer);
                 Py::None
             }
             "middleware" => Py::MiddlewareFn(r, loc),
             _ => Py::Unknown,
         }
+    }
+
+    /// A middleware class (or the project's factory function) added with these keyword arguments.
+    fn middleware_layer(&self, cls: &Py, kwargs: &[(Name, Py, Loc)], loc: Loc) -> LayerVal {
+        let name = match cls {
+            Py::Ext(p) => p.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("."),
+            Py::Obj(o) => o.name().to_string(),
+            _ => String::new(),
+        };
+        let last = name.rsplit('.').next().unwrap_or("").to_string();
+        let text = kwargs
+            .iter()
+            .map(|(k, _, _)| format!("{k}=.."))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut layer = self.layer(&last, &format!("{last}({text})"), loc);
+        layer.names.push(name);
+        // The project's own middleware, a class (`dispatch` or `__call__`) or a factory function, is
+        // classified by what it does.
+        layer.fn_id = match cls {
+            Py::Func(id, _) => Some(*id),
+            _ => self.middleware_method(&last),
+        };
+        if let Py::Func(id, _) = cls {
+            let name = self.prog.func(*id).name.to_string();
+            layer.name = format!("{name}({text})");
+            layer.names = vec![name];
+        }
+        layer
     }
 
     /// The framework class a class of the project derives from (through other classes of the

@@ -31,6 +31,8 @@ pub enum Py {
     Dep(Box<Py>, Loc),
     /// An object built by an external call: its constructor's path, keyword arguments, where.
     Obj(Rc<Obj>),
+    /// Starlette's `Middleware(cls, **options)`, as listed in `FastAPI(middleware=[..])`.
+    Middleware(Box<Py>, Rc<Vec<(Name, Py, Loc)>>, Loc),
     /// A decorator that wraps a function in a layer (`@limiter.limit("5/minute")`, `@cache(..)`).
     Wrap(Rc<LayerVal>),
 }
