@@ -95,7 +95,11 @@ impl Server<'_> {
         }
         let watchers = [
             "**/*.rs",
+            "**/*.py",
             "**/*.toml",
+            "**/requirements*.txt",
+            "**/setup.cfg",
+            "**/Pipfile",
             "**/Cargo.lock",
             "**/Dockerfile*",
             "**/*.yml",
@@ -137,7 +141,9 @@ impl Server<'_> {
     /// A source or manifest file that no package lists (created since the packages were found, and
     /// no watcher told): the folder's packages are found again, once per such file.
     pub(super) fn find_new(&mut self, path: &Path) {
-        let source = path.extension().is_some_and(|e| e == "rs" || e == "toml");
+        let source = path
+            .extension()
+            .is_some_and(|e| e == "rs" || e == "py" || e == "toml");
         let Some(fi) = self.folder_of(path) else {
             return;
         };
@@ -216,6 +222,7 @@ fn is_analysed_kind(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     name.ends_with(".rs")
+        || name.ends_with(".py")
         || name.ends_with(".toml")
         || name == "cargo.lock"
         || crate::model::deploy_kind(&name).is_some()
