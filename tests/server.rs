@@ -354,3 +354,48 @@ fn exit_without_shutdown_is_an_error_exit() {
     c.notify("exit", Value::Null);
     assert_eq!(c.wait_exit().code(), Some(1));
 }
+
+#[test]
+fn python_files_get_their_diagnostics_and_edits_apply() {
+    let (_tmp, root) = fixture("fastapi-notes");
+    let before = snapshot(&root);
+    let mut c = Client::start(&root, &["--no-cache", "--threads", "2"], Value::Null);
+    let notes = root.join("notes/routers/notes.py");
+    c.open(&notes, 1);
+    let ds = c.diagnostics("notes/routers/notes.py", |d| !d.is_empty());
+    assert_eq!(
+        rules(&ds),
+        [
+            "unauthenticated-cached-route:20",
+            "connection-per-request:36",
+            "sql-injection:38"
+        ]
+    );
+    // Binding the search term as a parameter (never saved) clears the SQL finding.
+    let text = std::fs::read_to_string(&notes)
+        .unwrap()
+        .replace("title LIKE '%{q}%'\"", "title LIKE $2\", f\"%{q}%\"");
+    c.change(&notes, 2, &text);
+    let ds = c.diagnostics_of_version("notes/routers/notes.py", 2);
+    assert_eq!(
+        rules(&ds),
+        [
+            "unauthenticated-cached-route:20",
+            "connection-per-request:36"
+        ]
+    );
+    // A Python syntax error is a located parse error; the rest of the file is still read.
+    c.change(&notes, 3, &format!("{text}\ndef broken(:\n"));
+    let ds = c.diagnostics_of_version("notes/routers/notes.py", 3);
+    assert!(ds.iter().any(|d| d["code"] == "parse-error"), "{ds:?}");
+    assert!(
+        ds.iter().any(|d| d["code"] == "connection-per-request"),
+        "{ds:?}"
+    );
+    assert_eq!(
+        snapshot(&root),
+        before,
+        "the server wrote into the workspace"
+    );
+    c.shutdown();
+}

@@ -153,7 +153,10 @@ impl Interp<'_, '_> {
                 Py::Routes(r)
             }
             "Middleware" => {
-                let cls = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                let cls = args
+                    .positional
+                    .first()
+                    .map_or(Py::Unknown, |(v, _)| v.clone());
                 Py::Middleware(Box::new(cls), Rc::new(args.kwargs), loc)
             }
             "Depends" | "Security" => {
@@ -289,7 +292,10 @@ impl Interp<'_, '_> {
                 Py::None
             }
             "add_middleware" => {
-                let cls = args.positional.first().map_or(Py::Unknown, |(v, _)| v.clone());
+                let cls = args
+                    .positional
+                    .first()
+                    .map_or(Py::Unknown, |(v, _)| v.clone());
                 let layer = self.middleware_layer(&cls, &args.kwargs, loc);
                 r.borrow_mut().middleware.push(layer);
                 Py::None
