@@ -122,6 +122,18 @@ pub fn line_col(text: &str, starts: &[u32], offset: usize) -> (u32, u32) {
     (idx as u32 + 1, col as u32 + 1)
 }
 
+/// Per line, whether it is ASCII only (so a column is a byte offset).
+pub fn ascii_lines(text: &str, starts: &[u32]) -> Vec<bool> {
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+            text.as_bytes()[s as usize..end].is_ascii()
+        })
+        .collect()
+}
+
 pub fn line_starts(text: &str) -> Vec<u32> {
     let mut starts = vec![0];
     starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
@@ -150,14 +162,7 @@ pub struct Spanner<'a> {
 impl<'a> Spanner<'a> {
     pub fn new(text: &'a str) -> Self {
         let starts = line_starts(text);
-        let ascii = starts
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
-                text.as_bytes()[s as usize..end].is_ascii()
-            })
-            .collect();
+        let ascii = ascii_lines(text, &starts);
         Spanner {
             text,
             starts,

@@ -73,14 +73,7 @@ pub(crate) struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
         let starts = crate::source::line_starts(text);
-        let ascii = starts
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| {
-                let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
-                text.as_bytes()[s as usize..end].is_ascii()
-            })
-            .collect();
+        let ascii = crate::source::ascii_lines(text, &starts);
         Lines {
             text,
             starts,
