@@ -18,6 +18,22 @@ pub struct Span {
     pub end: u32,
 }
 
+impl Span {
+    /// The span of a byte range, given how a byte offset maps to its line and column.
+    pub fn of_bytes(start: usize, end: usize, line_col: impl Fn(usize) -> (u32, u32)) -> Span {
+        let (line, col) = line_col(start);
+        let (end_line, end_col) = line_col(end);
+        Span {
+            line,
+            col,
+            end_line,
+            end_col,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
+
 /// A span in a known file of the run.
 #[derive(
     Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash,
@@ -92,16 +108,7 @@ impl SourceFile {
 
     /// Span of a byte range.
     pub fn span_of_bytes(&self, start: usize, end: usize) -> Span {
-        let (line, col) = self.line_col(start);
-        let (end_line, end_col) = self.line_col(end);
-        Span {
-            line,
-            col,
-            end_line,
-            end_col,
-            start: start as u32,
-            end: end as u32,
-        }
+        Span::of_bytes(start, end, |o| self.line_col(o))
     }
 
     /// 1-based line and character column of a byte offset.

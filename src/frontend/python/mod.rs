@@ -98,17 +98,9 @@ impl<'a> Lines<'a> {
     }
 
     pub(crate) fn span(&self, r: TextRange) -> Span {
-        let (start, end) = (r.start().to_usize(), r.end().to_usize());
-        let (line, col) = self.line_col(start);
-        let (end_line, end_col) = self.line_col(end);
-        Span {
-            line,
-            col,
-            end_line,
-            end_col,
-            start: start as u32,
-            end: end as u32,
-        }
+        Span::of_bytes(r.start().to_usize(), r.end().to_usize(), |o| {
+            self.line_col(o)
+        })
     }
 
     pub(crate) fn of(&self, node: &impl Ranged) -> Span {

@@ -64,15 +64,16 @@ impl Interp<'_, '_> {
             Py::Register(reg) => match args.positional.first() {
                 Some((Py::Func(id, layers), _)) => {
                     let mut layers = layers.clone();
-                    layers.extend(self.param_deps(*id));
+                    let (declared, dep_params) = self.param_deps(*id);
+                    layers.extend(declared);
                     layers.extend(self.class_deps(*id));
                     layers.extend(reg.deps.iter().cloned());
                     let func = self.prog.func(*id);
                     let at = Loc::new(self.prog.unit(id.unit).file, func.span);
                     let path = super::values::join(&reg.target.borrow().prefix, &reg.path);
                     if !self.inputs.contains_key(id) {
-                        let deps = self.dep_params(*id);
-                        let inputs = super::inputs::handler_inputs(self.prog, *id, &path, &deps);
+                        let inputs =
+                            super::inputs::handler_inputs(self.prog, *id, &path, &dep_params);
                         self.inputs.insert(*id, inputs);
                     }
                     let name = self.prog.fn_display(*id);
@@ -337,31 +338,20 @@ impl Interp<'_, '_> {
     /// The framework class a class of the project derives from (through other classes of the
     /// project), and the class's own `__init__`.
     fn router_subclass(&self, name: &str) -> Option<(&'static str, Option<FnId>)> {
-        if name.is_empty() || ["FastAPI", "Starlette", "APIRouter"].contains(&name) {
+        const FRAMEWORK: [&str; 3] = ["FastAPI", "Starlette", "APIRouter"];
+        if name.is_empty() || FRAMEWORK.contains(&name) {
             return None;
         }
-        let ctx = self.prog.ctx_of_unit(0);
-        let mut class = Name::new(name);
-        let mut init = None;
-        for _ in 0..8 {
-            let (_, t) = self.prog.resolve_type(&ctx, &class)?;
-            init = init.or_else(|| {
-                self.prog
-                    .methods_named("__init__")
-                    .into_iter()
-                    .find(|id| self.prog.func(*id).self_ty == Some(class))
-            });
-            let base = t.derives.first()?;
-            let base = base.rsplit('.').next().unwrap_or("");
-            if let Some(b) = ["FastAPI", "Starlette", "APIRouter"]
-                .iter()
-                .find(|b| **b == base)
-            {
-                return Some((b, init));
-            }
-            class = Name::new(base);
-        }
-        None
+        let chain = self.class_chain(&self.prog.ctx_of_unit(0), Name::new(name));
+        chain.first()?.1?;
+        let base = chain
+            .iter()
+            .find_map(|(c, _)| FRAMEWORK.iter().find(|b| **b == c.as_str()))?;
+        let init = chain
+            .iter()
+            .filter(|(_, def)| def.is_some())
+            .find_map(|(c, _)| self.method_of(*c, "__init__"));
+        Some((base, init))
     }
 
     /// The method that handles requests in a middleware class of the project.

@@ -64,21 +64,15 @@ impl Interp<'_, '_> {
     }
 
     /// The dependencies a route function's parameters declare (`user = Depends(current_user)`,
-    /// `user: CurrentUser` for an `Annotated` alias).
-    pub(super) fn param_deps(&mut self, id: FnId) -> Vec<LayerVal> {
-        let mut out = vec![];
-        for (dep, loc, _) in self.declared_deps(id) {
-            out.extend(self.dep_layer(&dep, loc));
+    /// `user: CurrentUser` for an `Annotated` alias), and the indices of those parameters, which are no request inputs.
+    pub(super) fn param_deps(&mut self, id: FnId) -> (Vec<LayerVal>, Vec<usize>) {
+        let mut layers = vec![];
+        let mut params = vec![];
+        for (dep, loc, index) in self.declared_deps(id) {
+            layers.extend(self.dep_layer(&dep, loc));
+            params.push(index);
         }
-        out
-    }
-
-    /// The indices of a function's parameters that are dependencies.
-    pub(super) fn dep_params(&mut self, id: FnId) -> Vec<usize> {
-        self.declared_deps(id)
-            .into_iter()
-            .map(|(_, _, i)| i)
-            .collect()
+        (layers, params)
     }
 
     /// A class-based view's dependencies (fastapi-utils' `@cbv`, and controllers like it): the class
@@ -88,23 +82,14 @@ impl Interp<'_, '_> {
             return vec![];
         };
         let ctx = self.prog.ctx_of(id);
-        let mut classes = vec![class];
         let mut found = vec![];
-        let mut i = 0;
-        while i < classes.len() && i < 8 {
-            if let Some((unit, t)) = self.prog.resolve_type(&ctx, &classes[i]) {
-                for field in &t.fields {
-                    if let Some(d) = &field.default {
-                        found.push((unit, t.module.clone(), (**d).clone(), field.span));
-                    }
+        for (_, def) in self.class_chain(&ctx, class) {
+            let Some((unit, t)) = def else { continue };
+            for field in &t.fields {
+                if let Some(d) = &field.default {
+                    found.push((unit, t.module.clone(), (**d).clone(), field.span));
                 }
-                classes.extend(
-                    t.derives
-                        .iter()
-                        .map(|d| crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))),
-                );
             }
-            i += 1;
         }
         let mut out = vec![];
         for (unit, module, default, span) in found {
@@ -214,17 +199,13 @@ impl Interp<'_, '_> {
     fn object_kind(&mut self, o: &Obj, depth: usize) -> Option<Kind> {
         let name = o.name();
         // A scheme, or a class of the project built on one (`class BearerAuth(HTTPBearer)`).
+        let chain = match o.path.as_slice() {
+            [class] if o.method.is_none() => self.class_chain(&self.prog.ctx_of_unit(0), *class),
+            _ => vec![],
+        };
         let scheme = o.method.is_none()
             && (SCHEMES.contains(&name)
-                || o.path.len() == 1
-                    && self
-                        .prog
-                        .resolve_type(&self.prog.ctx_of_unit(0), name)
-                        .is_some_and(|(_, t)| {
-                            t.derives
-                                .iter()
-                                .any(|d| SCHEMES.contains(&d.rsplit('.').next().unwrap_or("")))
-                        }));
+                || chain.iter().any(|(c, _)| SCHEMES.contains(&c.as_str())));
         if scheme {
             let enforced = !matches!(o.kwarg("auto_error"), Some(Py::Bool(false)));
             return Some(Kind::Auth(Reads {
@@ -249,30 +230,13 @@ impl Interp<'_, '_> {
         }
         // An instance of a class of the project whose `__call__` (its own or a base class's) is the
         // dependency.
-        let class = o
-            .path
-            .last()
-            .filter(|_| o.path.len() == 1 && o.method.is_none())?;
-        let mut classes = vec![*class];
-        let mut found = None;
-        let mut i = 0;
-        while i < classes.len() && i < 8 {
-            let c = classes[i];
-            for call in self.prog.methods_named("__call__") {
-                if self.prog.func(call).self_ty == Some(c) {
-                    found = found.or(self.fn_kind(call, depth).map(Kind::Auth));
-                }
-            }
-            if let Some((_, t)) = self.prog.resolve_type(&self.prog.ctx_of_unit(0), &c) {
-                classes.extend(
-                    t.derives
-                        .iter()
-                        .map(|d| crate::facts::Name::new(d.rsplit('.').next().unwrap_or(""))),
-                );
-            }
-            i += 1;
-        }
-        found
+        let calls: Vec<FnId> = chain
+            .iter()
+            .filter_map(|(c, _)| self.method_of(*c, "__call__"))
+            .collect();
+        calls
+            .into_iter()
+            .find_map(|call| self.fn_kind(call, depth).map(Kind::Auth))
     }
 
     /// A dependency function: whether it reads credentials, and whether it always rejects without.

@@ -462,6 +462,41 @@ impl Interp<'_, '_> {
     }
 }
 
+/// A class of a chain of base classes, with its definition when the project has it.
+type ClassLink<'a> = (Name, Option<(u32, &'a crate::facts::TypeDef)>);
+
+impl<'a> Interp<'_, 'a> {
+    /// A class and its base classes, nearest first (a few levels at most): each by name, with its
+    /// definition when the project has it (`APIRouter` or `HTTPBearer` at the end have none).
+    fn class_chain(&self, ctx: &Ctx, class: Name) -> Vec<ClassLink<'a>> {
+        let mut out: Vec<ClassLink<'a>> = vec![];
+        let mut i = 0;
+        let mut names = vec![class];
+        while i < names.len() && i < 8 {
+            let name = names[i];
+            let def = self.prog.resolve_type(ctx, &name);
+            if let Some((_, t)) = def {
+                names.extend(
+                    t.derives
+                        .iter()
+                        .map(|d| Name::new(d.rsplit('.').next().unwrap_or(""))),
+                );
+            }
+            out.push((name, def));
+            i += 1;
+        }
+        out
+    }
+
+    /// The method `name` of a class of the project, defined on the class itself.
+    fn method_of(&self, class: Name, name: &str) -> Option<FnId> {
+        self.prog
+            .methods_named(name)
+            .into_iter()
+            .find(|id| self.prog.func(*id).self_ty == Some(class))
+    }
+}
+
 /// The served app as the model's value.
 fn served_value(r: &Rc<RefCell<Routes>>) -> Value {
     Value::Router(r.borrow().snapshot())
