@@ -401,6 +401,12 @@ fn callee_of(prog: &Program, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
     match c.kind {
         CallKind::Call => prog.resolve_fn(ctx, &c.path),
         CallKind::Method if prog.unit(ctx.unit).language == "python" => {
+            // `crud.authenticate(..)` after `from app import crud`: a function of an imported module.
+            if let Some(recv) = c.recv.as_deref().filter(|r| {
+                r.chars().all(|ch| ch.is_alphanumeric() || ch == '_') && prog.is_import(ctx, r)
+            }) {
+                return prog.resolve_fn(ctx, &[crate::facts::Name::new(recv), c.name]);
+            }
             let own = matches!(c.recv.as_deref(), Some("self" | "cls"));
             let mut cands = prog
                 .methods_named(&c.name)

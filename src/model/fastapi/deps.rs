@@ -8,7 +8,7 @@
 
 use super::values::{Obj, Py};
 use super::{Frame, Interp};
-use crate::facts::Expr;
+use crate::facts::{Expr, Name};
 use crate::model::program::FnId;
 use crate::model::value::LayerVal;
 use crate::model::Middleware;
@@ -35,9 +35,11 @@ const MAX_DEPTH: usize = 4;
 
 /// What a dependency does for authentication: it reads credentials, and whether it always rejects a
 /// request without valid ones.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Reads {
     enforced: bool,
+    /// Enforced only when a setting asks for it (`if not settings.auth_enabled: return None`).
+    conditional: bool,
     note: String,
 }
 
@@ -69,7 +71,26 @@ impl Interp<'_, '_> {
         let mut layers = vec![];
         let mut params = vec![];
         for (dep, loc, index) in self.declared_deps(id) {
-            layers.extend(self.dep_layer(&dep, loc));
+            let mut layer = self.dep_layer(&dep, loc);
+            // `user = Depends(optional_user)` and `if user is None: raise HTTPException(401)`: the
+            // route rejects a request without an identity.
+            let func = self.prog.func(id);
+            if let (Some(preset), Some(name)) = (
+                layer.as_mut().and_then(|l| l.preset.as_mut()),
+                func.params.get(index).and_then(|p| p.pat.bindings.first()),
+            ) {
+                let (m, note) = &mut **preset;
+                let conditional = m.tags.iter().any(|t| t == "conditional");
+                if m.capability == "auth"
+                    && m.optional
+                    && !conditional
+                    && rejects_without(&func.body, *name)
+                {
+                    m.optional = false;
+                    *note = format!("{note}; `{}` raises when `{name}` is missing", func.name);
+                }
+            }
+            layers.extend(layer);
             params.push(index);
         }
         (layers, params)
@@ -150,14 +171,18 @@ impl Interp<'_, '_> {
     fn dep_layer(&mut self, inner: &Py, loc: Loc) -> Option<LayerVal> {
         let kind = self.dep_kind(inner, 0)?;
         let name = format!("Depends({})", self.dep_name(inner));
-        let (capability, optional, note) = match kind {
-            Kind::Auth(r) => ("auth", !r.enforced, r.note),
-            Kind::RateLimit(note) => ("rate-limit", false, note),
+        let (capability, optional, conditional, note) = match kind {
+            Kind::Auth(r) => ("auth", !r.enforced || r.conditional, r.conditional, r.note),
+            Kind::RateLimit(note) => ("rate-limit", false, false, note),
         };
+        let mut tags = vec!["dependency".to_string()];
+        if conditional {
+            tags.push("conditional".into());
+        }
         let m = Middleware {
             name: name.clone(),
             capability: capability.into(),
-            tags: vec!["dependency".into()],
+            tags,
             loc,
             directives: None,
             keys_identity: None,
@@ -215,6 +240,7 @@ impl Interp<'_, '_> {
                 } else {
                     format!("`{name}(auto_error=False)` lets requests without credentials through")
                 },
+                ..Default::default()
             }));
         }
         // fastapi-users: `fastapi_users.current_user(active=True)`.
@@ -223,6 +249,7 @@ impl Interp<'_, '_> {
             return Some(Kind::Auth(Reads {
                 enforced,
                 note: "fastapi-users `current_user`".into(),
+                ..Default::default()
             }));
         }
         if name == "RateLimiter" {
@@ -258,6 +285,7 @@ impl Interp<'_, '_> {
                     reads.get_or_insert(Reads {
                         enforced: false,
                         note: format!("reads credentials (`{h}`)"),
+                        ..Default::default()
                     });
                 }
             }
@@ -267,10 +295,13 @@ impl Interp<'_, '_> {
             reads.get_or_insert(Reads {
                 enforced: false,
                 note: c.note.clone(),
+                ..Default::default()
             });
         }
         let text = &self.prog.unit(id.unit).text;
-        let (own_raise, denies, lets_through) = raises_and_returns_none(&func.body, text);
+        let gate = setting_gate(func);
+        let (own_raise, denies, lets_through) =
+            raises_and_returns_none(gate.as_ref().unwrap_or(&func.body), text);
         // `return await _check_account_exists(r, token)`: a function of the project it calls may be
         // the one that raises.
         let raises = own_raise || self.callee_raises(id, 2);
@@ -280,12 +311,20 @@ impl Interp<'_, '_> {
             reads = Some(Reads {
                 enforced: false,
                 note: format!("`{}` raises `{d}`", func.name),
+                ..Default::default()
             });
         }
         let mut r = reads?;
         r.enforced = sub_enforced || ((raises || !summary.denies.is_empty()) && !lets_through);
         if r.enforced && !sub_enforced {
             r.note = format!("`{}` reads credentials and raises without them", func.name);
+        }
+        if r.enforced && gate.is_some() {
+            r.conditional = true;
+            r.note = format!(
+                "`{}` reads credentials and raises without them, unless a setting turns it off",
+                func.name
+            );
         }
         Some(r)
     }
@@ -298,19 +337,118 @@ impl Interp<'_, '_> {
             return false;
         }
         let ctx = self.prog.ctx_of(id);
-        self.prog.func(id).calls.iter().any(|c| {
+        let func = self.prog.func(id);
+        let instances = instances_of_classes(&func.body);
+        func.calls.iter().any(|c| {
             c.kind == crate::facts::CallKind::Call
-                && self
-                    .prog
-                    .resolve_fn(&ctx, &c.path)
-                    .filter(|callee| *callee != id)
-                    .is_some_and(|callee| {
-                        let text = &self.prog.unit(callee.unit).text;
-                        raises_and_returns_none(&self.prog.func(callee).body, text).0
-                            || self.callee_raises(callee, depth - 1)
-                    })
+                && match c.path.as_slice() {
+                    // `check = KeyChecker(..); return await check(request)`: the class's `__call__`.
+                    [local] if instances.contains_key(local) => self
+                        .class_chain(&ctx, instances[local])
+                        .iter()
+                        .find_map(|(class, _)| self.method_of(*class, "__call__")),
+                    path => self.prog.resolve_fn(&ctx, path),
+                }
+                .filter(|callee| *callee != id)
+                .is_some_and(|callee| {
+                    let text = &self.prog.unit(callee.unit).text;
+                    raises_and_returns_none(&self.prog.func(callee).body, text).0
+                        || self.callee_raises(callee, depth - 1)
+                })
         })
     }
+}
+
+/// A dependency that first returns `None` when a setting says so (`if not require_login(): return
+/// None`, a condition that reads none of its parameters): the rest of its body, which runs when the
+/// setting asks for authentication.
+fn setting_gate(func: &crate::facts::FnDef) -> Option<crate::facts::Block> {
+    use crate::facts::Stmt;
+    let params: Vec<Name> = func
+        .params
+        .iter()
+        .flat_map(|p| p.pat.bindings.iter().copied())
+        .collect();
+    // A docstring comes first.
+    let first = func.body.stmts.iter().position(|s| {
+        !matches!(
+            s,
+            Stmt::Expr {
+                expr: Expr::Lit { .. },
+                ..
+            }
+        )
+    })?;
+    let Stmt::Expr {
+        expr:
+            Expr::If {
+                cond,
+                then,
+                els: None,
+                ..
+            },
+        ..
+    } = &func.body.stmts[first]
+    else {
+        return None;
+    };
+    let returns_none = matches!(
+        &then.stmts[..],
+        [Stmt::Expr { expr: Expr::Return { value, .. }, .. }]
+            if value.as_deref().is_none_or(|v| matches!(v, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None"))
+    );
+    let mut reads_param = false;
+    cond.walk(&mut |e| {
+        if let Expr::Path { segs, .. } = e {
+            reads_param |= params.contains(&segs[0]);
+        }
+    });
+    if !returns_none || reads_param {
+        return None;
+    }
+    Some(crate::facts::Block {
+        stmts: func.body.stmts[first + 1..].to_vec().into_boxed_slice(),
+    })
+}
+
+/// Whether a function raises when `name` is empty: `if not user: raise ..`, `if user is None: raise ..`.
+fn rejects_without(body: &crate::facts::Block, name: Name) -> bool {
+    let is_name =
+        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == name);
+    let is_none =
+        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None");
+    let mut hit = false;
+    body.walk(&mut |e| {
+        let Expr::If { cond, then, .. } = e else {
+            return;
+        };
+        let tests_missing = match &**cond {
+            Expr::Unary { op, expr, .. } => *op == "!" && is_name(expr),
+            Expr::Binary { op, lhs, rhs, .. } => {
+                matches!(op.as_str(), "is" | "==") && is_name(lhs) && is_none(rhs)
+            }
+            _ => false,
+        };
+        hit |= tests_missing && raises_and_returns_none(then, "").0;
+    });
+    hit
+}
+
+/// Locals bound to a new instance of a class: `check = KeyChecker(api_key=key)` (local to class).
+fn instances_of_classes(body: &crate::facts::Block) -> std::collections::HashMap<Name, Name> {
+    let mut out = std::collections::HashMap::new();
+    for s in body.stmts.iter() {
+        if let crate::facts::Stmt::Let(l) = s {
+            if let ([local], Some(Expr::Call { func, .. })) = (&l.pat.bindings[..], &l.init) {
+                if let Expr::Path { segs, .. } = &**func {
+                    if let Some(class) = segs.last().filter(|c| c.starts_with(char::is_uppercase)) {
+                        out.insert(*local, *class);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a function body raises (`return Err(..)` after lowering), and whether it returns `None`

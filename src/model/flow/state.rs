@@ -22,6 +22,7 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         fn_calls: f,
         closure_depth: 0,
         resolved: HashMap::new(),
+        lookups: HashMap::new(),
     };
     let computed;
     let params = match fl.params.get(&id) {
@@ -133,6 +134,9 @@ pub struct FnState<'s, 'p, 'a> {
     /// method call): what it resolves to. The body is walked twice and resolving a path is costly;
     /// neither depends on taints.
     resolved: HashMap<usize, Resolved>,
+    /// Bindings holding the row of a constant `SELECT`, with the values it was looked up by: when the
+    /// function rejects a missing row, those values are known keys of the service's own table.
+    lookups: HashMap<Name, Vec<Name>>,
 }
 
 #[derive(Clone)]
@@ -191,6 +195,12 @@ impl FnState<'_, '_, '_> {
                         t = Taint::NONE;
                     }
                     self.bind(pat, t, true);
+                    if let ([row], Some(init)) = (&pat.bindings[..], init) {
+                        match row_lookup_keys(init) {
+                            Some(keys) => self.lookups.insert(*row, keys),
+                            None => self.lookups.remove(row),
+                        };
+                    }
                     if let Some(e) = els {
                         self.block(e);
                     }
@@ -731,6 +741,17 @@ impl FnState<'_, '_, '_> {
                 }
             }
         });
+        // `row = fetchone("SELECT .. WHERE id = :id", {"id": v}); if not row: raise`: `v` names a row
+        // of the service's table, an allow-list check.
+        cond.walk(&mut |x| {
+            if let Expr::Path { segs, .. } = x {
+                if let [row] = &segs[..] {
+                    for key in self.lookups.get(row).into_iter().flatten() {
+                        tested.push((*key, INPUT));
+                    }
+                }
+            }
+        });
         for (name, bits) in tested {
             if let Some(t) = self.env.get_mut(&name) {
                 *t = t.without(bits);
@@ -767,6 +788,41 @@ fn synthetic_site(
         checked: false,
         span,
     }
+}
+
+/// The local values a `SELECT` with constant text is looked up by (its bound parameters), when `e`
+/// fetches at most a row of one: `conn.fetchone("SELECT * FROM t WHERE id = :id", {"id": v})`,
+/// `sqlx::query("SELECT .. WHERE id = $1").bind(v).fetch_optional(db)`.
+fn row_lookup_keys(e: &Expr) -> Option<Vec<Name>> {
+    const FETCH_ROW: [&str; 9] = [
+        "fetchone",
+        "fetchrow",
+        "fetch_one",
+        "fetch_optional",
+        "fetchval",
+        "fetch_val",
+        "query_row",
+        "query_opt",
+        "query_one",
+    ];
+    let (mut select, mut fetch, mut dynamic, mut keys) = (false, false, false, vec![]);
+    e.walk(&mut |x| match x {
+        Expr::Lit {
+            lit: crate::facts::Lit::Str(s),
+            ..
+        } => {
+            select |= s
+                .trim_start()
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("select "));
+        }
+        Expr::Method(m) => fetch |= FETCH_ROW.contains(&m.name.as_str()),
+        Expr::Path { segs, .. } if segs.len() == 1 => keys.push(segs[0]),
+        // Text assembled at run time is not a constant query.
+        Expr::Macro(_) => dynamic = true,
+        _ => {}
+    });
+    (select && fetch && !dynamic && !keys.is_empty()).then_some(keys)
 }
 
 /// Whether a block leaves the function or produces an error: the branch of a check that rejects.
