@@ -494,7 +494,7 @@ const MANIFEST_DIRS: &[&str] = &[
 /// is relative to its root: a checkout that happens to sit below a `deploy/` directory is no manifest).
 fn is_deployment_file(rel: &Path, lower_name: &str) -> bool {
     match crate::model::deploy_kind(lower_name) {
-        Some(crate::model::DeployKind::Dockerfile) => true,
+        Some(crate::model::DeployKind::Dockerfile | crate::model::DeployKind::Procfile) => true,
         Some(crate::model::DeployKind::Yaml) => {
             lower_name.starts_with("docker-compose")
                 || lower_name.starts_with("compose.")

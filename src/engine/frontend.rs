@@ -55,6 +55,8 @@ pub struct FileOut {
     pub config: Vec<ConfigEntry>,
     /// Environment variables a deployment file sets.
     pub env: Vec<EnvSetting>,
+    /// Servers a deployment file or Procfile starts.
+    pub launches: Vec<model::Launch>,
     pub advisories: Vec<AdvisoryMatch>,
     pub findings: Vec<Finding>,
 }
@@ -81,6 +83,7 @@ impl FrontEnd<'_> {
             FileKind::Toml => self.toml(&read.file, id, plan.krate),
             FileKind::Deploy => FileOut {
                 env: model::env_settings(&read.file, id),
+                launches: model::launches(&read.file, id),
                 ..FileOut::default()
             },
         }

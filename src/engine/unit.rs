@@ -152,6 +152,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
     let mut units: Vec<Unit> = vec![];
     let mut config = vec![];
     let mut env = vec![];
+    let mut launches = vec![];
     let mut advisories = vec![];
     let files: Vec<SourceFile> = reads
         .into_iter()
@@ -162,6 +163,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
             findings.extend(out.findings);
             config.extend(out.config);
             env.extend(out.env);
+            launches.extend(out.launches);
             advisories.extend(out.advisories);
             if let Some(facts) = out.facts {
                 let p = &plan.files[i];
@@ -188,7 +190,7 @@ pub fn analyse(cx: &RunCx, plan: &UnitPlan, package: &Package) -> UnitResult {
         cx,
         package,
         &units,
-        (config, env),
+        (config, env, launches),
         first_rust,
         &mut findings,
     )
@@ -290,7 +292,11 @@ fn build_model(
     cx: &RunCx,
     package: &Package,
     units: &[Unit],
-    (config, env): (Vec<model::ConfigEntry>, Vec<model::EnvSetting>),
+    (config, env, launches): (
+        Vec<model::ConfigEntry>,
+        Vec<model::EnvSetting>,
+        Vec<model::Launch>,
+    ),
     report_at: u32,
     findings: &mut Vec<Finding>,
 ) -> Option<Model> {
@@ -300,7 +306,7 @@ fn build_model(
         let keep_call = |call: &model::Call, built: model::Built| {
             cx.all_calls || cx.calls.may_match(call, &|p: &[String]| built.knows(p))
         };
-        model::build_package(&prog, &cx.policy.catalog, config, env, &keep_call)
+        model::build_package(&prog, &cx.policy.catalog, config, env, &launches, &keep_call)
     }));
     built
         .map_err(|p| {

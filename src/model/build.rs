@@ -20,6 +20,7 @@ pub fn build_package(
     catalog: &Catalog,
     config: Vec<ConfigEntry>,
     env: Vec<super::EnvSetting>,
+    launches: &[super::Launch],
     keep_call: &(dyn Fn(&Call, Built) -> bool + Sync),
 ) -> Model {
     let mut ev = Evaluator::new(prog, catalog, &config);
@@ -87,7 +88,7 @@ pub fn build_package(
         keep_call,
         cli_packages: Default::default(),
     };
-    let python = super::fastapi::apps(prog, &an);
+    let python = super::fastapi::apps(prog, &an, launches);
     b.preset_inputs = python.inputs;
     let serves: Vec<ServeEvent> = ev.serves.iter().chain(&python.serves).cloned().collect();
     for s in &serves {

@@ -12,6 +12,8 @@ pub enum DeployKind {
     Dockerfile,
     /// docker-compose files and Kubernetes manifests.
     Yaml,
+    /// A Procfile's process lines (`web: uvicorn app.main:app`).
+    Procfile,
 }
 
 pub fn deploy_kind(file_name: &str) -> Option<DeployKind> {
@@ -22,6 +24,9 @@ pub fn deploy_kind(file_name: &str) -> Option<DeployKind> {
         || n == "containerfile"
     {
         return Some(DeployKind::Dockerfile);
+    }
+    if n == "procfile" {
+        return Some(DeployKind::Procfile);
     }
     (n.ends_with(".yml") || n.ends_with(".yaml")).then_some(DeployKind::Yaml)
 }
@@ -66,7 +71,7 @@ pub fn env_settings(file: &SourceFile, id: u32) -> Vec<EnvSetting> {
     match deploy_kind(&name) {
         Some(DeployKind::Dockerfile) => dockerfile(&lines, &mut push),
         Some(DeployKind::Yaml) => yaml(&lines, &mut push),
-        None => {}
+        Some(DeployKind::Procfile) | None => {}
     }
     out
 }

@@ -459,15 +459,18 @@ impl Interp<'_, '_> {
             local: args.kw("uds").is_some_and(|u| !matches!(u, Py::None)),
             notes: vec![],
         };
-        self.serves.push((
-            target.clone(),
-            ServeEvent {
+        // uvicorn logs every request unless told not to.
+        let access_log = !matches!(args.kw("access_log"), Some(Py::Bool(false)));
+        self.serves.push(super::Serve {
+            app: target,
+            event: ServeEvent {
                 loc,
                 listeners: vec![listener],
-                app: super::served_value(&target),
+                app: crate::model::value::Value::Unknown,
                 framework: "fastapi",
             },
-        ));
+            access_log: access_log.then(|| super::launches::access_log_layer("uvicorn", loc)),
+        });
     }
 }
 

@@ -189,16 +189,7 @@ impl Interp<'_, '_> {
             optional,
         };
         let note = format!("{capability} dependency `{name}`: {note}");
-        Some(LayerVal {
-            name: name.clone(),
-            names: vec![name],
-            arg_texts: vec![],
-            arg_values: vec![],
-            loc,
-            fn_id: None,
-            extractor: None,
-            preset: Some(Box::new((m, note))),
-        })
+        Some(super::preset_layer(m, note))
     }
 
     fn dep_name(&self, v: &Py) -> String {

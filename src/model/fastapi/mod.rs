@@ -11,11 +11,12 @@
 mod calls;
 mod deps;
 mod inputs;
+mod launches;
 mod values;
 
 use super::eval::ServeEvent;
 use super::program::{Ctx, FnId, Program};
-use super::value::{RouterVal, Value};
+use super::value::RouterVal;
 use crate::facts::{Block, Expr, Lit, Name, Stmt};
 use crate::frontend::python::MODULE_FN;
 use crate::source::{Loc, Span};
@@ -39,7 +40,11 @@ pub struct Apps {
 }
 
 /// Finds the FastAPI apps of the program's Python modules.
-pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p, 'a>) -> Apps {
+pub fn apps<'p, 'a>(
+    prog: &'p Program<'a>,
+    an: &'p super::analysis::Analyzer<'p, 'a>,
+    launches: &[super::Launch],
+) -> Apps {
     let modules: HashMap<Vec<Name>, FnId> = prog
         .all_fns()
         .filter(|id| prog.func(*id).name == MODULE_FN)
@@ -65,10 +70,13 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
     for (m, _) in order {
         it.module_env(m);
     }
+    it.serve_launches(launches);
+    let merged = launches::merge_serves(std::mem::take(&mut it.serves));
+    it.serves = merged;
     let served: Vec<*const RefCell<Routes>> = it
         .serves
         .iter()
-        .map(|(r, _)| r)
+        .map(|s| &s.app)
         .chain(&it.mounted)
         .map(Rc::as_ptr)
         .collect();
@@ -76,9 +84,9 @@ pub fn apps<'p, 'a>(prog: &'p Program<'a>, an: &'p super::analysis::Analyzer<'p,
     let serves = it
         .serves
         .iter()
-        .map(|(r, s)| ServeEvent {
-            app: served_value(r),
-            ..s.clone()
+        .map(|s| ServeEvent {
+            app: launches::served_app(&s.app, s.access_log.as_ref()),
+            ..s.event.clone()
         })
         .collect();
     // An app nothing serves (run by `uvicorn app.main:app` on the command line) is still the app.
@@ -106,12 +114,33 @@ pub(super) struct Interp<'p, 'a> {
     envs: HashMap<Vec<Name>, Env>,
     /// Every app created, in creation order.
     apps: Vec<Rc<RefCell<Routes>>>,
-    serves: Vec<(Rc<RefCell<Routes>>, ServeEvent)>,
+    serves: Vec<Serve>,
     /// Apps mounted into another: served with it, not on their own.
     mounted: Vec<Rc<RefCell<Routes>>>,
     inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
     depth: usize,
     steps: usize,
+}
+
+/// An app served, where, and the server's access log (when it writes one).
+struct Serve {
+    app: Rc<RefCell<Routes>>,
+    event: ServeEvent,
+    access_log: Option<super::value::LayerVal>,
+}
+
+/// A layer whose capability the adapter worked out, with the reason shown in labels.
+fn preset_layer(m: super::Middleware, note: String) -> super::value::LayerVal {
+    super::value::LayerVal {
+        name: m.name.clone(),
+        names: vec![m.name.clone()],
+        arg_texts: vec![],
+        arg_values: vec![],
+        loc: m.loc,
+        fn_id: None,
+        extractor: None,
+        preset: Some(Box::new((m, note))),
+    }
 }
 
 /// Where a statement runs: its function's unit and module, its locals, its module's globals.
@@ -384,8 +413,33 @@ impl Interp<'_, '_> {
                 p.push(name);
                 Py::Ext(p)
             }
+            Py::Obj(o) => match (o.kwarg(&name), &o.path[..]) {
+                (Some(v), _) => v.clone(),
+                (None, [class]) if o.method.is_none() => self.class_attr(*class, name),
+                _ => Py::Unknown,
+            },
             _ => Py::Unknown,
         }
+    }
+
+    /// A class attribute's default (`API_V1_STR: str = "/api/v1"` of a pydantic `Settings`), when
+    /// it is a literal: the value an instance built without that argument holds.
+    fn class_attr(&mut self, class: Name, name: Name) -> Py {
+        let ctx = self.prog.ctx_of_unit(0);
+        for (_, def) in self.class_chain(&ctx, class) {
+            let Some((_, t)) = def else { continue };
+            let Some(field) = t.fields.iter().find(|f| f.name == name) else {
+                continue;
+            };
+            return match field.default.as_deref() {
+                Some(Expr::Lit { lit: Lit::Str(s), span }) => {
+                    let unit = def.map_or(0, |(u, _)| u);
+                    Py::Str(s.clone(), Loc::new(self.prog.unit(unit).file, *span))
+                }
+                _ => Py::Unknown,
+            };
+        }
+        Py::Unknown
     }
 
     fn args(&mut self, f: &mut Frame, args: &[Expr]) -> calls::Args {
@@ -497,7 +551,3 @@ impl<'a> Interp<'_, 'a> {
     }
 }
 
-/// The served app as the model's value.
-fn served_value(r: &Rc<RefCell<Routes>>) -> Value {
-    Value::Router(r.borrow().snapshot())
-}
