@@ -377,6 +377,17 @@ impl Sites {
 /// `macro!`.
 fn call_names(prog: &Program, ctx: &Ctx, c: &CallSite) -> Vec<String> {
     match c.kind {
+        // Python names what a method is by its receiver more often than by a type: `logger.info(..)`
+        // (`receiver.method`, the receiver in lower case).
+        CallKind::Method if prog.unit(ctx.unit).language == "python" => {
+            let mut v = vec![format!(".{}", c.name)];
+            if let Some(r) = c.recv.as_deref().filter(|r| {
+                r.len() <= 40 && r.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.')
+            }) {
+                v.push(format!("{}.{}", r.to_ascii_lowercase(), c.name));
+            }
+            v
+        }
         CallKind::Method => vec![format!(".{}", c.name)],
         CallKind::Macro => vec![format!("{}!", c.name), format!("{}!", c.path.join("::"))],
         CallKind::Call => {

@@ -125,6 +125,20 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
 fn passed_by_name<'p>(an: &Analyzer<'p, '_>) -> HashSet<&'p str> {
     let mut passed: HashSet<&str> = HashSet::new();
     for id in an.prog.all_fns() {
+        // Python's `user = Depends(current_user)`: a dependency handed over in a parameter's default.
+        for p in &an.prog.func(id).params {
+            if let Some(d) = p.default.as_deref() {
+                d.walk(&mut |e| {
+                    if let Expr::Call { args, .. } = e {
+                        for a in args {
+                            if let Expr::Path { segs, .. } = a {
+                                passed.extend(segs.last().map(|s| s.as_str()));
+                            }
+                        }
+                    }
+                });
+            }
+        }
         for c in an
             .prog
             .func(id)

@@ -201,6 +201,18 @@ impl<'x, 'p, 'a> Constants<'x, 'p, 'a> {
                 _ => None,
             },
             Expr::Block { block, .. } => next(block.tail()?),
+            // Python's keyword arguments (`base_url=BASE`) and string concatenation (`BASE + "/v1"`).
+            Expr::Keyword { value, .. } => next(value),
+            Expr::Binary { op, lhs, rhs, .. } if op == "+" || op == "*" => {
+                let ((l, at), (r, at_r)) = (next(lhs)?, next(rhs)?);
+                let v = match (op.as_str(), l, r) {
+                    ("+", Const::Str(l), Const::Str(r)) => Const::Str(l + &r),
+                    ("+", Const::Int(l), Const::Int(r)) => Const::Int(l.checked_add(r)?),
+                    ("*", Const::Int(l), Const::Int(r)) => Const::Int(l.checked_mul(r)?),
+                    _ => return None,
+                };
+                Some((v, at.or(at_r)))
+            }
             Expr::Method(m) if KEEPS_VALUE.contains(&m.name.as_str()) && m.args.is_empty() => {
                 next(&m.recv)
             }

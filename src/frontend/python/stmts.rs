@@ -207,7 +207,18 @@ impl<'a> Lowerer<'a> {
                 w.body.iter().for_each(|s| self.stmt(s, out));
             }
             ast::Stmt::Try(t) => {
-                t.body.iter().for_each(|s| self.stmt(s, out));
+                let mut body = vec![];
+                t.body.iter().for_each(|s| self.stmt(s, &mut body));
+                // `try: jwt.decode(..) except InvalidTokenError: raise HTTPException(401)`: a handler
+                // that raises or returns makes each statement's failure a rejection, as `?` does.
+                let rejects = t.handlers.iter().any(|h| {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    h.body.iter().any(|s| matches!(s, ast::Stmt::Raise(_) | ast::Stmt::Return(_)))
+                });
+                if rejects {
+                    body = body.into_iter().map(checked_stmt).collect();
+                }
+                out.extend(body);
                 // A handler runs when something failed: a branch on a run-time condition.
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
@@ -751,4 +762,35 @@ pub(super) fn dotted(e: &ast::Expr) -> Option<String> {
     }
     parts.reverse();
     Some(parts.join("."))
+}
+
+/// A statement whose failure is handled: its expression (or initialiser) under `?`.
+fn checked_stmt(s: Stmt) -> Stmt {
+    let wrap = |e: Expr| {
+        let span = e.span();
+        Expr::Try {
+            inner: Box::new(e),
+            span,
+        }
+    };
+    match s {
+        Stmt::Expr {
+            expr: Expr::Return { value, span },
+            semi,
+        } => Stmt::Expr {
+            expr: Expr::Return {
+                value: value.map(|v| Box::new(wrap(*v))),
+                span,
+            },
+            semi,
+        },
+        Stmt::Expr { expr, semi } if !matches!(expr, Expr::If { .. } | Expr::Loop { .. }) => {
+            Stmt::Expr { expr: wrap(expr), semi }
+        }
+        Stmt::Let(mut l) => {
+            l.init = l.init.take().map(wrap);
+            Stmt::Let(l)
+        }
+        other => other,
+    }
 }

@@ -547,6 +547,9 @@ fn may_be_constant(text: &str) -> bool {
         || t.starts_with('!')
         || t.starts_with("if ")
         || t.starts_with("format!")
+        // Python f-strings, lowered to `format!`.
+        || t.starts_with("f\"")
+        || t.starts_with("f'")
         || t.starts_with("concat!")
         || t.starts_with("String::from(")
         || t.contains("Url::parse(")
