@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[command(
     name = "portcullis",
     version,
-    about = "Policy-as-code security linter for Rust web services"
+    about = "Policy-as-code security linter for Rust and Python (FastAPI) web services"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -18,7 +18,7 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyse Rust web services and report policy violations.
+    /// Analyse Rust and Python web services and report policy violations.
     Check(CheckArgs),
     /// List every rule.
     Rules(RulesArgs),

@@ -1,4 +1,4 @@
-//! portcullis: a policy-as-code security linter for Rust web services.
+//! portcullis: a policy-as-code security linter for Rust and Python (FastAPI) web services.
 //!
 //! The pipeline, one module each: [`discover`] → [`facts`] (parse once, one pass per file) → [`model`]
 //! (routes, middleware, handlers, listeners across files) → [`rules`] (declarative TOML rules over the

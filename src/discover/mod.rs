@@ -456,7 +456,7 @@ fn walk(root: &Path, options: WalkOptions, found: Found<'_>) {
             found.tomls.insert(path);
         } else if name.ends_with(".rs") {
             found.rust.insert(path);
-        } else if python::is_project_file(&name) {
+        } else if python::marks_project(&path, &name) {
             if let Some(dir) = path.parent() {
                 found.py_projects.insert(dir.to_path_buf());
             }

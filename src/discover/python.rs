@@ -39,6 +39,12 @@ pub(super) fn is_project_file(name: &str) -> bool {
     ) || (name.starts_with("requirements") && name.ends_with(".txt"))
 }
 
+/// Whether the file at `path` (lower-cased name `name`) marks its directory as a Python project. A
+/// package's own `setup.py` module (`app/core/setup.py` beside an `__init__.py`) is code, not a project.
+pub(super) fn marks_project(path: &Path, name: &str) -> bool {
+    is_project_file(name) && !(name == "setup.py" && path.with_file_name("__init__.py").is_file())
+}
+
 /// The nearest directory at or above `path` with a Python project file.
 /// The search stops at the top of the repository (a directory with `.git`), at a Cargo package, and
 /// at the working directory when the path is below it: a stray `requirements.txt` in a home directory
@@ -54,8 +60,10 @@ pub(super) fn project_root_of(path: &Path) -> Option<PathBuf> {
         }
         let has_project_file = std::fs::read_dir(dir).is_ok_and(|entries| {
             entries.flatten().any(|e| {
-                is_project_file(&e.file_name().to_string_lossy().to_ascii_lowercase())
-                    && e.path().is_file()
+                marks_project(
+                    &e.path(),
+                    &e.file_name().to_string_lossy().to_ascii_lowercase(),
+                ) && e.path().is_file()
             })
         });
         if has_project_file {
@@ -195,6 +203,20 @@ pub fn module_of(rel: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packages_setup_module_is_no_project_file() {
+        let dir = std::env::temp_dir().join(format!("portcullis-setup-{}", std::process::id()));
+        let pkg = dir.join("app").join("core");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(dir.join("setup.py"), "").unwrap();
+        std::fs::write(pkg.join("__init__.py"), "").unwrap();
+        std::fs::write(pkg.join("setup.py"), "").unwrap();
+        assert!(marks_project(&dir.join("setup.py"), "setup.py"));
+        assert!(!marks_project(&pkg.join("setup.py"), "setup.py"));
+        assert!(marks_project(&pkg.join("pyproject.toml"), "pyproject.toml"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn module_paths_and_test_files() {

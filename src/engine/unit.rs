@@ -306,7 +306,14 @@ fn build_model(
         let keep_call = |call: &model::Call, built: model::Built| {
             cx.all_calls || cx.calls.may_match(call, &|p: &[String]| built.knows(p))
         };
-        model::build_package(&prog, &cx.policy.catalog, config, env, &launches, &keep_call)
+        model::build_package(
+            &prog,
+            &cx.policy.catalog,
+            config,
+            env,
+            &launches,
+            &keep_call,
+        )
     }));
     built
         .map_err(|p| {

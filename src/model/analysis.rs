@@ -382,7 +382,9 @@ fn call_names(prog: &Program, ctx: &Ctx, c: &CallSite) -> Vec<String> {
         CallKind::Method if prog.unit(ctx.unit).language == "python" => {
             let mut v = vec![format!(".{}", c.name)];
             if let Some(r) = c.recv.as_deref().filter(|r| {
-                r.len() <= 40 && r.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.')
+                r.len() <= 40
+                    && r.chars()
+                        .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.')
             }) {
                 v.push(format!("{}.{}", r.to_ascii_lowercase(), c.name));
             }

@@ -177,7 +177,20 @@ fn parse(words: &[String]) -> Option<(Launch, &str)> {
 /// Words after which a command starts: Dockerfile instructions, shell separators, `python -m`,
 /// `poetry run`, `sh -c`, a YAML list item.
 const COMMAND_BEFORE: &[&str] = &[
-    "CMD", "ENTRYPOINT", "RUN", "exec", "&&", "||", ";", "-m", "run", "-c", "-", "--", "nohup", "then",
+    "CMD",
+    "ENTRYPOINT",
+    "RUN",
+    "exec",
+    "&&",
+    "||",
+    ";",
+    "-m",
+    "run",
+    "-c",
+    "-",
+    "--",
+    "nohup",
+    "then",
 ];
 
 /// Options that take no value.
@@ -239,14 +252,18 @@ mod tests {
         let l = one("web: uvicorn app.main:app --host=0.0.0.0 --port=$PORT --no-access-log");
         assert_eq!(l.binds, vec![(Some("0.0.0.0".into()), None)]);
         assert!(!l.access_log);
-        let l = one(r#"command: ["sh", "-c", "alembic upgrade head && uvicorn app:app --ssl-keyfile k.pem --ssl-certfile c.pem"]"#);
+        let l = one(
+            r#"command: ["sh", "-c", "alembic upgrade head && uvicorn app:app --ssl-keyfile k.pem --ssl-certfile c.pem"]"#,
+        );
         assert_eq!(l.target, "app:app");
         assert!(l.tls && l.binds.is_empty());
     }
 
     #[test]
     fn gunicorn_binds_and_defaults() {
-        let l = one("CMD gunicorn -k uvicorn.workers.UvicornWorker -b :8000 -b unix:/tmp/s app.main:app");
+        let l = one(
+            "CMD gunicorn -k uvicorn.workers.UvicornWorker -b :8000 -b unix:/tmp/s app.main:app",
+        );
         assert_eq!(l.target, "app.main:app");
         assert_eq!(l.binds, vec![(Some("0.0.0.0".into()), Some(8000))]);
         assert!(l.local && !l.access_log);

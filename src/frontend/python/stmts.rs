@@ -213,7 +213,9 @@ impl<'a> Lowerer<'a> {
                 // that raises or returns makes each statement's failure a rejection, as `?` does.
                 let rejects = t.handlers.iter().any(|h| {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
-                    h.body.iter().any(|s| matches!(s, ast::Stmt::Raise(_) | ast::Stmt::Return(_)))
+                    h.body
+                        .iter()
+                        .any(|s| matches!(s, ast::Stmt::Raise(_) | ast::Stmt::Return(_)))
                 });
                 if rejects {
                     body = body.into_iter().map(checked_stmt).collect();
@@ -785,7 +787,10 @@ fn checked_stmt(s: Stmt) -> Stmt {
             semi,
         },
         Stmt::Expr { expr, semi } if !matches!(expr, Expr::If { .. } | Expr::Loop { .. }) => {
-            Stmt::Expr { expr: wrap(expr), semi }
+            Stmt::Expr {
+                expr: wrap(expr),
+                semi,
+            }
         }
         Stmt::Let(mut l) => {
             l.init = l.init.take().map(wrap);

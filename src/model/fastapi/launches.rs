@@ -7,7 +7,9 @@ use super::values::{Py, Routes};
 use super::{Interp, Serve};
 use crate::facts::Name;
 use crate::model::eval::ServeEvent;
-use crate::model::value::{AddrVal, LayerVal, ListenerVal, Origin, RouterOp, RouterVal, Tls, Value};
+use crate::model::value::{
+    AddrVal, LayerVal, ListenerVal, Origin, RouterOp, RouterVal, Tls, Value,
+};
 use crate::model::{Launch, Middleware};
 use crate::source::Loc;
 use std::cell::RefCell;
@@ -28,14 +30,32 @@ impl Interp<'_, '_> {
             if binds.is_empty() {
                 binds = conf.binds.clone();
             }
-            let tls = if launch.tls || conf.tls { Tls::On } else { Tls::Off };
+            let tls = if launch.tls || conf.tls {
+                Tls::On
+            } else {
+                Tls::Off
+            };
             let mut listeners: Vec<ListenerVal> = binds
                 .iter()
-                .map(|(host, port)| listener(launch, host.clone(), *port, Origin::Literal(launch.loc), tls.clone()))
+                .map(|(host, port)| {
+                    listener(
+                        launch,
+                        host.clone(),
+                        *port,
+                        Origin::Literal(launch.loc),
+                        tls.clone(),
+                    )
+                })
                 .collect();
             if listeners.is_empty() && !launch.local {
                 let (host, port) = launch.default_bind();
-                listeners.push(listener(launch, Some(host), Some(port), Origin::Default(launch.loc), tls));
+                listeners.push(listener(
+                    launch,
+                    Some(host),
+                    Some(port),
+                    Origin::Default(launch.loc),
+                    tls,
+                ));
             }
             if listeners.is_empty() {
                 continue;
@@ -60,15 +80,26 @@ impl Interp<'_, '_> {
     fn launched_app(&mut self, target: &str) -> Option<Rc<RefCell<Routes>>> {
         if target.is_empty() {
             // `fastapi run` alone looks for these files, in this order.
-            return ["main.py", "app.py", "api.py", "app/main.py", "app/app.py", "app/api.py"]
-                .iter()
-                .find_map(|t| self.launched_app(t));
+            return [
+                "main.py",
+                "app.py",
+                "api.py",
+                "app/main.py",
+                "app/app.py",
+                "app/api.py",
+            ]
+            .iter()
+            .find_map(|t| self.launched_app(t));
         }
         let (module, attr) = match target.split_once(':') {
             Some((m, a)) => (m.to_string(), a),
             None => (target.trim_end_matches(".py").replace('/', "."), "app"),
         };
-        let segs: Vec<Name> = module.split('.').filter(|s| !s.is_empty()).map(Name::new).collect();
+        let segs: Vec<Name> = module
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(Name::new)
+            .collect();
         for skip in 0..segs.len() {
             let module = &segs[skip..];
             if !self.modules.contains_key(module) {
@@ -86,7 +117,13 @@ impl Interp<'_, '_> {
     /// default): `bind`, `certfile`/`keyfile` and `accesslog` when they are written out.
     fn gunicorn_conf(&mut self, named: Option<&str>) -> GunicornConf {
         let stem = named
-            .map(|n| n.rsplit('/').next().unwrap_or(n).trim_end_matches(".py").to_string())
+            .map(|n| {
+                n.rsplit('/')
+                    .next()
+                    .unwrap_or(n)
+                    .trim_end_matches(".py")
+                    .to_string()
+            })
             .unwrap_or_else(|| "gunicorn.conf".into());
         let Some(module) = self
             .modules
@@ -112,7 +149,10 @@ impl Interp<'_, '_> {
                 .collect(),
             _ => vec![],
         };
-        let given = |k: &str| env.get(k).is_some_and(|v| !matches!(v, Py::None | Py::Unknown));
+        let given = |k: &str| {
+            env.get(k)
+                .is_some_and(|v| !matches!(v, Py::None | Py::Unknown))
+        };
         GunicornConf {
             binds,
             tls: given("certfile") || given("keyfile"),
@@ -128,8 +168,18 @@ struct GunicornConf {
     access_log: bool,
 }
 
-fn listener(launch: &Launch, host: Option<String>, port: Option<i128>, origin: Origin, tls: Tls) -> ListenerVal {
-    let origin = if host.is_none() { Origin::Unknown } else { origin };
+fn listener(
+    launch: &Launch,
+    host: Option<String>,
+    port: Option<i128>,
+    origin: Origin,
+    tls: Tls,
+) -> ListenerVal {
+    let origin = if host.is_none() {
+        Origin::Unknown
+    } else {
+        origin
+    };
     let text = format!(
         "{}:{}",
         host.as_deref().unwrap_or("?"),
@@ -137,7 +187,12 @@ fn listener(launch: &Launch, host: Option<String>, port: Option<i128>, origin: O
     );
     ListenerVal {
         framework: "fastapi",
-        addr: AddrVal { host, port, text, origin },
+        addr: AddrVal {
+            host,
+            port,
+            text,
+            origin,
+        },
         tls_loc: matches!(tls, Tls::On).then_some(launch.loc),
         tls,
         loc: launch.loc,

@@ -432,7 +432,10 @@ impl Interp<'_, '_> {
                 continue;
             };
             return match field.default.as_deref() {
-                Some(Expr::Lit { lit: Lit::Str(s), span }) => {
+                Some(Expr::Lit {
+                    lit: Lit::Str(s),
+                    span,
+                }) => {
                     let unit = def.map_or(0, |(u, _)| u);
                     Py::Str(s.clone(), Loc::new(self.prog.unit(unit).file, *span))
                 }
@@ -550,4 +553,3 @@ impl<'a> Interp<'_, 'a> {
             .find(|id| self.prog.func(*id).self_ty == Some(class))
     }
 }
-
