@@ -30,6 +30,16 @@ const SCHEMES: &[&str] = &[
     "APIKeyQuery",
 ];
 
+/// fastapi-jwt-auth's class (and its forks'), given as `Authorize: AuthJWT = Depends()`: it reads the
+/// token; `Authorize.jwt_required()` rejects a request without a valid one.
+const JWT_HELPERS: &[&str] = &["AuthJWT", "AuthJWTBearer"];
+/// Its methods that reject a request without a valid token.
+const JWT_REQUIRED: &[&str] = &[
+    "jwt_required",
+    "fresh_jwt_required",
+    "jwt_refresh_token_required",
+];
+
 /// Dependencies are followed this deep.
 const MAX_DEPTH: usize = 4;
 
@@ -81,13 +91,16 @@ impl Interp<'_, '_> {
             ) {
                 let (m, note) = &mut **preset;
                 let conditional = m.tags.iter().any(|t| t == "conditional");
-                if m.capability == "auth"
-                    && m.optional
-                    && !conditional
-                    && rejects_without(&func.body, *name)
-                {
-                    m.optional = false;
-                    *note = format!("{note}; `{}` raises when `{name}` is missing", func.name);
+                if m.capability == "auth" && m.optional && !conditional {
+                    let required = jwt_required(func, *name);
+                    if rejects_without(&func.body, *name) || required == Some(false) {
+                        m.optional = false;
+                        *note = format!("{note}; `{}` raises without `{name}`", func.name);
+                    } else if required == Some(true) {
+                        m.tags.push("conditional".into());
+                        *note =
+                            format!("{note}; `{}` requires it only under a condition", func.name);
+                    }
                 }
             }
             layers.extend(layer);
@@ -159,9 +172,17 @@ impl Interp<'_, '_> {
                 }
                 v
             });
-            for v in from_default.into_iter().chain(from_alias) {
-                if let Py::Dep(inner, _) = v {
-                    out.push((*inner, loc, i));
+            for v in from_default.into_iter().chain(from_alias.clone()) {
+                match v {
+                    // `Authorize: AuthJWT = Depends()`: the dependency is the annotated class.
+                    Py::Dep(inner, _) if matches!(*inner, Py::Unknown) => {
+                        if let Some(class) = from_alias.clone().filter(|c| matches!(c, Py::Ext(_)))
+                        {
+                            out.push((class, loc, i));
+                        }
+                    }
+                    Py::Dep(inner, _) => out.push((*inner, loc, i)),
+                    _ => {}
                 }
             }
         }
@@ -208,6 +229,17 @@ impl Interp<'_, '_> {
         match v {
             Py::Obj(o) => self.object_kind(o, depth),
             Py::Func(id, _) => self.fn_kind(*id, depth).map(Kind::Auth),
+            // fastapi-jwt-auth: reads the token, and enforces only where `jwt_required()` is called.
+            Py::Ext(p) if p.last().is_some_and(|c| JWT_HELPERS.contains(&c.as_str())) => {
+                Some(Kind::Auth(Reads {
+                    enforced: false,
+                    note: format!(
+                        "`{}` reads a JWT, enforced where `jwt_required()` is called",
+                        p.last().map_or("", |c| c.as_str())
+                    ),
+                    ..Default::default()
+                }))
+            }
             _ => None,
         }
     }
@@ -306,7 +338,23 @@ impl Interp<'_, '_> {
             });
         }
         let mut r = reads?;
+        // `Authorize.jwt_required()` on a fastapi-jwt-auth parameter: raises without a valid token.
+        let required = func
+            .params
+            .iter()
+            .filter_map(|p| p.pat.bindings.first())
+            .find_map(|name| jwt_required(func, *name));
+        let raises = raises || required == Some(false);
         r.enforced = sub_enforced || ((raises || !summary.denies.is_empty()) && !lets_through);
+        if required == Some(true) && !r.enforced {
+            r.enforced = true;
+            r.conditional = true;
+            r.note = format!(
+                "`{}` requires a JWT only when a setting asks for it (`jwt_required()` under a condition)",
+                func.name
+            );
+            return Some(r);
+        }
         if r.enforced && !sub_enforced {
             r.note = format!("`{}` reads credentials and raises without them", func.name);
         }
@@ -400,6 +448,45 @@ fn setting_gate(func: &crate::facts::FnDef) -> Option<crate::facts::Block> {
     Some(crate::facts::Block {
         stmts: func.body.stmts[first + 1..].to_vec().into_boxed_slice(),
     })
+}
+
+/// Whether a function calls `name.jwt_required()` (fastapi-jwt-auth): `Some(false)` where it always
+/// runs, `Some(true)` only under a condition that reads none of the function's parameters (a setting:
+/// `if env == "PROD": Authorize.jwt_required()`).
+fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
+    use crate::facts::Stmt;
+    let params: Vec<Name> = func
+        .params
+        .iter()
+        .flat_map(|p| p.pat.bindings.iter().copied())
+        .collect();
+    let is_required = |e: &Expr| {
+        matches!(e, Expr::Method(m) if JWT_REQUIRED.contains(&m.name.as_str())
+            && matches!(&m.recv, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == name))
+    };
+    let mut conditional = None;
+    for s in func.body.stmts.iter() {
+        let Stmt::Expr { expr, .. } = s else { continue };
+        let mut direct = false;
+        expr.walk(&mut |e| direct |= is_required(e));
+        if !direct {
+            continue;
+        }
+        let Expr::If { cond, .. } = expr else {
+            return Some(false);
+        };
+        let mut reads_param = false;
+        cond.walk(&mut |e| {
+            if let Expr::Path { segs, .. } = e {
+                reads_param |= params.contains(&segs[0]);
+            }
+        });
+        // A check on the request's own values is the route's logic; on a setting, a switch.
+        if !reads_param {
+            conditional = Some(true);
+        }
+    }
+    conditional
 }
 
 /// Whether a function raises when `name` is empty: `if not user: raise ..`, `if user is None: raise ..`.

@@ -261,10 +261,50 @@ impl Interp<'_, '_> {
             let path = u.path.clone();
             return self.import(&path);
         }
+        if let Some(v) = self.star_imported(f, name) {
+            return v;
+        }
         match self.prog.resolve_fn(&f.ctx, &[name]) {
             Some(id) => Py::Func(id, vec![]),
             None => Py::Ext(vec![name]),
         }
+    }
+
+    /// A name a `from app.models import *` of the module brings in, when that module is the project's.
+    fn star_imported(&mut self, f: &Frame, name: Name) -> Option<Py> {
+        if self.depth > MAX_CALL_DEPTH {
+            return None;
+        }
+        let stars: Vec<Vec<Name>> = self
+            .prog
+            .unit(f.ctx.unit)
+            .facts
+            .uses
+            .iter()
+            .filter(|u| u.alias == "*" && u.module == f.ctx.module)
+            .map(|u| {
+                u.path
+                    .iter()
+                    .skip_while(|s| **s == "crate")
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        for module in stars.iter().rev() {
+            if !self.modules.contains_key(module) {
+                continue;
+            }
+            // Two modules that import each other with `*` must not chase each other forever.
+            self.depth += 1;
+            let v = self.attr_of_module(module, name);
+            self.depth -= 1;
+            match v {
+                Py::Unknown => {}
+                Py::Ext(p) if p.len() == 1 => {}
+                v => return Some(v),
+            }
+        }
+        None
     }
 
     /// What an import path names: a module of the project, a global of one, or an external name.

@@ -33,7 +33,10 @@ pub struct Taint {
     pub labels: u8,
     /// Bit i: flows from the function's parameter i.
     pub params: u64,
-    /// Labels removed from what flows in through `params` (a parameter sanitised in the function).
+    /// The parameters of `params` whose value arrives sanitised: `cleared` labels removed from them
+    /// (`join(base, basename(name))` keeps `name` clean and `base` as it is).
+    pub clean: u64,
+    /// Labels removed from what flows in through the `clean` parameters.
     pub cleared: u8,
 }
 
@@ -41,6 +44,7 @@ impl Taint {
     const NONE: Taint = Taint {
         labels: 0,
         params: 0,
+        clean: 0,
         cleared: 0,
     };
 
@@ -52,16 +56,21 @@ impl Taint {
     }
 
     fn join(self, o: Taint) -> Taint {
-        // A label stays cleared from parameters only if both sides cleared it (or one has none).
-        let cleared = match (self.params, o.params) {
+        // A parameter stays clean only if no side lets it through raw; a label stays cleared only if
+        // both sides with clean parameters cleared it.
+        let raw = (self.params & !self.clean) | (o.params & !o.clean);
+        let params = self.params | o.params;
+        let clean = params & !raw;
+        let cleared = match (self.clean, o.clean) {
             (0, _) => o.cleared,
             (_, 0) => self.cleared,
             _ => self.cleared & o.cleared,
         };
         Taint {
             labels: self.labels | o.labels,
-            params: self.params | o.params,
-            cleared,
+            params,
+            clean,
+            cleared: if clean == 0 { 0 } else { cleared },
         }
     }
 
@@ -73,14 +82,19 @@ impl Taint {
     }
 
     fn without(self, l: u8) -> Taint {
+        let raw = self.params & !self.clean;
+        // Parameters already clean keep what they lost only when none arrives raw (else `l` alone:
+        // fewer labels cleared, never more).
+        let cleared = if self.clean != 0 && raw == 0 {
+            self.cleared | l
+        } else {
+            l
+        };
         Taint {
             labels: self.labels & !l,
-            cleared: if self.params != 0 {
-                self.cleared | l
-            } else {
-                0
-            },
-            ..self
+            params: self.params,
+            clean: self.params,
+            cleared: if self.params != 0 { cleared } else { 0 },
         }
     }
 
@@ -592,15 +606,17 @@ fn in_order(
 }
 
 fn resolve(t: Taint, params: Option<&Vec<u8>>) -> u8 {
-    let mut from_params = 0;
+    let (mut raw, mut clean) = (0, 0);
     if let Some(ps) = params {
         for (i, p) in ps.iter().enumerate().take(MAX_PARAMS) {
-            if t.params & (1 << i) != 0 {
-                from_params |= p;
+            if t.clean & (1 << i) != 0 {
+                clean |= p;
+            } else if t.params & (1 << i) != 0 {
+                raw |= p;
             }
         }
     }
-    t.labels | (from_params & !t.cleared)
+    t.labels | raw | (clean & !t.cleared)
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub fn param_taints(fl: &Flows, id: FnId) -> Vec<Taint> {
         }
         // A value of a self-validating type is no longer raw input, whatever the caller passed.
         if self_validating {
-            t.cleared |= INPUT;
+            t = t.without(INPUT);
         }
         if p.ty.as_ref().is_some_and(is_scalar_type) {
             t = Taint::NONE;
@@ -850,8 +850,10 @@ fn rejects(b: &Block) -> bool {
 fn substitute(sum: Taint, args: &[Taint]) -> Taint {
     let mut t = Taint::label(sum.labels);
     for (i, a) in args.iter().enumerate().take(MAX_PARAMS) {
-        if sum.params & (1 << i) != 0 {
+        if sum.clean & (1 << i) != 0 {
             t = t.join(a.without(sum.cleared));
+        } else if sum.params & (1 << i) != 0 {
+            t = t.join(*a);
         }
     }
     t
