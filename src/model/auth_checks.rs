@@ -73,7 +73,11 @@ pub fn collect(an: &Analyzer, handlers: &HashSet<FnId>) -> Vec<AuthCheck> {
             None => None,
         }
     };
-    let checks = |id: FnId| not_handler(id) && !an.summary(id).checked_auth.is_empty();
+    // A Python dependency that returns `None` without credentials turns nobody away: only one that
+    // raises (itself, or through a function of the project it calls) is a check.
+    let rejects = |id: FnId| prog.unit(id.unit).language != "python" || raises(an, id, 1);
+    let checks =
+        |id: FnId| not_handler(id) && !an.summary(id).checked_auth.is_empty() && rejects(id);
     let all: Vec<FnId> = prog.all_fns().collect();
     let reported: Vec<(FnId, &'static str)> = all
         .par_iter()
@@ -196,4 +200,26 @@ fn rejection_logging(an: &Analyzer, id: FnId) -> Vec<Evidence> {
         }
     }
     vec![]
+}
+
+/// Whether a Python function raises (`raise` is lowered to `return Err(..)`), or a function of the
+/// project it calls does, `depth` calls down.
+fn raises(an: &Analyzer, id: FnId, depth: usize) -> bool {
+    let f = an.prog.func(id);
+    let mut own = false;
+    f.body.walk(&mut |e| {
+        if let Expr::Return { value: Some(v), .. } = e {
+            own |= matches!(&**v, Expr::Call { func, .. }
+                if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err")));
+        }
+    });
+    if own || depth == 0 {
+        return own;
+    }
+    let ctx = an.prog.ctx_of(id);
+    f.calls.iter().any(|c| {
+        an.callee(&ctx, c)
+            .filter(|callee| *callee != id)
+            .is_some_and(|callee| raises(an, callee, depth - 1))
+    })
 }

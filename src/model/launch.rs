@@ -4,7 +4,7 @@
 //! often served this way rather than by `uvicorn.run(..)` in its code, so these lines are its
 //! listeners. Read line by line, like the environment settings of `deploy.rs`.
 
-use super::deploy::deploy_kind;
+use super::deploy::{deploy_kind, DeployKind};
 use crate::source::{Loc, SourceFile};
 
 /// One server command line.
@@ -15,6 +15,10 @@ pub struct Launch {
     pub target: String,
     /// Addresses it binds: host (`None` when a variable gives it) and port. Empty: the server's default.
     pub binds: Vec<(Option<String>, Option<i128>)>,
+    /// gunicorn's `--insecure-bind`: plaintext addresses beside the TLS ones.
+    pub plain_binds: Vec<(Option<String>, Option<i128>)>,
+    /// Started by a Procfile, whose platform sets `PORT` (gunicorn then binds `0.0.0.0:$PORT`).
+    pub procfile: bool,
     /// A Unix socket or an inherited descriptor instead of a TCP address.
     pub local: bool,
     /// A certificate or key file is given.
@@ -28,11 +32,12 @@ pub struct Launch {
 
 impl Launch {
     /// The address the server binds when the command line names none.
-    pub fn default_bind(&self) -> (String, i128) {
+    pub fn default_bind(&self) -> (String, Option<i128>) {
         match self.server {
             // `fastapi run` is the production command: it listens on every interface.
-            "fastapi run" => ("0.0.0.0".into(), 8000),
-            _ => ("127.0.0.1".into(), 8000),
+            "fastapi run" => ("0.0.0.0".into(), Some(8000)),
+            "gunicorn" if self.procfile => ("0.0.0.0".into(), None),
+            _ => ("127.0.0.1".into(), Some(8000)),
         }
     }
 }
@@ -44,57 +49,135 @@ pub fn launches(file: &SourceFile, id: u32) -> Vec<Launch> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    if deploy_kind(&name).is_none() {
+    let Some(kind) = deploy_kind(&name) else {
         return vec![];
-    }
+    };
     let mut out = vec![];
     let mut start = 0;
+    let mut logical = String::new();
+    let mut logical_start = 0;
     for line in file.text.split_inclusive('\n') {
-        let end = start + line.trim_end().len();
-        let words = words(line);
+        let trimmed = line.trim();
+        if logical.is_empty() {
+            logical_start = start;
+        }
+        start += line.len();
+        // Comments are not commands (a continued command's comment lines are skipped too).
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        // `CMD uvicorn app.main:app \` continues on the next line.
+        if let Some(head) = trimmed.strip_suffix('\\') {
+            logical.push_str(head);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(trimmed);
+        let words = words(&logical);
         if let Some((launch, from)) = parse(&words) {
-            let at = line.find(from).map_or(start, |o| start + o);
+            let text = &file.text[logical_start..start];
+            let at = text
+                .find(from.as_str())
+                .map_or(logical_start, |o| logical_start + o);
+            let end = logical_start + text.trim_end().len();
             out.push(Launch {
                 loc: Loc::new(id, file.span_of_bytes(at, end.max(at))),
+                procfile: kind == DeployKind::Procfile,
                 ..launch
             });
         }
-        start += line.len();
+        logical.clear();
     }
     out
 }
 
-/// The words of a command line: the strings of a JSON array (`CMD ["uvicorn", "app:app"]`), else the
-/// line split at blanks with quotes removed.
+/// The words of a command line: the strings of a JSON array (`CMD ["uvicorn", "app:app"]`; the
+/// command a `sh -c` in it runs, split), else the line split at blanks outside quotes.
 fn words(line: &str) -> Vec<String> {
     let t = line.trim();
     if let (Some(open), true) = (t.find('['), t.ends_with(']')) {
-        let inner = &t[open + 1..t.len() - 1];
-        let quoted: Vec<String> = inner
-            .split(',')
-            .map(|w| w.trim().trim_matches(['"', '\'']).to_string())
-            .collect();
-        if quoted.len() > 1 && inner.contains('"') {
-            // `["sh", "-c", "uvicorn app:app --host 0.0.0.0"]`: the shell's command line.
-            return quoted.iter().flat_map(|w| split_blanks(w)).collect();
+        let array = &t[open..];
+        let items: Option<Vec<String>> = serde_json::from_str(array).ok().or_else(|| {
+            // YAML's single-quoted flow sequences: `['uvicorn', 'app:app']`.
+            let inner = &array[1..array.len() - 1];
+            Some(
+                inner
+                    .split(',')
+                    .map(|w| unquote(w.trim()).to_string())
+                    .collect(),
+            )
+        });
+        if let Some(items) = items.filter(|i| i.len() > 1) {
+            let mut out: Vec<String> = t[..open].split_whitespace().map(str::to_string).collect();
+            let mut shell = false;
+            for item in items {
+                if shell {
+                    out.extend(split_shell(&item));
+                } else {
+                    shell = item == "-c";
+                    out.push(item);
+                }
+            }
+            return out;
         }
     }
-    split_blanks(t)
+    split_shell(t)
 }
 
-fn split_blanks(s: &str) -> Vec<String> {
-    s.split_whitespace()
-        .map(|w| w.trim_matches(['"', '\'']).to_string())
-        .collect()
+fn unquote(w: &str) -> &str {
+    w.trim_matches(['"', '\''])
+}
+
+/// Words separated by blanks outside quotes, the quotes removed.
+fn split_shell(s: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in s.chars() {
+        match (c, quote) {
+            ('"' | '\'', None) => {
+                quote = Some(c);
+                any = true;
+            }
+            (q, Some(open)) if q == open => quote = None,
+            (c, None) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (c, _) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `package.module:attr` (or `module:create_app()`): an application, not `HOST:PORT`.
+fn looks_like_app(w: &str) -> bool {
+    let Some((module, attr)) = w.split_once(':') else {
+        return false;
+    };
+    let ident = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    module.split('.').all(ident) && ident(attr.split('(').next().unwrap_or(attr))
 }
 
 /// The server command in a line's words, and the word it starts at.
-fn parse(words: &[String]) -> Option<(Launch, &str)> {
+fn parse(words: &[String]) -> Option<(Launch, String)> {
     let (i, server) = words.iter().enumerate().find_map(|(i, w)| {
         // In command position: `pip install uvicorn` names a package, not a server.
         let command = i == 0
             || words[i - 1].ends_with(':')
-            || COMMAND_BEFORE.contains(&words[i - 1].as_str());
+            || COMMAND_BEFORE.contains(&words[i - 1].as_str())
+            || is_env_assignment(&words[i - 1]);
         if !command {
             return None;
         }
@@ -118,6 +201,8 @@ fn parse(words: &[String]) -> Option<(Launch, &str)> {
         server,
         target: String::new(),
         binds: vec![],
+        plain_binds: vec![],
+        procfile: false,
         local: false,
         tls: false,
         access_log: server == "uvicorn" || server.starts_with("fastapi"),
@@ -131,11 +216,15 @@ fn parse(words: &[String]) -> Option<(Launch, &str)> {
             Some((f, v)) if f.starts_with('-') => (f, Some(v)),
             _ => (args[k], None),
         };
+        // A flag not known to take no value takes the next word, unless that word is the app.
         let takes_value = flag.starts_with('-') && !NO_VALUE.contains(&flag);
         let value = if takes_value {
             inline.or_else(|| {
-                k += 1;
-                args.get(k).copied()
+                let next = args.get(k + 1).copied().filter(|w| !looks_like_app(w));
+                if next.is_some() {
+                    k += 1;
+                }
+                next
             })
         } else {
             None
@@ -143,35 +232,62 @@ fn parse(words: &[String]) -> Option<(Launch, &str)> {
         match (flag, value) {
             ("--host", Some(v)) => host = Some(literal(v).map(str::to_string)),
             ("--port", Some(v)) => port = Some(literal(v).and_then(|p| p.parse().ok())),
-            ("-b" | "--bind", Some(v)) => match v.strip_prefix("unix:") {
-                Some(_) => launch.local = true,
-                None => launch.binds.push(bind(v)),
-            },
+            ("-b" | "--bind" | "--insecure-bind", Some(v)) => {
+                if v.starts_with("unix:") || v.starts_with("fd://") {
+                    launch.local = true;
+                } else if flag == "--insecure-bind" {
+                    launch.plain_binds.push(bind(v));
+                } else {
+                    launch.binds.push(bind(v));
+                }
+            }
             ("--uds" | "--fd", Some(_)) => launch.local = true,
             ("--ssl-certfile" | "--ssl-keyfile" | "--certfile" | "--keyfile", Some(_)) => {
                 launch.tls = true
             }
             ("--no-access-log", _) => launch.access_log = false,
+            // uvicorn writes its access log at `info`.
+            ("--log-level", Some(v))
+                if matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "warning" | "error" | "critical"
+                ) =>
+            {
+                launch.access_log = false
+            }
             ("--access-logfile", Some(_)) => launch.access_log = true,
             ("-c" | "--config", Some(v)) => launch.config = Some(v.to_string()),
-            (w, None) if !w.starts_with('-') && launch.target.is_empty() => {
-                launch.target = w.to_string()
+            (w, None) if launch.target.is_empty() && !w.starts_with('-') => {
+                let file = server.starts_with("fastapi") && w.ends_with(".py");
+                if looks_like_app(w) || file {
+                    launch.target = w.to_string();
+                }
             }
             _ => {}
         }
         k += 1;
     }
     if host.is_some() || port.is_some() {
+        let (default_host, default_port) = launch.default_bind();
         launch.binds.push((
-            host.unwrap_or_else(|| Some(launch.default_bind().0)),
-            port.unwrap_or(Some(8000)),
+            host.unwrap_or(Some(default_host)),
+            port.unwrap_or(default_port),
         ));
     }
     // `module:attr`; only `fastapi run` finds the app itself, or takes a file.
-    if !launch.target.contains(':') && !server.starts_with("fastapi") {
+    if launch.target.is_empty() && !server.starts_with("fastapi") {
         return None;
     }
-    Some((launch, words[i].as_str()))
+    Some((launch, words[i].clone()))
+}
+
+/// `PORT=80 uvicorn ..`: an environment assignment before the command.
+fn is_env_assignment(w: &str) -> bool {
+    w.split_once('=').is_some_and(|(k, _)| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    })
 }
 
 /// Words after which a command starts: Dockerfile instructions, shell separators, `python -m`,
@@ -199,17 +315,26 @@ const NO_VALUE: &[&str] = &[
     "--factory",
     "--proxy-headers",
     "--no-proxy-headers",
+    "--access-log",
     "--no-access-log",
     "--use-colors",
     "--no-use-colors",
+    "--server-header",
+    "--no-server-header",
+    "--date-header",
+    "--no-date-header",
     "--preload",
     "--daemon",
     "-D",
     "--debug",
-    "--no-server-header",
-    "--no-date-header",
+    "--reuse-port",
+    "--capture-output",
     "--check-config",
     "--print-config",
+    "--spew",
+    "--enable-stdio-inheritance",
+    "--no-sendfile",
+    "--strip-header-spaces",
 ];
 
 /// A value written out, not a variable the shell expands (`$PORT`, `${HOST:-0.0.0.0}`).
@@ -257,6 +382,20 @@ mod tests {
         );
         assert_eq!(l.target, "app:app");
         assert!(l.tls && l.binds.is_empty());
+        assert!(!one("CMD uvicorn app:app --log-level warning").access_log);
+        // A flag the parser does not know never swallows the app.
+        assert_eq!(
+            one("CMD uvicorn --access-log app.main:app").target,
+            "app.main:app"
+        );
+        assert_eq!(
+            one("CMD uvicorn --some-new-flag app.main:app").target,
+            "app.main:app"
+        );
+        assert_eq!(
+            one("CMD PORT=80 uvicorn app.main:app").target,
+            "app.main:app"
+        );
     }
 
     #[test]
@@ -270,8 +409,18 @@ mod tests {
         let l = one("exec gunicorn -c gunicorn.conf.py app.main:app");
         assert_eq!(l.config.as_deref(), Some("gunicorn.conf.py"));
         assert!(l.binds.is_empty());
+        let l = one(
+            r#"CMD ["gunicorn", "--access-logformat", "%(h)s, %(r)s", "--certfile", "c.pem", "--insecure-bind", "0.0.0.0:80", "-b", "fd://3", "app.main:app"]"#,
+        );
+        assert_eq!(l.target, "app.main:app");
+        assert_eq!(l.plain_binds, vec![(Some("0.0.0.0".into()), Some(80))]);
+        assert!(l.tls && l.local && l.binds.is_empty());
         assert_eq!(one("fastapi run app/main.py").default_bind().0, "0.0.0.0");
         assert_eq!(one("CMD python -m uvicorn main:app").target, "main:app");
+        assert_eq!(
+            one("CMD ['uvicorn', 'main:app', '--host', '::']").binds,
+            vec![(Some("::".into()), Some(8000))]
+        );
     }
 
     #[test]
@@ -280,5 +429,30 @@ mod tests {
         assert!(parse(&words("CMD [\"python\", \"main.py\"]")).is_none());
         assert!(parse(&words("RUN pip install uvicorn gunicorn app:x")).is_none());
         assert!(parse(&words("RUN uvicorn --version")).is_none());
+    }
+
+    fn file_launches(name: &str, text: &str) -> Vec<Launch> {
+        let file = SourceFile::new(
+            std::path::PathBuf::from(name),
+            name.into(),
+            crate::source::FileKind::Deploy,
+            text.into(),
+        );
+        launches(&file, 0)
+    }
+
+    #[test]
+    fn comments_are_skipped_and_continuations_joined() {
+        let text = "FROM python\n# CMD [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]\nCMD uvicorn app.main:app \\\n    --host 0.0.0.0 --port 80\n";
+        let found = file_launches("Dockerfile", text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].binds, vec![(Some("0.0.0.0".into()), Some(80))]);
+        assert_eq!(found[0].loc.span.line, 3);
+        let procfile = file_launches(
+            "Procfile",
+            "web: gunicorn -k uvicorn.workers.UvicornWorker app.main:app\n",
+        );
+        assert!(procfile[0].procfile);
+        assert_eq!(procfile[0].default_bind(), ("0.0.0.0".into(), None));
     }
 }

@@ -210,12 +210,11 @@ impl<'a> Lowerer<'a> {
                 let mut body = vec![];
                 t.body.iter().for_each(|s| self.stmt(s, &mut body));
                 // `try: jwt.decode(..) except InvalidTokenError: raise HTTPException(401)`: a handler
-                // that raises or returns makes each statement's failure a rejection, as `?` does.
+                // that raises makes each statement's failure a rejection, as `?` does. (One that
+                // returns may be letting the request through: `return await call_next(request)`.)
                 let rejects = t.handlers.iter().any(|h| {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
-                    h.body
-                        .iter()
-                        .any(|s| matches!(s, ast::Stmt::Raise(_) | ast::Stmt::Return(_)))
+                    h.body.iter().any(|s| matches!(s, ast::Stmt::Raise(_)))
                 });
                 if rejects {
                     body = body.into_iter().map(checked_stmt).collect();
@@ -775,13 +774,21 @@ fn checked_stmt(s: Stmt) -> Stmt {
             span,
         }
     };
+    // `raise` and `return None` keep their shape: they are what a check looks for.
+    let plain = |v: &Expr| match v {
+        Expr::Call { func, .. } => {
+            matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err"))
+        }
+        Expr::Path { segs, .. } => segs.len() == 1 && segs[0] == "None",
+        _ => false,
+    };
     match s {
         Stmt::Expr {
             expr: Expr::Return { value, span },
             semi,
         } => Stmt::Expr {
             expr: Expr::Return {
-                value: value.map(|v| Box::new(wrap(*v))),
+                value: value.map(|v| if plain(&v) { v } else { Box::new(wrap(*v)) }),
                 span,
             },
             semi,

@@ -547,9 +547,11 @@ fn may_be_constant(text: &str) -> bool {
         || t.starts_with('!')
         || t.starts_with("if ")
         || t.starts_with("format!")
-        // Python f-strings, lowered to `format!`.
-        || t.starts_with("f\"")
-        || t.starts_with("f'")
+        // Python f-strings (any prefix case, raw too), lowered to `format!`.
+        || ["f\"", "f'", "rf\"", "rf'", "fr\"", "fr'"]
+            .iter()
+            .any(|p| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
+        || t.contains(" * ")
         || t.starts_with("concat!")
         || t.starts_with("String::from(")
         || t.contains("Url::parse(")

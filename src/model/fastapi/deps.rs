@@ -489,16 +489,22 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
     conditional
 }
 
-/// Whether a function raises when `name` is empty: `if not user: raise ..`, `if user is None: raise ..`.
+/// Whether a function raises, in a top-level statement, when `name` is empty: `if not user: raise ..`,
+/// `if user is None: raise ..`.
 fn rejects_without(body: &crate::facts::Block, name: Name) -> bool {
     let is_name =
         |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == name);
     let is_none =
         |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None");
-    let mut hit = false;
-    body.walk(&mut |e| {
-        let Expr::If { cond, then, .. } = e else {
-            return;
+    // Only a check of the handler's own top-level statements guards everything after it: one nested
+    // in another condition (`if body.private: if user is None: raise`) lets the rest through.
+    body.stmts.iter().any(|s| {
+        let crate::facts::Stmt::Expr {
+            expr: Expr::If { cond, then, .. },
+            ..
+        } = s
+        else {
+            return false;
         };
         let tests_missing = match &**cond {
             Expr::Unary { op, expr, .. } => *op == "!" && is_name(expr),
@@ -507,9 +513,8 @@ fn rejects_without(body: &crate::facts::Block, name: Name) -> bool {
             }
             _ => false,
         };
-        hit |= tests_missing && raises_and_returns_none(then, "").0;
-    });
-    hit
+        tests_missing && raises_and_returns_none(then, "").0
+    })
 }
 
 /// Locals bound to a new instance of a class: `check = KeyChecker(api_key=key)` (local to class).

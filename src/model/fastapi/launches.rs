@@ -23,7 +23,7 @@ impl Interp<'_, '_> {
                 continue;
             };
             let conf = match launch.server {
-                "gunicorn" | "hypercorn" => self.gunicorn_conf(launch.config.as_deref()),
+                "gunicorn" => self.gunicorn_conf(launch.config.as_deref()),
                 _ => GunicornConf::default(),
             };
             let mut binds = launch.binds.clone();
@@ -52,11 +52,21 @@ impl Interp<'_, '_> {
                 listeners.push(listener(
                     launch,
                     Some(host),
-                    Some(port),
+                    port,
                     Origin::Default(launch.loc),
                     tls,
                 ));
             }
+            // gunicorn's `--insecure-bind`: plaintext beside the TLS listeners.
+            listeners.extend(launch.plain_binds.iter().map(|(host, port)| {
+                listener(
+                    launch,
+                    host.clone(),
+                    *port,
+                    Origin::Literal(launch.loc),
+                    Tls::Off,
+                )
+            }));
             if listeners.is_empty() {
                 continue;
             }
@@ -75,8 +85,9 @@ impl Interp<'_, '_> {
     }
 
     /// `app.main:app` (a module and its attribute), or `app/main.py` for `fastapi run` (its `app`). A
-    /// path that does not start at the package's module root (`src.app.main`, `backend.app.main`) is
-    /// tried without its leading directories.
+    /// path written from above the src layout's module root (`src.app.main`) is tried without `src`.
+    /// (Other leading directories are not dropped: in a repository of several services,
+    /// `svc_a.main` is not the `main` module of `svc_b`.)
     fn launched_app(&mut self, target: &str) -> Option<Rc<RefCell<Routes>>> {
         if target.is_empty() {
             // `fastapi run` alone looks for these files, in this order.
@@ -100,7 +111,12 @@ impl Interp<'_, '_> {
             .filter(|s| !s.is_empty())
             .map(Name::new)
             .collect();
-        for skip in 0..segs.len() {
+        let tries = if segs.first().is_some_and(|s| *s == "src") {
+            2
+        } else {
+            1
+        };
+        for skip in 0..tries.min(segs.len()) {
             let module = &segs[skip..];
             if !self.modules.contains_key(module) {
                 continue;
@@ -139,6 +155,8 @@ impl Interp<'_, '_> {
         };
         let env = env.borrow();
         let binds = match env.get("bind") {
+            // Written by code (`os.environ.get("BIND", ..)`): an address portcullis cannot read.
+            Some(Py::Unknown | Py::Ext(_) | Py::Obj(_)) => vec![(None, None)],
             Some(Py::Str(s, _)) => vec![crate::model::launch::bind(s)],
             Some(Py::List(items)) => items
                 .iter()

@@ -743,15 +743,11 @@ impl FnState<'_, '_, '_> {
         });
         // `row = fetchone("SELECT .. WHERE id = :id", {"id": v}); if not row: raise`: `v` names a row
         // of the service's table, an allow-list check.
-        cond.walk(&mut |x| {
-            if let Expr::Path { segs, .. } = x {
-                if let [row] = &segs[..] {
-                    for key in self.lookups.get(row).into_iter().flatten() {
-                        tested.push((*key, INPUT));
-                    }
-                }
+        if let Some(row) = tests_missing(cond) {
+            for key in self.lookups.get(&row).into_iter().flatten() {
+                tested.push((*key, INPUT));
             }
-        });
+        }
         for (name, bits) in tested {
             if let Some(t) = self.env.get_mut(&name) {
                 *t = t.without(bits);
@@ -790,9 +786,9 @@ fn synthetic_site(
     }
 }
 
-/// The local values a `SELECT` with constant text is looked up by (its bound parameters), when `e`
-/// fetches at most a row of one: `conn.fetchone("SELECT * FROM t WHERE id = :id", {"id": v})`,
-/// `sqlx::query("SELECT .. WHERE id = $1").bind(v).fetch_optional(db)`.
+/// The locals a `SELECT` written as one string literal is looked up by (its bound parameters, whole
+/// names only), when `e` fetches at most a row: `conn.fetchone("SELECT * FROM t WHERE id = :id",
+/// {"id": v})`, `sqlx::query("SELECT .. WHERE id = $1").bind(v).fetch_optional(db)`.
 fn row_lookup_keys(e: &Expr) -> Option<Vec<Name>> {
     const FETCH_ROW: [&str; 9] = [
         "fetchone",
@@ -805,24 +801,78 @@ fn row_lookup_keys(e: &Expr) -> Option<Vec<Name>> {
         "query_opt",
         "query_one",
     ];
-    let (mut select, mut fetch, mut dynamic, mut keys) = (false, false, false, vec![]);
-    e.walk(&mut |x| match x {
-        Expr::Lit {
-            lit: crate::facts::Lit::Str(s),
-            ..
-        } => {
-            select |= s
-                .trim_start()
+    let is_select = |a: Option<&Expr>| {
+        a.and_then(Expr::as_str_lit).is_some_and(|s| {
+            s.trim_start()
                 .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("select "));
+                .is_some_and(|p| p.eq_ignore_ascii_case("select "))
+        })
+    };
+    let mut e = e;
+    while let Expr::Try { inner, .. } = e {
+        e = inner;
+    }
+    let Expr::Method(fetch) = e else { return None };
+    if !FETCH_ROW.contains(&fetch.name.as_str()) {
+        return None;
+    }
+    let mut keys = vec![];
+    // DB-API and `databases`: the SQL, then its parameters (a dict, tuple or list of them).
+    if is_select(fetch.args.first()) {
+        for a in &fetch.args[1..] {
+            bound_names(a, &mut keys);
         }
-        Expr::Method(m) => fetch |= FETCH_ROW.contains(&m.name.as_str()),
-        Expr::Path { segs, .. } if segs.len() == 1 => keys.push(segs[0]),
-        // Text assembled at run time is not a constant query.
-        Expr::Macro(_) => dynamic = true,
+        return (!keys.is_empty()).then_some(keys);
+    }
+    // sqlx: `query("SELECT ..").bind(a).bind(b).fetch_optional(db)`.
+    let mut recv = &fetch.recv;
+    loop {
+        match recv {
+            Expr::Method(m) if m.name == "bind" => {
+                m.args.iter().for_each(|a| bound_names(a, &mut keys));
+                recv = &m.recv;
+            }
+            Expr::Call { func, args, .. } => {
+                let query = matches!(&**func, Expr::Path { segs, .. }
+                    if segs.last().is_some_and(|l| matches!(l.as_str(), "query" | "query_as" | "query_scalar")));
+                return (query && is_select(args.first()) && !keys.is_empty()).then_some(keys);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The whole local names among a query's bound parameters: `v`, `&v`, `{"id": v}`, `(v, w)`.
+fn bound_names(e: &Expr, out: &mut Vec<Name>) {
+    match e {
+        Expr::Path { segs, .. } if segs.len() == 1 => out.push(segs[0]),
+        Expr::Unary { op, expr, .. } if *op == "&" => bound_names(expr, out),
+        Expr::Keyword { value, .. } => bound_names(value, out),
+        Expr::Array { items, .. } => items.iter().for_each(|i| match i {
+            Expr::Tuple { items: kv, .. } if kv.len() == 2 => bound_names(&kv[1], out),
+            other => bound_names(other, out),
+        }),
+        Expr::Tuple { items, .. } => items.iter().for_each(|i| bound_names(i, out)),
         _ => {}
-    });
-    (select && fetch && !dynamic && !keys.is_empty()).then_some(keys)
+    }
+}
+
+/// The binding a condition finds empty: `not row`, `row is None`, `row == None`, `row.is_none()`.
+fn tests_missing(cond: &Expr) -> Option<Name> {
+    let name = |e: &Expr| match e {
+        Expr::Path { segs, .. } if segs.len() == 1 => Some(segs[0]),
+        _ => None,
+    };
+    let is_none =
+        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None");
+    match cond {
+        Expr::Unary { op, expr, .. } if *op == "!" => name(expr),
+        Expr::Binary { op, lhs, rhs, .. } if matches!(op.as_str(), "is" | "==") && is_none(rhs) => {
+            name(lhs)
+        }
+        Expr::Method(m) if m.name == "is_none" && m.args.is_empty() => name(&m.recv),
+        _ => None,
+    }
 }
 
 /// Whether a block leaves the function or produces an error: the branch of a check that rejects.
