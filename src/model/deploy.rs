@@ -31,13 +31,14 @@ pub fn deploy_kind(file_name: &str) -> Option<DeployKind> {
     (n.ends_with(".yml") || n.ends_with(".yaml")).then_some(DeployKind::Yaml)
 }
 
+/// A deployment file's kind, by its path's file name.
+pub fn deploy_kind_of(file: &SourceFile) -> Option<DeployKind> {
+    let name = file.path.file_name()?.to_string_lossy();
+    deploy_kind(&name)
+}
+
 /// Every variable the file sets, in file order.
 pub fn env_settings(file: &SourceFile, id: u32) -> Vec<EnvSetting> {
-    let name = file
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     // As discovery assigns the file: to the packages below the nearest package or workspace root.
     let parent = file.path.parent().unwrap_or(&file.path);
     let scope = parent
@@ -68,7 +69,7 @@ pub fn env_settings(file: &SourceFile, id: u32) -> Vec<EnvSetting> {
         });
     };
     let lines: Vec<&str> = file.text.lines().collect();
-    match deploy_kind(&name) {
+    match deploy_kind_of(file) {
         Some(DeployKind::Dockerfile) => dockerfile(&lines, &mut push),
         Some(DeployKind::Yaml) => yaml(&lines, &mut push),
         Some(DeployKind::Procfile) | None => {}

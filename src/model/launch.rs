@@ -4,7 +4,7 @@
 //! often served this way rather than by `uvicorn.run(..)` in its code, so these lines are its
 //! listeners. Read line by line, like the environment settings of `deploy.rs`.
 
-use super::deploy::{deploy_kind, DeployKind};
+use super::deploy::{deploy_kind_of, DeployKind};
 use crate::source::{Loc, SourceFile};
 
 /// One server command line.
@@ -44,12 +44,7 @@ impl Launch {
 
 /// Every server command line of a deployment file or Procfile.
 pub fn launches(file: &SourceFile, id: u32) -> Vec<Launch> {
-    let name = file
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let Some(kind) = deploy_kind(&name) else {
+    let Some(kind) = deploy_kind_of(file) else {
         return vec![];
     };
     let mut out = vec![];

@@ -187,6 +187,23 @@ pub struct AddrVal {
     pub origin: Origin,
 }
 
+impl AddrVal {
+    /// An address as `host:port`, `?` for what is not known.
+    pub fn new(host: Option<String>, port: Option<i128>, origin: Origin) -> AddrVal {
+        let text = format!(
+            "{}:{}",
+            host.as_deref().unwrap_or("?"),
+            port.map_or("?".to_string(), |p| p.to_string())
+        );
+        AddrVal {
+            host,
+            port,
+            text,
+            origin,
+        }
+    }
+}
+
 impl ListenerVal {
     /// A listener bound at `addr` by a call the catalog knows (`[[listener]]` entry).
     pub fn from_catalog(

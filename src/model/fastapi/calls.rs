@@ -439,19 +439,9 @@ impl Interp<'_, '_> {
             Some(_) => Tls::On,
             None => Tls::Off,
         };
-        let text = format!(
-            "{}:{}",
-            host.as_deref().unwrap_or("?"),
-            port.map_or("?".to_string(), |p| p.to_string())
-        );
         let listener = ListenerVal {
             framework: "fastapi",
-            addr: AddrVal {
-                host,
-                port,
-                text,
-                origin,
-            },
+            addr: AddrVal::new(host, port, origin),
             tls,
             tls_loc: tls_arg.map(|(_, _, at)| *at),
             loc,

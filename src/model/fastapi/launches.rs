@@ -198,19 +198,9 @@ fn listener(
     } else {
         origin
     };
-    let text = format!(
-        "{}:{}",
-        host.as_deref().unwrap_or("?"),
-        port.map_or("?".to_string(), |p| p.to_string())
-    );
     ListenerVal {
         framework: "fastapi",
-        addr: AddrVal {
-            host,
-            port,
-            text,
-            origin,
-        },
+        addr: AddrVal::new(host, port, origin),
         tls_loc: matches!(tls, Tls::On).then_some(launch.loc),
         tls,
         loc: launch.loc,
