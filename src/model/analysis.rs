@@ -740,10 +740,20 @@ impl Analyzer<'_, '_> {
             if own_denial.is_none() && depth > 0 {
                 own_denial = self.denial_at(unit, e);
             }
-            if let Expr::Tuple { items, span } = e {
-                if items.len() == 2 && norm_name(self.text(unit, items[0].span())) == "cache-control" {
-                    if let Some(d) = first_string_literal(self.text(unit, items[1].span())) {
-                        s.cache_headers.push((d.clone(), Evidence { loc: self.loc(unit, *span), note: format!("sets `Cache-Control: {d}`") }));
+            // `("cache-control", "..")` in a header list or dict; Python's
+            // `response.headers["Cache-Control"] = ".."`.
+            let header = match e {
+                Expr::Tuple { items, span } if items.len() == 2 => Some((&items[0], &items[1], *span)),
+                Expr::Assign { target, value, span } => match &**target {
+                    Expr::Index { index, .. } => Some((&**index, &**value, *span)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some((name, value, span)) = header {
+                if norm_name(self.text(unit, name.span())) == "cache-control" {
+                    if let Some(d) = first_string_literal(self.text(unit, value.span())) {
+                        s.cache_headers.push((d.clone(), Evidence { loc: self.loc(unit, span), note: format!("sets `Cache-Control: {d}`") }));
                     }
                 }
             }
