@@ -15,10 +15,11 @@ pub struct Launch {
     pub target: String,
     /// Addresses it binds: host (`None` when a variable gives it) and port. Empty: the server's default.
     pub binds: Vec<(Option<String>, Option<i128>)>,
-    /// gunicorn's `--insecure-bind`: plaintext addresses beside the TLS ones.
+    /// hypercorn's `--insecure-bind`: plaintext addresses beside the TLS ones.
     pub plain_binds: Vec<(Option<String>, Option<i128>)>,
-    /// Started by a Procfile, whose platform sets `PORT` (gunicorn then binds `0.0.0.0:$PORT`).
-    pub procfile: bool,
+    /// `PORT` is set for it (by the Procfile's platform, or an `ENV PORT=..` of its Dockerfile, with its
+    /// value when written out): gunicorn then binds `0.0.0.0:$PORT` by default.
+    pub port_env: Option<Option<i128>>,
     /// A Unix socket or an inherited descriptor instead of a TCP address.
     pub local: bool,
     /// A certificate or key file is given.
@@ -36,7 +37,7 @@ impl Launch {
         match self.server {
             // `fastapi run` is the production command: it listens on every interface.
             "fastapi run" => ("0.0.0.0".into(), Some(8000)),
-            "gunicorn" if self.procfile => ("0.0.0.0".into(), None),
+            "gunicorn" if self.port_env.is_some() => ("0.0.0.0".into(), self.port_env.flatten()),
             _ => ("127.0.0.1".into(), Some(8000)),
         }
     }
@@ -51,6 +52,7 @@ pub fn launches(file: &SourceFile, id: u32) -> Vec<Launch> {
     let mut start = 0;
     let mut logical = String::new();
     let mut logical_start = 0;
+    let mut port_env = (kind == DeployKind::Procfile).then_some(None);
     for line in file.text.split_inclusive('\n') {
         let trimmed = line.trim();
         if logical.is_empty() {
@@ -68,6 +70,13 @@ pub fn launches(file: &SourceFile, id: u32) -> Vec<Launch> {
             continue;
         }
         logical.push_str(trimmed);
+        if let Some(rest) = logical.strip_prefix("ENV ") {
+            for w in split_shell(rest) {
+                if let Some(v) = w.strip_prefix("PORT=") {
+                    port_env = Some(v.parse().ok());
+                }
+            }
+        }
         let words = words(&logical);
         if let Some((launch, from)) = parse(&words) {
             let text = &file.text[logical_start..start];
@@ -77,7 +86,7 @@ pub fn launches(file: &SourceFile, id: u32) -> Vec<Launch> {
             let end = logical_start + text.trim_end().len();
             out.push(Launch {
                 loc: Loc::new(id, file.span_of_bytes(at, end.max(at))),
-                procfile: kind == DeployKind::Procfile,
+                port_env,
                 ..launch
             });
         }
@@ -109,7 +118,7 @@ fn words(line: &str) -> Vec<String> {
                 if shell {
                     out.extend(split_shell(&item));
                 } else {
-                    shell = item == "-c";
+                    shell = runs_command(&item);
                     out.push(item);
                 }
             }
@@ -172,6 +181,7 @@ fn parse(words: &[String]) -> Option<(Launch, String)> {
         let command = i == 0
             || words[i - 1].ends_with(':')
             || COMMAND_BEFORE.contains(&words[i - 1].as_str())
+            || runs_command(&words[i - 1])
             || is_env_assignment(&words[i - 1]);
         if !command {
             return None;
@@ -197,7 +207,7 @@ fn parse(words: &[String]) -> Option<(Launch, String)> {
         target: String::new(),
         binds: vec![],
         plain_binds: vec![],
-        procfile: false,
+        port_env: None,
         local: false,
         tls: false,
         access_log: server == "uvicorn" || server.starts_with("fastapi"),
@@ -215,7 +225,10 @@ fn parse(words: &[String]) -> Option<(Launch, String)> {
         let takes_value = flag.starts_with('-') && !NO_VALUE.contains(&flag);
         let value = if takes_value {
             inline.or_else(|| {
-                let next = args.get(k + 1).copied().filter(|w| !looks_like_app(w));
+                let next = args
+                    .get(k + 1)
+                    .copied()
+                    .filter(|w| !looks_like_app(w) && (*w == "-" || !w.starts_with('-')));
                 if next.is_some() {
                     k += 1;
                 }
@@ -241,12 +254,13 @@ fn parse(words: &[String]) -> Option<(Launch, String)> {
                 launch.tls = true
             }
             ("--no-access-log", _) => launch.access_log = false,
-            // uvicorn writes its access log at `info`.
+            // uvicorn writes its access log at `info` (gunicorn's ignores the level).
             ("--log-level", Some(v))
-                if matches!(
-                    v.to_ascii_lowercase().as_str(),
-                    "warning" | "error" | "critical"
-                ) =>
+                if server != "gunicorn"
+                    && matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "warning" | "error" | "critical"
+                    ) =>
             {
                 launch.access_log = false
             }
@@ -274,6 +288,11 @@ fn parse(words: &[String]) -> Option<(Launch, String)> {
         return None;
     }
     Some((launch, words[i].clone()))
+}
+
+/// `sh -c`, `bash -lc`, `sh -ec`: a shell's option whose next word is a command line.
+fn runs_command(w: &str) -> bool {
+    w.starts_with('-') && w.ends_with('c') && (2..=4).contains(&w.len())
 }
 
 /// `PORT=80 uvicorn ..`: an environment assignment before the command.
@@ -405,11 +424,20 @@ mod tests {
         assert_eq!(l.config.as_deref(), Some("gunicorn.conf.py"));
         assert!(l.binds.is_empty());
         let l = one(
-            r#"CMD ["gunicorn", "--access-logformat", "%(h)s, %(r)s", "--certfile", "c.pem", "--insecure-bind", "0.0.0.0:80", "-b", "fd://3", "app.main:app"]"#,
+            r#"CMD ["gunicorn", "--access-logformat", "%(h)s, %(r)s", "--certfile", "c.pem", "-b", "fd://3", "app.main:app"]"#,
         );
         assert_eq!(l.target, "app.main:app");
-        assert_eq!(l.plain_binds, vec![(Some("0.0.0.0".into()), Some(80))]);
         assert!(l.tls && l.local && l.binds.is_empty());
+        let l = one(
+            "CMD hypercorn --certfile c.pem -b 0.0.0.0:443 --insecure-bind 0.0.0.0:80 app.main:app",
+        );
+        assert_eq!(l.plain_binds, vec![(Some("0.0.0.0".into()), Some(80))]);
+        // An unknown switch does not take the next option as its value.
+        let l = one("CMD gunicorn app.main:app --proxy-protocol -b 0.0.0.0:80 --access-logfile - --log-level warning");
+        assert_eq!(l.binds, vec![(Some("0.0.0.0".into()), Some(80))]);
+        assert!(l.access_log);
+        let l = one(r#"CMD ["bash", "-lc", "uvicorn app.main:app --host 0.0.0.0"]"#);
+        assert_eq!(l.target, "app.main:app");
         assert_eq!(one("fastapi run app/main.py").default_bind().0, "0.0.0.0");
         assert_eq!(one("CMD python -m uvicorn main:app").target, "main:app");
         assert_eq!(
@@ -447,7 +475,11 @@ mod tests {
             "Procfile",
             "web: gunicorn -k uvicorn.workers.UvicornWorker app.main:app\n",
         );
-        assert!(procfile[0].procfile);
         assert_eq!(procfile[0].default_bind(), ("0.0.0.0".into(), None));
+        let docker = file_launches(
+            "Dockerfile",
+            "ENV PORT=8080\nCMD exec gunicorn -k uvicorn.workers.UvicornWorker app.main:app\n",
+        );
+        assert_eq!(docker[0].default_bind(), ("0.0.0.0".into(), Some(8080)));
     }
 }

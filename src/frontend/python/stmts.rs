@@ -212,14 +212,25 @@ impl<'a> Lowerer<'a> {
                 // `try: jwt.decode(..) except InvalidTokenError: raise HTTPException(401)`: a handler
                 // that raises makes each statement's failure a rejection, as `?` does. (One that
                 // returns may be letting the request through: `return await call_next(request)`.)
-                let rejects = t.handlers.iter().any(|h| {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    h.body.iter().any(|s| matches!(s, ast::Stmt::Raise(_)))
-                });
+                let rejects = !t.handlers.is_empty()
+                    && t.handlers.iter().all(|h| {
+                        let ast::ExceptHandler::ExceptHandler(h) = h;
+                        h.body.iter().any(|s| matches!(s, ast::Stmt::Raise(_)))
+                    });
                 if rejects {
                     body = body.into_iter().map(checked_stmt).collect();
+                    out.extend(body);
+                } else {
+                    // A failure a handler swallows may skip the rest: the body is not the function's
+                    // own straight line (checks that look at top-level statements do not see into it).
+                    out.push(expr(Expr::Block {
+                        block: Block {
+                            stmts: body.into_boxed_slice(),
+                        },
+                        is_async: false,
+                        span,
+                    }));
                 }
-                out.extend(body);
                 // A handler runs when something failed: a branch on a run-time condition.
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;

@@ -455,35 +455,64 @@ fn setting_gate(func: &crate::facts::FnDef) -> Option<crate::facts::Block> {
 /// `if env == "PROD": Authorize.jwt_required()`).
 fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
     use crate::facts::Stmt;
-    let params: Vec<Name> = func
+    // The parameters, and the locals computed from them: a condition on those is the route's logic.
+    let mut request: Vec<Name> = func
         .params
         .iter()
         .flat_map(|p| p.pat.bindings.iter().copied())
         .collect();
+    let reads_request = |e: &Expr, request: &[Name]| {
+        let mut hit = false;
+        e.walk(&mut |x| {
+            if let Expr::Path { segs, .. } = x {
+                hit |= request.contains(&segs[0]);
+            }
+        });
+        hit
+    };
     let is_required = |e: &Expr| {
+        let e = match e {
+            Expr::Try { inner, .. } => inner,
+            e => e,
+        };
         matches!(e, Expr::Method(m) if JWT_REQUIRED.contains(&m.name.as_str())
             && matches!(&m.recv, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == name))
     };
     let mut conditional = None;
     for s in func.body.stmts.iter() {
-        let Stmt::Expr { expr, .. } = s else { continue };
-        let mut direct = false;
-        expr.walk(&mut |e| direct |= is_required(e));
-        if !direct {
-            continue;
-        }
-        let Expr::If { cond, .. } = expr else {
-            return Some(false);
+        let expr = match s {
+            Stmt::Let(l) => {
+                if l.init.as_ref().is_some_and(|i| reads_request(i, &request)) {
+                    request.extend(l.pat.bindings.iter().copied());
+                }
+                continue;
+            }
+            Stmt::Expr { expr, .. } => expr,
         };
-        let mut reads_param = false;
-        cond.walk(&mut |e| {
-            if let Expr::Path { segs, .. } = e {
-                reads_param |= params.contains(&segs[0]);
+        if is_required(expr) {
+            return Some(conditional.unwrap_or(false));
+        }
+        if let Expr::If { cond, then, .. } = expr {
+            let in_then = then
+                .stmts
+                .iter()
+                .any(|t| matches!(t, Stmt::Expr { expr, .. } if is_required(expr)));
+            if in_then && !reads_request(cond, &request) {
+                conditional = Some(true);
+                continue;
+            }
+        }
+        // A return before the call may skip it.
+        let mut returns = false;
+        expr.walk(&mut |x| {
+            if let Expr::Return { value, .. } = x {
+                let raise = matches!(value.as_deref(), Some(Expr::Call { func, .. })
+                    if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err")));
+                returns |= !raise;
             }
         });
-        // A check on the request's own values is the route's logic; on a setting, a switch.
-        if !reads_param {
-            conditional = Some(true);
+        if returns {
+            return conditional;
         }
     }
     conditional

@@ -57,7 +57,7 @@ impl Interp<'_, '_> {
                     tls,
                 ));
             }
-            // gunicorn's `--insecure-bind`: plaintext beside the TLS listeners.
+            // hypercorn's `--insecure-bind`: plaintext beside the TLS listeners.
             listeners.extend(launch.plain_binds.iter().map(|(host, port)| {
                 listener(
                     launch,

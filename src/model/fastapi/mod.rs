@@ -261,10 +261,15 @@ impl Interp<'_, '_> {
             let path = u.path.clone();
             return self.import(&path);
         }
+        // The module's own functions come before what a `from x import *` brings in.
+        let own = self.prog.resolve_fn(&f.ctx, &[name]);
+        if let Some(id) = own.filter(|id| self.prog.func(*id).module == f.ctx.module) {
+            return Py::Func(id, vec![]);
+        }
         if let Some(v) = self.star_imported(f, name) {
             return v;
         }
-        match self.prog.resolve_fn(&f.ctx, &[name]) {
+        match own {
             Some(id) => Py::Func(id, vec![]),
             None => Py::Ext(vec![name]),
         }

@@ -195,6 +195,8 @@ impl FnState<'_, '_, '_> {
                         t = Taint::NONE;
                     }
                     self.bind(pat, t, true);
+                    // A key bound again is no longer the value that was looked up.
+                    self.forget_keys(&pat.bindings);
                     if let ([row], Some(init)) = (&pat.bindings[..], init) {
                         match row_lookup_keys(init) {
                             Some(keys) => self.lookups.insert(*row, keys),
@@ -217,6 +219,16 @@ impl FnState<'_, '_, '_> {
             }
         }
         last
+    }
+
+    /// Drops these names from the keys of the rows looked up so far.
+    fn forget_keys(&mut self, names: &[Name]) {
+        if self.lookups.is_empty() {
+            return;
+        }
+        for keys in self.lookups.values_mut() {
+            keys.retain(|k| !names.contains(k));
+        }
     }
 
     /// The local binding an expression is rooted in (`s` in `s`, `&mut s`, `self.s`).
@@ -377,6 +389,10 @@ impl FnState<'_, '_, '_> {
                 let t = self.expr(value);
                 if let Expr::Field { .. } = target.as_ref() {
                     self.record(*span, Taint::NONE, vec![t]);
+                }
+                if let Some(r) = Self::root(target) {
+                    self.forget_keys(&[r]);
+                    self.lookups.remove(&r);
                 }
                 match Self::root(target) {
                     Some(r) => {
@@ -801,11 +817,21 @@ fn row_lookup_keys(e: &Expr) -> Option<Vec<Name>> {
         "query_opt",
         "query_one",
     ];
+    // One row per match of a key compared for equality: `SELECT count(*)`, `EXISTS (..)` and other
+    // computed columns give a row whatever the key.
     let is_select = |a: Option<&Expr>| {
         a.and_then(Expr::as_str_lit).is_some_and(|s| {
-            s.trim_start()
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("select "))
+            let lower = s.trim_start().to_ascii_lowercase();
+            let columns = lower
+                .get(7..)
+                .and_then(|r| r.split(" from ").next())
+                .unwrap_or("");
+            let compared = [
+                "= :", "=:", "= $", "=$", "= ?", "=?", "= %s", "=%s", "= %(", "=%(",
+            ]
+            .iter()
+            .any(|p| lower.contains(p));
+            lower.starts_with("select ") && !columns.contains('(') && compared
         })
     };
     let mut e = e;
