@@ -43,7 +43,7 @@ impl Interp<'_, '_> {
                         host.clone(),
                         *port,
                         Origin::Literal(launch.loc),
-                        tls.clone(),
+                        tls,
                     )
                 })
                 .collect();
