@@ -312,6 +312,46 @@ impl Expr {
         }
     }
 
+    /// `Err(..)`: a rejection (also how a Python `raise` is lowered).
+    pub fn is_err(&self) -> bool {
+        matches!(self, Expr::Call { func, .. }
+            if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err")))
+    }
+
+    /// Python's `None`.
+    pub fn is_none_value(&self) -> bool {
+        self.as_ident() == Some("None")
+    }
+
+    /// Whether any of `names` is read in this expression (as the head of a path).
+    pub fn reads_any(&self, names: &[Name]) -> bool {
+        let mut hit = false;
+        self.walk(&mut |e| {
+            if let Expr::Path { segs, .. } = e {
+                hit |= segs.first().is_some_and(|s| names.contains(s));
+            }
+        });
+        hit
+    }
+
+    /// The binding a condition finds empty: `!x`/`not x`, `x is None`, `x == None`, `x.is_none()`.
+    pub fn tested_missing(&self) -> Option<Name> {
+        let name = |e: &Expr| match e {
+            Expr::Path { segs, .. } if segs.len() == 1 => Some(segs[0]),
+            _ => None,
+        };
+        match self {
+            Expr::Unary { op, expr, .. } if *op == "!" => name(expr),
+            Expr::Binary { op, lhs, rhs, .. }
+                if matches!(op.as_str(), "is" | "==") && rhs.is_none_value() =>
+            {
+                name(lhs)
+            }
+            Expr::Method(m) if m.name == "is_none" && m.args.is_empty() => name(&m.recv),
+            _ => None,
+        }
+    }
+
     /// The single identifier of a one-segment path expression.
     pub fn as_ident(&self) -> Option<&str> {
         match self {

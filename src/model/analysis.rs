@@ -415,10 +415,8 @@ fn callee_of(prog: &Program, ctx: &Ctx, c: &CallSite) -> Option<FnId> {
         CallKind::Call => prog.resolve_fn(ctx, &c.path),
         CallKind::Method if prog.unit(ctx.unit).language == "python" => {
             // `crud.authenticate(..)` after `from app import crud`: a function of an imported module.
-            if let Some(recv) = c.recv.as_deref().filter(|r| {
-                r.chars().all(|ch| ch.is_alphanumeric() || ch == '_') && prog.is_import(ctx, r)
-            }) {
-                return prog.resolve_fn(ctx, &[crate::facts::Name::new(recv), c.name]);
+            if let Some(recv) = prog.imported_receiver(ctx, c) {
+                return prog.resolve_fn(ctx, &[recv, c.name]);
             }
             let own = matches!(c.recv.as_deref(), Some("self" | "cls"));
             let mut cands = prog

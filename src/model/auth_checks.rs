@@ -209,8 +209,7 @@ fn raises(an: &Analyzer, id: FnId, depth: usize) -> bool {
     let mut own = false;
     f.body.walk(&mut |e| {
         if let Expr::Return { value: Some(v), .. } = e {
-            own |= matches!(&**v, Expr::Call { func, .. }
-                if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err")));
+            own |= v.is_err();
         }
     });
     if own || depth == 0 {

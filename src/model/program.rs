@@ -624,6 +624,19 @@ impl<'a> Program<'a> {
         self.uses(ctx).any(|u| u.alias == name)
     }
 
+    /// The receiver of a Python method call when it is a name an import binds (`jwt` in
+    /// `jwt.decode(..)` after `from jose import jwt`, `crud` after `from app import crud`): the call
+    /// is then a path through that import.
+    pub fn imported_receiver(&self, ctx: &Ctx, c: &crate::facts::CallSite) -> Option<Name> {
+        let r = c.recv.as_deref()?;
+        let plain = r.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
+        (c.kind == crate::facts::CallKind::Method
+            && self.unit(ctx.unit).language == "python"
+            && plain
+            && self.is_import(ctx, r))
+        .then(|| Name::new(r))
+    }
+
     pub fn resolved_name(&self, ctx: &Ctx, segs: &[Name]) -> String {
         let mut expanded = self.expand(ctx, segs);
         if let Some(k) = self.root_crate(ctx, &expanded) {

@@ -786,13 +786,7 @@ fn checked_stmt(s: Stmt) -> Stmt {
         }
     };
     // `raise` and `return None` keep their shape: they are what a check looks for.
-    let plain = |v: &Expr| match v {
-        Expr::Call { func, .. } => {
-            matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err"))
-        }
-        Expr::Path { segs, .. } => segs.len() == 1 && segs[0] == "None",
-        _ => false,
-    };
+    let plain = |v: &Expr| v.is_err() || v.is_none_value();
     match s {
         Stmt::Expr {
             expr: Expr::Return { value, span },

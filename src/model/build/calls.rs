@@ -287,23 +287,15 @@ impl Builder<'_, '_> {
     /// What a call is, where it runs, what it blocks on and the key material it is given: enough to
     /// tell whether a rule could match it (each is cheap for the calls that have none).
     fn call_head(&self, fc: &FnCalls, c: &CallSite, loc: Loc, package: &Arc<str>) -> Call {
-        let (callee, resolved) = match c.kind {
+        let imported = self.prog.imported_receiver(&fc.ctx, c);
+        let (callee, resolved) = match (c.kind, imported) {
             // Python's `jwt.decode(..)` after `from jose import jwt`: a method call on an imported
             // module (or object) resolves through the import (`jose::jwt::decode`).
-            CallKind::Method
-                if self.prog.unit(fc.id.unit).language == "python"
-                    && c.recv.as_deref().is_some_and(|r| {
-                        r.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
-                            && self.prog.is_import(&fc.ctx, r)
-                    }) =>
-            {
-                let recv = Name::new(c.recv.as_deref().unwrap_or_default());
-                (
-                    c.name,
-                    Name::new(&self.prog.resolved_name(&fc.ctx, &[recv, c.name])),
-                )
-            }
-            CallKind::Method | CallKind::Assign => (c.name, c.name),
+            (_, Some(recv)) => (
+                c.name,
+                Name::new(&self.prog.resolved_name(&fc.ctx, &[recv, c.name])),
+            ),
+            (CallKind::Method | CallKind::Assign, None) => (c.name, c.name),
             _ => (
                 Name::new(&c.path.join("::")),
                 Name::new(&self.prog.resolved_name(&fc.ctx, &c.path)),

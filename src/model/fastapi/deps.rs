@@ -434,15 +434,9 @@ fn setting_gate(func: &crate::facts::FnDef) -> Option<crate::facts::Block> {
     let returns_none = matches!(
         &then.stmts[..],
         [Stmt::Expr { expr: Expr::Return { value, .. }, .. }]
-            if value.as_deref().is_none_or(|v| matches!(v, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None"))
+            if value.as_deref().is_none_or(Expr::is_none_value)
     );
-    let mut reads_param = false;
-    cond.walk(&mut |e| {
-        if let Expr::Path { segs, .. } = e {
-            reads_param |= params.contains(&segs[0]);
-        }
-    });
-    if !returns_none || reads_param {
+    if !returns_none || cond.reads_any(&params) {
         return None;
     }
     Some(crate::facts::Block {
@@ -461,15 +455,6 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
         .iter()
         .flat_map(|p| p.pat.bindings.iter().copied())
         .collect();
-    let reads_request = |e: &Expr, request: &[Name]| {
-        let mut hit = false;
-        e.walk(&mut |x| {
-            if let Expr::Path { segs, .. } = x {
-                hit |= request.contains(&segs[0]);
-            }
-        });
-        hit
-    };
     let is_required = |e: &Expr| {
         let e = match e {
             Expr::Try { inner, .. } => inner,
@@ -482,7 +467,7 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
     for s in func.body.stmts.iter() {
         let expr = match s {
             Stmt::Let(l) => {
-                if l.init.as_ref().is_some_and(|i| reads_request(i, &request)) {
+                if l.init.as_ref().is_some_and(|i| i.reads_any(&request)) {
                     request.extend(l.pat.bindings.iter().copied());
                 }
                 continue;
@@ -497,7 +482,7 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
                 .stmts
                 .iter()
                 .any(|t| matches!(t, Stmt::Expr { expr, .. } if is_required(expr)));
-            if in_then && !reads_request(cond, &request) {
+            if in_then && !cond.reads_any(&request) {
                 conditional = Some(true);
                 continue;
             }
@@ -506,9 +491,7 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
         let mut returns = false;
         expr.walk(&mut |x| {
             if let Expr::Return { value, .. } = x {
-                let raise = matches!(value.as_deref(), Some(Expr::Call { func, .. })
-                    if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|l| *l == "Err")));
-                returns |= !raise;
+                returns |= !value.as_deref().is_some_and(Expr::is_err);
             }
         });
         if returns {
@@ -521,28 +504,11 @@ fn jwt_required(func: &crate::facts::FnDef, name: Name) -> Option<bool> {
 /// Whether a function raises, in a top-level statement, when `name` is empty: `if not user: raise ..`,
 /// `if user is None: raise ..`.
 fn rejects_without(body: &crate::facts::Block, name: Name) -> bool {
-    let is_name =
-        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == name);
-    let is_none =
-        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None");
     // Only a check of the handler's own top-level statements guards everything after it: one nested
     // in another condition (`if body.private: if user is None: raise`) lets the rest through.
     body.stmts.iter().any(|s| {
-        let crate::facts::Stmt::Expr {
-            expr: Expr::If { cond, then, .. },
-            ..
-        } = s
-        else {
-            return false;
-        };
-        let tests_missing = match &**cond {
-            Expr::Unary { op, expr, .. } => *op == "!" && is_name(expr),
-            Expr::Binary { op, lhs, rhs, .. } => {
-                matches!(op.as_str(), "is" | "==") && is_name(lhs) && is_none(rhs)
-            }
-            _ => false,
-        };
-        tests_missing && raises_and_returns_none(then, "").0
+        matches!(s, crate::facts::Stmt::Expr { expr: Expr::If { cond, then, .. }, .. }
+            if cond.tested_missing() == Some(name) && raises_and_returns_none(then, "").0)
     })
 }
 
@@ -572,18 +538,18 @@ fn raises_and_returns_none(body: &crate::facts::Block, text: &str) -> (bool, Opt
     body.walk(&mut |e| {
         if let Expr::Return { value, .. } = e {
             match value.as_deref() {
-                Some(Expr::Call { func, args, .. })
-                    if matches!(&**func, Expr::Path { segs, .. } if segs.last().is_some_and(|s| *s == "Err")) =>
-                {
+                Some(v @ Expr::Call { args, .. }) if v.is_err() => {
                     raises = true;
                     let span = args.first().map(|a| a.span()).unwrap_or_default();
-                    let exc = text.get(span.start as usize..span.end as usize).unwrap_or("");
+                    let exc = text
+                        .get(span.start as usize..span.end as usize)
+                        .unwrap_or("");
                     if denies.is_none() && crate::model::analysis::says_denied(exc) {
                         denies = Some(exc.chars().take(60).collect());
                     }
                 }
                 None => none = true,
-                Some(Expr::Path { segs, .. }) if segs.len() == 1 && segs[0] == "None" => none = true,
+                Some(v) if v.is_none_value() => none = true,
                 _ => {}
             }
         }

@@ -759,7 +759,7 @@ impl FnState<'_, '_, '_> {
         });
         // `row = fetchone("SELECT .. WHERE id = :id", {"id": v}); if not row: raise`: `v` names a row
         // of the service's table, an allow-list check.
-        if let Some(row) = tests_missing(cond) {
+        if let Some(row) = cond.tested_missing() {
             for key in self.lookups.get(&row).into_iter().flatten() {
                 tested.push((*key, INPUT));
             }
@@ -880,24 +880,6 @@ fn bound_names(e: &Expr, out: &mut Vec<Name>) {
         }),
         Expr::Tuple { items, .. } => items.iter().for_each(|i| bound_names(i, out)),
         _ => {}
-    }
-}
-
-/// The binding a condition finds empty: `not row`, `row is None`, `row == None`, `row.is_none()`.
-fn tests_missing(cond: &Expr) -> Option<Name> {
-    let name = |e: &Expr| match e {
-        Expr::Path { segs, .. } if segs.len() == 1 => Some(segs[0]),
-        _ => None,
-    };
-    let is_none =
-        |e: &Expr| matches!(e, Expr::Path { segs, .. } if segs.len() == 1 && segs[0] == "None");
-    match cond {
-        Expr::Unary { op, expr, .. } if *op == "!" => name(expr),
-        Expr::Binary { op, lhs, rhs, .. } if matches!(op.as_str(), "is" | "==") && is_none(rhs) => {
-            name(lhs)
-        }
-        Expr::Method(m) if m.name == "is_none" && m.args.is_empty() => name(&m.recv),
-        _ => None,
     }
 }
 
