@@ -45,6 +45,20 @@ const NUMBERS: &[&str] = &[
     "float",
 ];
 
+/// Base classes that make a Python class an enumeration.
+const PYTHON_ENUMS: &[&str] = &["Enum", "StrEnum", "IntEnum", "Flag", "IntFlag"];
+
+/// Whether call text passes the keyword argument `name` (`max_length=5`, not `title=` for `le`).
+pub fn has_keyword(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && after.starts_with('=')
+            && !after.starts_with("==")
+    })
+}
+
 pub fn contains_word(text: &str, word: &str) -> bool {
     text.match_indices(word).any(|(i, _)| {
         let before = text[..i].chars().last();
@@ -301,6 +315,14 @@ impl Analyzer<'_, '_> {
             return false;
         };
         if def.kind == TypeKind::Enum && def.fields.is_empty() {
+            return true;
+        }
+        // A Python enum (`class Theme(str, Enum)`): pydantic accepts only its members' values.
+        if def
+            .derives
+            .iter()
+            .any(|d| PYTHON_ENUMS.contains(&d.rsplit('.').next().unwrap_or(d)))
+        {
             return true;
         }
         if def

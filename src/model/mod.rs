@@ -18,6 +18,7 @@ mod eval;
 mod fast_hash;
 mod fastapi;
 mod few;
+mod field_checks;
 mod flow;
 mod inputs;
 mod launch;

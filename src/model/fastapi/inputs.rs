@@ -5,7 +5,7 @@
 //! (`constr(..)`, `EmailStr`, `conint(..)`), and for a model a constrained field or a validator.
 
 use crate::facts::{Expr, Name, Param, TypeDef, TypeRef};
-use crate::model::inputs::InputClass;
+use crate::model::inputs::{has_keyword, InputClass};
 use crate::model::program::{Ctx, FnId, Program};
 
 /// Parameters FastAPI fills with something other than request input.
@@ -169,17 +169,6 @@ fn marker_call(e: &Expr) -> Option<(String, Vec<Expr>)> {
     };
     let last = segs.last()?.to_string();
     Some((last, args.clone()))
-}
-
-/// Whether call text passes the keyword argument `name` (`max_length=5`, not `title=` for `le`).
-fn has_keyword(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + name.len()..].trim_start();
-        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-            && after.starts_with('=')
-            && !after.starts_with("==")
-    })
 }
 
 fn constrained(args: &[Expr]) -> bool {

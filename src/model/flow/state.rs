@@ -297,6 +297,10 @@ impl FnState<'_, '_, '_> {
                 if self.is_secret(name) {
                     t = t.with(SECRET);
                 }
+                // A parameter's taint is symbolic here (`params`) until a caller's is substituted.
+                if (t.labels & INPUT != 0 || t.params != 0) && self.checked_field(base, name) {
+                    t = t.without(INPUT);
+                }
                 t
             }
             Expr::Index { base, index, .. } => {
@@ -407,7 +411,12 @@ impl FnState<'_, '_, '_> {
             }
             Expr::Return { value, .. } => {
                 if let Some(v) = value {
-                    let t = self.expr(v);
+                    let mut t = self.expr(v);
+                    // An error that quotes the input (`raise ValueError(f"no release {v}")`,
+                    // `return Err(..)`) is not the value callers go on with.
+                    if v.is_err() {
+                        t = t.without(INPUT);
+                    }
                     self.res.ret = self.res.ret.join(t);
                 }
                 Taint::NONE
@@ -769,6 +778,19 @@ impl FnState<'_, '_, '_> {
                 *t = t.without(bits);
             }
         }
+    }
+
+    /// `data.id` where `data` is a parameter of a model type whose `id` field is checked.
+    fn checked_field(&self, base: &Expr, field: &str) -> bool {
+        let Some(root) = base.as_ident() else {
+            return false;
+        };
+        self.fn_calls
+            .params
+            .iter()
+            .find(|p| p.pat.bindings.first().is_some_and(|b| b == root))
+            .and_then(|p| p.ty.as_ref())
+            .is_some_and(|ty| self.fl.an.field_checked(ty, field, &self.ctx))
     }
 
     /// Whether the function (or a closure in it) makes one of these calls.
