@@ -106,6 +106,40 @@ fn constants_that_refer_to_each_other_do_not_recurse_forever() {
 }
 
 #[test]
+fn python_re_exports_that_go_round_do_not_recurse_forever() {
+    // `loop/__init__.py` takes `create_app` from `loop.api`, which takes it from `loop`: nobody defines
+    // it. Looking the name up (to serve the app uvicorn names) used to recurse until the stack
+    // overflowed, as on Prefect's package.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "pyproject.toml",
+            "[project]\nname = \"loop\"\ndependencies = [\"fastapi\"]\n",
+        ),
+        ("loop/__init__.py", "from loop.api import create_app\n"),
+        (
+            "loop/api.py",
+            "import uvicorn\nfrom loop import create_app\n\nuvicorn.run(\"loop.api:create_app\", factory=True)\n",
+        ),
+        (
+            "loop/client.py",
+            "import requests\n\n\ndef fetch():\n    return requests.get(\"https://example.com\", verify=False)\n",
+        ),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let out = check_json(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        findings(&out).contains(&("tls-verification-disabled".into(), "client.py".into())),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn nested_blocks_are_walked_once_by_the_cookie_analysis() {
     // A function that sends something (`insert`) is walked statement by statement for cookies; a `let`
     // whose value is a block used to be walked again for its value, so 30 nested blocks took minutes.

@@ -375,6 +375,7 @@ impl<'a> Lowerer<'a> {
                     module: module.to_vec(),
                     alias,
                     path,
+                    eager: false,
                 });
             }
             syn::UseTree::Rename(r) => {
@@ -386,12 +387,14 @@ impl<'a> Lowerer<'a> {
                     module: module.to_vec(),
                     alias: r.rename.to_string().into(),
                     path,
+                    eager: false,
                 });
             }
             syn::UseTree::Glob(_) => self.facts.uses.push(UseDef {
                 module: module.to_vec(),
                 alias: "*".into(),
                 path: prefix.clone(),
+                eager: false,
             }),
             syn::UseTree::Group(g) => {
                 for t in &g.items {

@@ -515,4 +515,7 @@ pub struct UseDef {
     /// The name the import binds (`*` for globs).
     pub alias: Name,
     pub path: Vec<Name>,
+    /// Python: an import the module runs as it loads (at its top level, not inside a function or under
+    /// `if TYPE_CHECKING:`). Rust `use` runs nothing.
+    pub eager: bool,
 }

@@ -19,6 +19,8 @@ pub(crate) struct Lowerer<'a> {
     /// Names that `import` statements bind to modules: `requests.get(..)` is a call of `requests::get`.
     pub(super) modules: HashSet<Name>,
     pub(super) depth: usize,
+    /// Inside `if TYPE_CHECKING:`, which never runs.
+    type_checking: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -31,6 +33,7 @@ impl<'a> Lowerer<'a> {
             is_package: pkg,
             modules: HashSet::new(),
             depth: 0,
+            type_checking: false,
         }
     }
 
@@ -292,7 +295,10 @@ impl<'a> Lowerer<'a> {
 
     fn if_stmt(&mut self, i: &ast::StmtIf) -> Expr {
         let cond = self.expr(&i.test);
+        let outer = self.type_checking;
+        self.type_checking |= dotted(&i.test).is_some_and(|d| d.ends_with("TYPE_CHECKING"));
         let then = self.block(&i.body);
+        self.type_checking = outer;
         let els = self.elif(&i.elif_else_clauses);
         Expr::If {
             cond: Box::new(cond),
@@ -413,6 +419,7 @@ impl<'a> Lowerer<'a> {
             module: self.module.clone(),
             alias,
             path,
+            eager: self.depth == 0 && !self.type_checking,
         });
     }
 

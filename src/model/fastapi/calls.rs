@@ -411,10 +411,7 @@ impl Interp<'_, '_> {
             Some(Py::Str(s, _)) => {
                 let (module, attr) = s.split_once(':').unwrap_or((s, "app"));
                 let module: Vec<Name> = module.split('.').map(Name::new).collect();
-                match self.attr_of_module(&module, Name::new(attr)) {
-                    Py::Routes(r) => Some(r),
-                    _ => None,
-                }
+                self.served_target(&module, Name::new(attr))
             }
             _ => None,
         };

@@ -121,10 +121,7 @@ impl Interp<'_, '_> {
             if !self.modules.contains_key(module) {
                 continue;
             }
-            return match self.attr_of_module(module, Name::new(attr)) {
-                Py::Routes(r) => Some(r),
-                _ => None,
-            };
+            return self.served_target(module, Name::new(attr));
         }
         None
     }

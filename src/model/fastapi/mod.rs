@@ -157,8 +157,21 @@ impl Interp<'_, '_> {
             return Some(env.clone());
         }
         let id = *self.modules.get(module)?;
+        // Importing `a.b.c` runs the packages `a` and `a.b` first: an `__init__.py` that imports the
+        // package's route modules registers their routes before anything of `a.b.c` is used.
+        for end in 1..module.len() {
+            if self.modules.contains_key(&module[..end]) && !self.envs.contains_key(&module[..end])
+            {
+                self.module_env(&module[..end]);
+            }
+        }
+        // A package's `__init__.py` may have imported this module already.
+        if let Some(env) = self.envs.get(module) {
+            return Some(env.clone());
+        }
         let env: Env = Rc::default();
         self.envs.insert(module.to_vec(), env.clone());
+        self.run_imports(id);
         let mut frame = Frame {
             ctx: self.prog.ctx_of(id),
             locals: env.clone(),
@@ -167,6 +180,38 @@ impl Interp<'_, '_> {
         };
         self.block(&mut frame, &self.prog.func(id).body);
         Some(env)
+    }
+
+    /// Runs the project modules a module imports, as Python does when it reaches the imports (they
+    /// open nearly every module): `from app.routes import items  # noqa: F401` is there for the
+    /// routes `items.py` registers, which an app factory then copies. Names are still bound lazily.
+    fn run_imports(&mut self, module_fn: FnId) {
+        if self.depth > MAX_CALL_DEPTH {
+            return;
+        }
+        let func = self.prog.func(module_fn);
+        let imported: Vec<Vec<Name>> = self
+            .prog
+            .unit(module_fn.unit)
+            .facts
+            .uses
+            .iter()
+            .filter(|u| u.eager && u.module == func.module)
+            .filter_map(|u| {
+                let rest = u.path.strip_prefix(&[Name::new("crate")])?;
+                if self.modules.contains_key(rest) {
+                    Some(rest.to_vec())
+                } else {
+                    let (_, parent) = rest.split_last()?;
+                    self.modules.contains_key(parent).then(|| parent.to_vec())
+                }
+            })
+            .collect();
+        self.depth += 1;
+        for m in imported {
+            self.module_env(&m);
+        }
+        self.depth -= 1;
     }
 
     fn loc(&self, f: &Frame, span: Span) -> Loc {
@@ -359,7 +404,25 @@ impl Interp<'_, '_> {
             globals: env,
             returned: None,
         };
-        self.lookup(&frame, name)
+        // Re-exports can go round (`a/__init__.py` importing a name from `a.b`, which imports it
+        // from `a`): the chain is followed only so deep.
+        self.depth += 1;
+        let v = self.lookup(&frame, name);
+        self.depth -= 1;
+        v
+    }
+
+    /// The app a server's `module:attr` target names: an app of the module, or what an app factory
+    /// of it returns (`uvicorn.run("app.api:create_app", factory=True)`, `uvicorn --factory ..`).
+    fn served_target(&mut self, module: &[Name], attr: Name) -> Option<Rc<RefCell<Routes>>> {
+        match self.attr_of_module(module, attr) {
+            Py::Routes(r) => Some(r),
+            Py::Func(id, _) => match self.call_fn(id, &calls::Args::default()) {
+                Py::Routes(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn eval(&mut self, f: &mut Frame, e: &Expr) -> Py {
