@@ -148,7 +148,11 @@ impl Builder<'_, '_> {
             in_handler: shared.in_handler.contains(&id),
             stmts: statements(&f.body),
             startup: startup_end(f),
-            branches: branch_spans(&f.body, text),
+            branches: {
+                let mut b = branch_spans(&f.body, text);
+                b.extend(chosen_by_setting(prog, id, text));
+                b
+            },
             statement: None,
             called_on: called_on(f),
             fields: OnceCell::new(),
@@ -782,6 +786,61 @@ fn branch_spans(body: &crate::facts::Block, text: &str) -> Vec<std::ops::Range<u
         _ => {}
     });
     out
+}
+
+/// In a Python module's top level, the values of constants that the module's functions read only under
+/// a setting (`_insecure = AsyncHTTPTransport(verify=False)`, read as `secure if self.verify else
+/// _insecure`): what they hold is switched on by configuration, as a call inside `if cfg.insecure:` is.
+fn chosen_by_setting(prog: &Program, id: FnId, text: &str) -> Vec<Range<u32>> {
+    use crate::facts::Stmt;
+    let f = prog.func(id);
+    if &*f.name != crate::frontend::python::MODULE_FN {
+        return vec![];
+    }
+    let mut consts: HashMap<Name, (Range<u32>, usize, usize)> = f
+        .body
+        .stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Let(l) => match (l.pat.bindings.as_slice(), l.init.as_ref()) {
+                ([name], Some(init @ Expr::Call { .. })) => {
+                    let sp = init.span();
+                    Some((*name, (sp.start..sp.end, 0, 0)))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if consts.is_empty() {
+        return vec![];
+    }
+    for g in prog.unit(id.unit).facts.fns.iter() {
+        if g.module != f.module || &*g.name == crate::frontend::python::MODULE_FN {
+            continue;
+        }
+        let branches = branch_spans(&g.body, text);
+        g.body.walk(&mut |e| {
+            if let Expr::Path { segs, span, .. } = e {
+                if let [name] = &**segs {
+                    if let Some((_, reads, chosen)) = consts.get_mut(name) {
+                        *reads += 1;
+                        if branches
+                            .iter()
+                            .any(|b| b.start <= span.start && span.end <= b.end)
+                        {
+                            *chosen += 1;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    consts
+        .into_values()
+        .filter(|(_, reads, chosen)| *reads > 0 && reads == chosen)
+        .map(|(range, _, _)| range)
+        .collect()
 }
 
 /// Words that mark a condition as a setting: configuration, options, command-line arguments, the

@@ -88,7 +88,7 @@ impl Interp<'_, '_> {
     /// path written from above the src layout's module root (`src.app.main`) is tried without `src`.
     /// (Other leading directories are not dropped: in a repository of several services,
     /// `svc_a.main` is not the `main` module of `svc_b`.)
-    fn launched_app(&mut self, target: &str) -> Option<Rc<RefCell<Routes>>> {
+    pub(super) fn launched_app(&mut self, target: &str) -> Option<Rc<RefCell<Routes>>> {
         if target.is_empty() {
             // `fastapi run` alone looks for these files, in this order.
             return [

@@ -64,6 +64,7 @@ pub fn apps<'p, 'a>(
         serves: vec![],
         mounted: vec![],
         inputs: HashMap::new(),
+        factory_apps: HashMap::new(),
         depth: 0,
         steps: 0,
     };
@@ -71,6 +72,7 @@ pub fn apps<'p, 'a>(
         it.module_env(m);
     }
     it.serve_launches(launches);
+    it.named_targets();
     let merged = launches::merge_serves(std::mem::take(&mut it.serves));
     it.serves = merged;
     let served: Vec<*const RefCell<Routes>> = it
@@ -118,6 +120,8 @@ pub(super) struct Interp<'p, 'a> {
     /// Apps mounted into another: served with it, not on their own.
     mounted: Vec<Rc<RefCell<Routes>>>,
     inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
+    /// The app each factory named as a server's target built.
+    factory_apps: HashMap<FnId, Option<Rc<RefCell<Routes>>>>,
     depth: usize,
     steps: usize,
 }
@@ -412,15 +416,49 @@ impl Interp<'_, '_> {
         v
     }
 
+    /// Apps the project names as a server's target in code that is not a launch portcullis reads
+    /// (`["uvicorn", "--factory", "app.server:create_app", ..]` handed to a subprocess): the factory
+    /// runs, and its app is the service's, unserved (where it listens is not known).
+    fn named_targets(&mut self) {
+        let mut targets: Vec<String> = vec![];
+        for id in self.prog.all_fns() {
+            let func = self.prog.func(id);
+            if !self.modules.contains_key(&func.module) {
+                continue;
+            }
+            func.body.walk(&mut |e| {
+                if let Expr::Lit {
+                    lit: Lit::Str(s), ..
+                } = e
+                {
+                    if is_server_target(s) && !targets.contains(s) {
+                        targets.push(s.clone());
+                    }
+                }
+            });
+        }
+        for t in targets {
+            self.launched_app(&t);
+        }
+    }
+
     /// The app a server's `module:attr` target names: an app of the module, or what an app factory
     /// of it returns (`uvicorn.run("app.api:create_app", factory=True)`, `uvicorn --factory ..`).
+    /// A factory runs once, however many times it is named: one app, as one server process builds.
     fn served_target(&mut self, module: &[Name], attr: Name) -> Option<Rc<RefCell<Routes>>> {
         match self.attr_of_module(module, attr) {
             Py::Routes(r) => Some(r),
-            Py::Func(id, _) => match self.call_fn(id, &calls::Args::default()) {
-                Py::Routes(r) => Some(r),
-                _ => None,
-            },
+            Py::Func(id, _) => {
+                if let Some(app) = self.factory_apps.get(&id) {
+                    return app.clone();
+                }
+                let app = match self.call_fn(id, &calls::Args::default()) {
+                    Py::Routes(r) => Some(r),
+                    _ => None,
+                };
+                self.factory_apps.insert(id, app.clone());
+                app
+            }
             _ => None,
         }
     }
@@ -660,4 +698,18 @@ impl<'a> Interp<'_, 'a> {
             .into_iter()
             .find(|id| self.prog.func(*id).self_ty == Some(class))
     }
+}
+
+/// `package.module:attr`: how uvicorn, gunicorn and hypercorn name the app they serve.
+fn is_server_target(s: &str) -> bool {
+    let Some((module, attr)) = s.split_once(':') else {
+        return false;
+    };
+    let ident = |t: &str| {
+        t.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && t.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    module.contains('.') && module.split('.').all(ident) && ident(attr)
 }
