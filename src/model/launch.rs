@@ -161,7 +161,7 @@ fn split_shell(s: &str) -> Vec<String> {
 }
 
 /// `package.module:attr` (or `module:create_app()`): an application, not `HOST:PORT`.
-fn looks_like_app(w: &str) -> bool {
+pub(super) fn looks_like_app(w: &str) -> bool {
     let Some((module, attr)) = w.split_once(':') else {
         return false;
     };

@@ -700,16 +700,10 @@ impl<'a> Interp<'_, 'a> {
     }
 }
 
-/// `package.module:attr`: how uvicorn, gunicorn and hypercorn name the app they serve.
+/// `package.module:attr`: how uvicorn, gunicorn and hypercorn name the app they serve (a dotted module,
+/// so that `HOST:PORT`-like words and `key:value` strings of one word are left alone).
 fn is_server_target(s: &str) -> bool {
-    let Some((module, attr)) = s.split_once(':') else {
-        return false;
-    };
-    let ident = |t: &str| {
-        t.chars()
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
-            && t.chars().all(|c| c.is_alphanumeric() || c == '_')
-    };
-    module.contains('.') && module.split('.').all(ident) && ident(attr)
+    s.split_once(':').is_some_and(|(module, attr)| {
+        module.contains('.') && !attr.contains('(') && super::launch::looks_like_app(s)
+    })
 }
