@@ -376,6 +376,7 @@ impl<'a> Lowerer<'a> {
                     alias,
                     path,
                     eager: false,
+                    at: 0,
                 });
             }
             syn::UseTree::Rename(r) => {
@@ -388,6 +389,7 @@ impl<'a> Lowerer<'a> {
                     alias: r.rename.to_string().into(),
                     path,
                     eager: false,
+                    at: 0,
                 });
             }
             syn::UseTree::Glob(_) => self.facts.uses.push(UseDef {
@@ -395,6 +397,7 @@ impl<'a> Lowerer<'a> {
                 alias: "*".into(),
                 path: prefix.clone(),
                 eager: false,
+                at: 0,
             }),
             syn::UseTree::Group(g) => {
                 for t in &g.items {

@@ -312,6 +312,25 @@ impl Expr {
         }
     }
 
+    /// Whether `name` is bound again in this expression (see [`Block::binds`]).
+    pub fn binds(&self, name: &str) -> bool {
+        let mut hit = false;
+        self.walk(&mut |e| match e {
+            Expr::Loop { pat, body, .. } => {
+                hit |= pat
+                    .as_ref()
+                    .is_some_and(|p| p.bindings.iter().any(|b| b == name))
+                    || body.binds(name);
+            }
+            Expr::LetCond { pat, .. } => hit |= pat.bindings.iter().any(|b| b == name),
+            Expr::Assign { target, .. } => hit |= target.as_ident() == Some(name),
+            Expr::If { then, .. } => hit |= then.binds(name),
+            Expr::Block { block, .. } => hit |= block.binds(name),
+            _ => {}
+        });
+        hit
+    }
+
     /// `Err(..)`: a rejection (also how a Python `raise` is lowered).
     pub fn is_err(&self) -> bool {
         matches!(self, Expr::Call { func, .. }
@@ -445,6 +464,19 @@ impl Block {
         }
     }
 
+    /// Whether `name` is bound again anywhere in the block: a `let` or assignment, a loop's or an
+    /// `if let`'s pattern, at any depth (not in closures, which are functions of their own).
+    pub fn binds(&self, name: &str) -> bool {
+        self.stmts.iter().any(|s| match s {
+            Stmt::Let(l) => {
+                l.pat.bindings.iter().any(|b| b == name)
+                    || l.init.as_ref().is_some_and(|e| e.binds(name))
+                    || l.els.as_ref().is_some_and(|b| b.binds(name))
+            }
+            Stmt::Expr { expr, .. } => expr.binds(name),
+        })
+    }
+
     /// The block's value: its last expression statement without a semicolon.
     pub fn tail(&self) -> Option<&Expr> {
         match self.stmts.last() {
@@ -518,4 +550,7 @@ pub struct UseDef {
     /// Python: an import the module runs as it loads (at its top level, not inside a function or under
     /// `if TYPE_CHECKING:`). Rust `use` runs nothing.
     pub eager: bool,
+    /// Python: where the import statement starts (byte offset), to run it in order with the module's
+    /// statements. 0 in Rust.
+    pub at: u32,
 }

@@ -4,8 +4,8 @@
 //! model it comes from.
 
 use super::analysis::Analyzer;
-use super::program::Ctx;
-use crate::facts::{Block, Expr, FnDef, Lit, TypeDef, TypeRef};
+use super::program::{Ctx, FnId};
+use crate::facts::{Block, Expr, FnDef, Lit, Name, TypeDef, TypeRef};
 
 /// Field types whose values cannot carry text of the client's choosing.
 const CLOSED_TYPES: &[&str] = &[
@@ -30,15 +30,20 @@ const CLOSED_TYPES: &[&str] = &[
     "condecimal",
 ];
 
-/// Keyword arguments of `Field(..)`/`constr(..)` that restrict a string to a pattern.
+/// Keyword arguments of `Field(..)` that restrict a string to a pattern.
 const PATTERN_KEYWORDS: &[&str] = &["pattern", "regex"];
 
 const FIELD_VALIDATORS: &[&str] = &["validator", "field_validator"];
 
-/// Calls in a validator's test that only measure or normalise the value: `if not v.strip():` checks
-/// that something was given, not what.
-const MEASURING_CALLS: &[&str] = &[
-    "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "len",
+/// String predicates that accept only a closed alphabet.
+const CLOSED_PREDICATES: &[&str] = &[
+    "isalnum",
+    "isalpha",
+    "isdigit",
+    "isdecimal",
+    "isnumeric",
+    "isidentifier",
+    "isascii",
 ];
 
 /// How far base classes are followed for a field and its validators.
@@ -48,33 +53,32 @@ impl Analyzer<'_, '_> {
     /// Whether every value of field `field` of a `ty` has passed a check (see the module comment).
     pub fn field_checked(&self, ty: &TypeRef, field: &str, ctx: &Ctx) -> bool {
         let (t, _) = ty.strip_option();
-        let mut class = self.prog.resolve_type(ctx, t.name()).map(|(_, d)| d);
+        let mut class = self.prog.resolve_type(ctx, t.name());
+        // The class nearest the model that declares the field decides its type; validators of any
+        // class on the way count (pydantic inherits both).
+        let mut declared = false;
         for _ in 0..MAX_BASES {
-            let Some(def) = class else { return false };
-            if let Some(f) = def.fields.iter().find(|f| f.name == field) {
-                if self.closed_type(&f.ty, ctx)
-                    || f.attrs.iter().any(|a| {
-                        PATTERN_KEYWORDS
-                            .iter()
-                            .any(|k| super::inputs::has_keyword(&a.tokens, k))
-                    })
-                {
-                    return true;
+            let Some((unit, def)) = class else {
+                return false;
+            };
+            if !declared {
+                if let Some(f) = def.fields.iter().find(|f| f.name == field) {
+                    declared = true;
+                    if self.closed_type(&f.ty, ctx)
+                        || f.default.as_deref().is_some_and(anchored_pattern)
+                    {
+                        return true;
+                    }
                 }
             }
-            if self.validator_rejects(def, field) {
+            if self.validator_rejects(unit, def, field) {
                 return true;
             }
-            // Pydantic models inherit their fields and validators.
             class = def
                 .derives
                 .iter()
-                .find_map(|b| {
-                    self.prog
-                        .resolve_type(ctx, b.rsplit('.').next().unwrap_or(b))
-                })
-                .map(|(_, d)| d)
-                .filter(|d| d.name != def.name);
+                .find_map(|b| self.prog.resolve_type(ctx, last_segment(b)))
+                .filter(|(_, d)| d.name != def.name);
         }
         false
     }
@@ -86,66 +90,119 @@ impl Analyzer<'_, '_> {
             || self.validates_itself(t, ctx)
     }
 
-    /// A `@validator("field")`/`@field_validator("field")` method of the class that raises when a test
-    /// of the value fails.
-    fn validator_rejects(&self, def: &TypeDef, field: &str) -> bool {
+    /// A `@validator("field")`/`@field_validator("field")` method of this class (in its own module) that
+    /// raises when a whole-value test fails.
+    fn validator_rejects(&self, unit: u32, def: &TypeDef, field: &str) -> bool {
         let quoted = [format!("\"{field}\""), format!("'{field}'")];
-        self.prog.impls_of(&def.name).any(|(unit, imp)| {
-            imp.fns.iter().any(|&i| {
-                let f = &self.prog.unit(unit).facts.fns[i as usize];
-                f.attrs.iter().any(|a| {
-                    FIELD_VALIDATORS.contains(&a.path.rsplit('.').next().unwrap_or(""))
-                        && quoted.iter().any(|q| a.tokens.contains(q.as_str()))
-                }) && rejects_on_test(f)
+        self.prog
+            .impls_of(&def.name)
+            .filter(|(u, imp)| *u == unit && imp.module == def.module)
+            .any(|(unit, imp)| {
+                imp.fns.iter().any(|&idx| {
+                    let f = &self.prog.unit(unit).facts.fns[idx as usize];
+                    f.attrs.iter().any(|a| {
+                        FIELD_VALIDATORS.contains(&last_segment(&a.path))
+                            && quoted.iter().any(|q| a.tokens.contains(q.as_str()))
+                    }) && self.rejects_on_test(FnId { unit, idx })
+                })
             })
+    }
+
+    fn rejects_on_test(&self, validator: FnId) -> bool {
+        let ctx = self.prog.ctx_of(validator);
+        rejects_on_test(self.prog.func(validator), &|name| {
+            self.prog
+                .resolve_fn(&ctx, &[Name::new(name)])
+                .is_some_and(|id| returns_whole_value_test(self.prog.func(id)))
         })
     }
 }
 
-/// Whether the function raises in an `if` whose condition tests the value's content: calls a
-/// predicate (`re.fullmatch(..)`, `is_snake_case(v)`), looks it up in an allow-list (`v not in
-/// KINDS`) or looks for a path's separators in it (`".." in v`).
-fn rejects_on_test(f: &FnDef) -> bool {
+/// A predicate that returns a whole-value test of its argument (`return re.match(r"^..$", v) is not
+/// None`), one call deep.
+fn returns_whole_value_test(g: &FnDef) -> bool {
+    let no_deeper = |_: &str| false;
+    let mut hit = false;
+    g.body.walk(&mut |e| {
+        if let Expr::Return { value: Some(v), .. } = e {
+            hit |= tests_whole_value(v, &no_deeper);
+        }
+    });
+    hit || g
+        .body
+        .tail()
+        .is_some_and(|t| tests_whole_value(t, &no_deeper))
+}
+
+/// Whether the function raises in an `if` whose condition tests the whole value: a regular expression
+/// anchored at both ends (`re.fullmatch(..)`, `re.match(r"^..$", v)`), a closed-alphabet predicate
+/// (`v.isalnum()`), an allow-list (`v not in KINDS`), or a predicate function of the module that returns
+/// one of those (`is_snake_case(v)`, told by `predicate`). A test of one part (`".." in v`,
+/// `v.endswith(..)`), of the type, of emptiness or of the length leaves the rest of the value open: the
+/// cleared label is read by every data-flow rule, SQL and shell text included.
+fn rejects_on_test(f: &FnDef, predicate: &dyn Fn(&str) -> bool) -> bool {
     let mut hit = false;
     f.body.walk(&mut |e| {
         if let Expr::If { cond, then, .. } = e {
-            hit |= raises(then) && tests_content(cond);
+            hit |= raises(then) && tests_whole_value(cond, predicate);
         }
     });
     hit
+}
+
+fn tests_whole_value(cond: &Expr, predicate: &dyn Fn(&str) -> bool) -> bool {
+    let mut hit = false;
+    cond.walk(&mut |x| match x {
+        Expr::Call { func, args, .. } => {
+            if let Expr::Path { segs, .. } = func.as_ref() {
+                let name = segs.last().map(|n| n.as_str()).unwrap_or("");
+                hit |= match name {
+                    "fullmatch" => true,
+                    "match" | "search" => args.first().is_some_and(anchored_literal),
+                    _ => segs.len() == 1 && predicate(name),
+                };
+            }
+        }
+        Expr::Method(m) => {
+            hit |= m.name == "fullmatch"
+                || CLOSED_PREDICATES.contains(&m.name.as_str())
+                || (matches!(m.name.as_str(), "match" | "search")
+                    && m.args.first().is_some_and(anchored_literal));
+        }
+        // `v not in KINDS`: an allow-list (a literal on the left looks for a part of `v`).
+        Expr::Binary { op, lhs, .. } if op == "in" || op == "not in" => {
+            hit |= !matches!(lhs.as_ref(), Expr::Lit { .. });
+        }
+        _ => {}
+    });
+    hit
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// `Field(pattern=r"^[a-z]+$")`: pydantic searches the pattern, so only one anchored at both ends
+/// restricts the whole value.
+fn anchored_pattern(default: &Expr) -> bool {
+    let mut hit = false;
+    default.walk(&mut |e| {
+        if let Expr::Keyword { name, value, .. } = e {
+            hit |= PATTERN_KEYWORDS.contains(&name.as_str()) && anchored_literal(value);
+        }
+    });
+    hit
+}
+
+fn anchored_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Lit { lit: Lit::Str(p), .. }
+        if (p.starts_with('^') || p.starts_with("\\A")) && (p.ends_with('$') || p.ends_with("\\Z") || p.ends_with("\\z")))
 }
 
 fn raises(b: &Block) -> bool {
     let mut hit = false;
     b.walk(&mut |e| {
         hit |= matches!(e, Expr::Return { value: Some(v), .. } if v.is_err());
-    });
-    hit
-}
-
-fn tests_content(cond: &Expr) -> bool {
-    let mut hit = false;
-    cond.walk(&mut |x| match x {
-        Expr::Call { func, .. } => {
-            if let Expr::Path { segs, .. } = func.as_ref() {
-                hit |= segs
-                    .last()
-                    .is_some_and(|l| !MEASURING_CALLS.contains(&l.as_str()));
-            }
-        }
-        Expr::Method(m) => hit |= !MEASURING_CALLS.contains(&m.name.as_str()),
-        Expr::Binary { op, lhs, .. } if op == "in" || op == "not in" => {
-            hit |= match lhs.as_ref() {
-                // `'"' in v` turns one character away, which says nothing of the others; a test for a
-                // path's separators or `..` does protect paths.
-                Expr::Lit {
-                    lit: Lit::Str(s), ..
-                } => s.contains('/') || s.contains(".."),
-                // `v not in ALLOWED`: an allow-list.
-                _ => true,
-            }
-        }
-        _ => {}
     });
     hit
 }
@@ -158,13 +215,19 @@ mod tests {
         let src = format!("class M(BaseModel):\n    name: str\n\n    @field_validator('name')\n    def check(cls, v):\n{body}        return v\n");
         let facts = crate::frontend::python::extract(&src, vec!["m".into()], false);
         let f = facts.fns.iter().find(|f| f.name == "check").unwrap();
-        rejects_on_test(f)
+        rejects_on_test(f, &|name| name == "is_snake_case")
     }
 
     #[test]
-    fn a_test_of_the_content_that_raises_checks_the_field() {
+    fn a_whole_value_test_that_raises_checks_the_field() {
         assert!(validator(
             "        if not re.fullmatch(r'[a-z]+', v):\n            raise ValueError('bad')\n"
+        ));
+        assert!(validator(
+            "        if not re.match(r'^[a-z_]+$', v):\n            raise ValueError('bad')\n"
+        ));
+        assert!(validator(
+            "        if not SLUG.fullmatch(v):\n            raise ValueError('bad')\n"
         ));
         assert!(validator(
             "        if not is_snake_case(v):\n            raise ValueError('bad')\n"
@@ -173,12 +236,12 @@ mod tests {
             "        if v not in KINDS:\n            raise ValueError('bad')\n"
         ));
         assert!(validator(
-            "        if '..' in v or '/' in v:\n            raise ValueError('bad')\n"
+            "        if not v.isalnum():\n            raise ValueError('bad')\n"
         ));
     }
 
     #[test]
-    fn emptiness_lengths_and_single_characters_do_not() {
+    fn tests_of_a_part_the_type_or_the_size_do_not() {
         assert!(!validator(
             "        if not v.strip():\n            raise ValueError('empty')\n"
         ));
@@ -187,6 +250,18 @@ mod tests {
         ));
         assert!(!validator(
             "        if v and '\"' in v:\n            raise ValueError('quote')\n"
+        ));
+        assert!(!validator(
+            "        if '..' in v or '/' in v:\n            raise ValueError('path')\n"
+        ));
+        assert!(!validator(
+            "        if not isinstance(v, str):\n            raise ValueError('type')\n"
+        ));
+        assert!(!validator(
+            "        if not v.endswith('.txt'):\n            raise ValueError('ext')\n"
+        ));
+        assert!(!validator(
+            "        if not re.match(r'[a-z]', v):\n            raise ValueError('unanchored')\n"
         ));
         // A test whose branch does not raise rejects nothing.
         assert!(!validator(

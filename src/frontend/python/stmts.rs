@@ -21,6 +21,8 @@ pub(crate) struct Lowerer<'a> {
     pub(super) depth: usize,
     /// Inside `if TYPE_CHECKING:`, which never runs.
     type_checking: bool,
+    /// Where the import statement being lowered starts.
+    import_at: u32,
 }
 
 impl<'a> Lowerer<'a> {
@@ -34,6 +36,7 @@ impl<'a> Lowerer<'a> {
             modules: HashSet::new(),
             depth: 0,
             type_checking: false,
+            import_at: 0,
         }
     }
 
@@ -126,6 +129,7 @@ impl<'a> Lowerer<'a> {
             ast::Stmt::ClassDef(c) => self.class(c, out),
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
                 self.note_imports(s);
+                self.import_at = s.range().start().to_u32();
                 self.imports(s);
             }
             ast::Stmt::Return(r) => {
@@ -420,6 +424,7 @@ impl<'a> Lowerer<'a> {
             alias,
             path,
             eager: self.depth == 0 && !self.type_checking,
+            at: self.import_at,
         });
     }
 

@@ -815,8 +815,9 @@ fn chosen_by_setting(prog: &Program, id: FnId, text: &str) -> Vec<Range<u32>> {
     if consts.is_empty() {
         return vec![];
     }
+    // The module's own top level reads it too (`CLIENT = Client(transport=_insecure)`).
     for g in prog.unit(id.unit).facts.fns.iter() {
-        if g.module != f.module || &*g.name == crate::frontend::python::MODULE_FN {
+        if g.module != f.module {
             continue;
         }
         let branches = branch_spans(&g.body, text);
@@ -836,11 +837,19 @@ fn chosen_by_setting(prog: &Program, id: FnId, text: &str) -> Vec<Range<u32>> {
             }
         });
     }
-    consts
-        .into_values()
-        .filter(|(_, reads, chosen)| *reads > 0 && reads == chosen)
-        .map(|(range, _, _)| range)
-        .collect()
+    consts.retain(|_, (_, reads, chosen)| *reads > 0 && reads == chosen);
+    // Another module that imports the constant uses it as it likes (looked for only when a constant
+    // is left: the scan reads every import of the program).
+    if !consts.is_empty() {
+        for import in prog.units.iter().flat_map(|u| &u.facts.uses) {
+            if let Some((name, module)) = import.path.split_last() {
+                if module.get(1..) == Some(f.module.as_slice()) {
+                    consts.remove(name);
+                }
+            }
+        }
+    }
+    consts.into_values().map(|(range, _, _)| range).collect()
 }
 
 /// Words that mark a condition as a setting: configuration, options, command-line arguments, the

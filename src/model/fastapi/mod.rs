@@ -65,6 +65,7 @@ pub fn apps<'p, 'a>(
         mounted: vec![],
         inputs: HashMap::new(),
         factory_apps: HashMap::new(),
+        resolving: Default::default(),
         depth: 0,
         steps: 0,
     };
@@ -92,10 +93,13 @@ pub fn apps<'p, 'a>(
         })
         .collect();
     // An app nothing serves (run by `uvicorn app.main:app` on the command line) is still the app.
+    // A factory called twice (`app = create_app()` at module level, and by uvicorn as its target)
+    // builds two apps where one process serves one: the served one stands for both.
+    let served_at: Vec<Loc> = it.serves.iter().map(|s| s.app.borrow().loc).collect();
     let unserved = it
         .apps
         .iter()
-        .filter(|a| !served.contains(&Rc::as_ptr(a)))
+        .filter(|a| !served.contains(&Rc::as_ptr(a)) && !served_at.contains(&a.borrow().loc))
         .map(|a| a.borrow().snapshot())
         .filter(|r| r.has_routes())
         .collect();
@@ -122,6 +126,8 @@ pub(super) struct Interp<'p, 'a> {
     inputs: HashMap<FnId, Vec<(usize, super::inputs::InputClass)>>,
     /// The app each factory named as a server's target built.
     factory_apps: HashMap<FnId, Option<Rc<RefCell<Routes>>>>,
+    /// The (module, name) lookups under way, which a re-export cycle would repeat.
+    resolving: std::collections::HashSet<(Vec<Name>, Name)>,
     depth: usize,
     steps: usize,
 }
@@ -175,26 +181,36 @@ impl Interp<'_, '_> {
         }
         let env: Env = Rc::default();
         self.envs.insert(module.to_vec(), env.clone());
-        self.run_imports(id);
         let mut frame = Frame {
             ctx: self.prog.ctx_of(id),
             locals: env.clone(),
             globals: env.clone(),
             returned: None,
         };
-        self.block(&mut frame, &self.prog.func(id).body);
+        // The project modules it imports run when the import is reached, as in Python: an import at
+        // the bottom (`from app import views` after `app = FastAPI()`) sees the module filled above it.
+        let imports = self.eager_imports(id);
+        let mut due = imports.iter().peekable();
+        for stmt in self.prog.func(id).body.stmts.iter() {
+            let start = stmt_start(stmt);
+            while let Some((_, m)) = due.next_if(|(at, _)| *at <= start) {
+                self.run_import(m);
+            }
+            if !self.stmt(&mut frame, stmt) {
+                break;
+            }
+        }
+        for (_, m) in due {
+            self.run_import(m);
+        }
         Some(env)
     }
 
-    /// Runs the project modules a module imports, as Python does when it reaches the imports (they
-    /// open nearly every module): `from app.routes import items  # noqa: F401` is there for the
-    /// routes `items.py` registers, which an app factory then copies. Names are still bound lazily.
-    fn run_imports(&mut self, module_fn: FnId) {
-        if self.depth > MAX_CALL_DEPTH {
-            return;
-        }
+    /// The project modules a module imports at its top level, with where each import is written (the
+    /// module itself for `from pkg import module`, else the module a name is taken from).
+    fn eager_imports(&self, module_fn: FnId) -> Vec<(u32, Vec<Name>)> {
         let func = self.prog.func(module_fn);
-        let imported: Vec<Vec<Name>> = self
+        let mut out: Vec<(u32, Vec<Name>)> = self
             .prog
             .unit(module_fn.unit)
             .facts
@@ -204,17 +220,25 @@ impl Interp<'_, '_> {
             .filter_map(|u| {
                 let rest = u.path.strip_prefix(&[Name::new("crate")])?;
                 if self.modules.contains_key(rest) {
-                    Some(rest.to_vec())
+                    Some((u.at, rest.to_vec()))
                 } else {
                     let (_, parent) = rest.split_last()?;
-                    self.modules.contains_key(parent).then(|| parent.to_vec())
+                    self.modules
+                        .contains_key(parent)
+                        .then(|| (u.at, parent.to_vec()))
                 }
             })
             .collect();
-        self.depth += 1;
-        for m in imported {
-            self.module_env(&m);
+        out.sort_by_key(|(at, _)| *at);
+        out
+    }
+
+    fn run_import(&mut self, module: &[Name]) {
+        if self.depth > MAX_CALL_DEPTH {
+            return;
         }
+        self.depth += 1;
+        self.module_env(module);
         self.depth -= 1;
     }
 
@@ -224,31 +248,39 @@ impl Interp<'_, '_> {
 
     fn block(&mut self, f: &mut Frame, b: &Block) {
         for s in b.stmts.iter() {
-            if f.returned.is_some() {
+            if !self.stmt(f, s) {
                 return;
             }
-            self.steps += 1;
-            if self.steps > STEP_BUDGET {
-                return;
-            }
-            match s {
-                Stmt::Let(l) => {
-                    let Some(init) = &l.init else { continue };
-                    let v = self.eval(f, init);
-                    match l.pat.bindings.as_slice() {
-                        [one] => {
-                            f.locals.borrow_mut().insert(*one, v);
-                        }
-                        many => {
-                            for n in many {
-                                f.locals.borrow_mut().insert(*n, Py::Unknown);
-                            }
+        }
+    }
+
+    /// Runs one statement; false when the frame is done (it returned, or the step budget ran out).
+    fn stmt(&mut self, f: &mut Frame, s: &Stmt) -> bool {
+        if f.returned.is_some() {
+            return false;
+        }
+        self.steps += 1;
+        if self.steps > STEP_BUDGET {
+            return false;
+        }
+        match s {
+            Stmt::Let(l) => {
+                let Some(init) = &l.init else { return true };
+                let v = self.eval(f, init);
+                match l.pat.bindings.as_slice() {
+                    [one] => {
+                        f.locals.borrow_mut().insert(*one, v);
+                    }
+                    many => {
+                        for n in many {
+                            f.locals.borrow_mut().insert(*n, Py::Unknown);
                         }
                     }
                 }
-                Stmt::Expr { expr, .. } => self.stmt_expr(f, expr),
             }
+            Stmt::Expr { expr, .. } => self.stmt_expr(f, expr),
         }
+        true
     }
 
     fn stmt_expr(&mut self, f: &mut Frame, e: &Expr) {
@@ -409,16 +441,20 @@ impl Interp<'_, '_> {
             returned: None,
         };
         // Re-exports can go round (`a/__init__.py` importing a name from `a.b`, which imports it
-        // from `a`): the chain is followed only so deep.
-        self.depth += 1;
+        // from `a`): a name already being looked up in a module is not found there a second time.
+        let key = (module.to_vec(), name);
+        if !self.resolving.insert(key.clone()) {
+            return Py::Unknown;
+        }
         let v = self.lookup(&frame, name);
-        self.depth -= 1;
+        self.resolving.remove(&key);
         v
     }
 
-    /// Apps the project names as a server's target in code that is not a launch portcullis reads
-    /// (`["uvicorn", "--factory", "app.server:create_app", ..]` handed to a subprocess): the factory
-    /// runs, and its app is the service's, unserved (where it listens is not known).
+    /// Apps the project names as a server's target in a command line it builds (`[sys.executable, "-m",
+    /// "uvicorn", "--factory", "app.server:create_app", ..]` handed to a subprocess): the factory runs,
+    /// and its app is the service's, unserved (where it listens is not known). Only a `module:attr`
+    /// string in the same list or call as the server's name counts.
     fn named_targets(&mut self) {
         let mut targets: Vec<String> = vec![];
         for id in self.prog.all_fns() {
@@ -427,10 +463,23 @@ impl Interp<'_, '_> {
                 continue;
             }
             func.body.walk(&mut |e| {
-                if let Expr::Lit {
-                    lit: Lit::Str(s), ..
-                } = e
-                {
+                let items = match e {
+                    Expr::Array { items, .. } => items.as_slice(),
+                    Expr::Call { args, .. } => args.as_slice(),
+                    _ => return,
+                };
+                let strs = || {
+                    items.iter().filter_map(|i| match i {
+                        Expr::Lit {
+                            lit: Lit::Str(s), ..
+                        } => Some(s),
+                        _ => None,
+                    })
+                };
+                if !strs().any(|s| SERVER_WORDS.contains(&s.as_str())) {
+                    return;
+                }
+                for s in strs() {
                     if is_server_target(s) && !targets.contains(s) {
                         targets.push(s.clone());
                     }
@@ -700,10 +749,20 @@ impl<'a> Interp<'_, 'a> {
     }
 }
 
+/// The words of a command line that starts an ASGI server.
+const SERVER_WORDS: &[&str] = &["uvicorn", "gunicorn", "hypercorn", "--factory"];
+
 /// `package.module:attr`: how uvicorn, gunicorn and hypercorn name the app they serve (a dotted module,
 /// so that `HOST:PORT`-like words and `key:value` strings of one word are left alone).
 fn is_server_target(s: &str) -> bool {
     s.split_once(':').is_some_and(|(module, attr)| {
         module.contains('.') && !attr.contains('(') && super::launch::looks_like_app(s)
     })
+}
+
+fn stmt_start(s: &Stmt) -> u32 {
+    match s {
+        Stmt::Let(l) => l.span.start,
+        Stmt::Expr { expr, .. } => expr.span().start,
+    }
 }

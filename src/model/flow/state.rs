@@ -780,11 +780,16 @@ impl FnState<'_, '_, '_> {
         }
     }
 
-    /// `data.id` where `data` is a parameter of a model type whose `id` field is checked.
+    /// `data.id` where `data` is a parameter of a pydantic model type whose `id` field is checked
+    /// (and is not bound to something else in the function). A Rust struct's checks hold only once
+    /// something calls them, which is the validation rules' concern.
     fn checked_field(&self, base: &Expr, field: &str) -> bool {
         let Some(root) = base.as_ident() else {
             return false;
         };
+        if self.fl.prog.unit(self.unit).language != "python" || self.fn_calls.body.binds(root) {
+            return false;
+        }
         self.fn_calls
             .params
             .iter()
