@@ -312,25 +312,6 @@ impl Expr {
         }
     }
 
-    /// Whether `name` is bound again in this expression (see [`Block::binds`]).
-    pub fn binds(&self, name: &str) -> bool {
-        let mut hit = false;
-        self.walk(&mut |e| match e {
-            Expr::Loop { pat, body, .. } => {
-                hit |= pat
-                    .as_ref()
-                    .is_some_and(|p| p.bindings.iter().any(|b| b == name))
-                    || body.binds(name);
-            }
-            Expr::LetCond { pat, .. } => hit |= pat.bindings.iter().any(|b| b == name),
-            Expr::Assign { target, .. } => hit |= target.as_ident() == Some(name),
-            Expr::If { then, .. } => hit |= then.binds(name),
-            Expr::Block { block, .. } => hit |= block.binds(name),
-            _ => {}
-        });
-        hit
-    }
-
     /// `Err(..)`: a rejection (also how a Python `raise` is lowered).
     pub fn is_err(&self) -> bool {
         matches!(self, Expr::Call { func, .. }
@@ -446,6 +427,9 @@ impl Expr {
     }
 }
 
+/// Names bound again, and `(base, field)` pairs assigned: what [`Block::rebinds`] finds.
+pub type Rebinds = (Vec<Name>, Vec<(Name, Name)>);
+
 impl Block {
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         for stmt in &self.stmts {
@@ -464,17 +448,43 @@ impl Block {
         }
     }
 
-    /// Whether `name` is bound again anywhere in the block: a `let` or assignment, a loop's or an
-    /// `if let`'s pattern, at any depth (not in closures, which are functions of their own).
-    pub fn binds(&self, name: &str) -> bool {
-        self.stmts.iter().any(|s| match s {
-            Stmt::Let(l) => {
-                l.pat.bindings.iter().any(|b| b == name)
-                    || l.init.as_ref().is_some_and(|e| e.binds(name))
-                    || l.els.as_ref().is_some_and(|b| b.binds(name))
+    /// What the block binds again, at any depth (not in closures, which are functions of their own):
+    /// names (`let`/assignment targets, loop and `if let` patterns) and fields assigned
+    /// (`(base, field)` for `base.field = ..`). Each nested block's own `let`s are read once.
+    pub fn rebinds(&self) -> Rebinds {
+        let mut names = vec![];
+        let mut fields = vec![];
+        self.own_lets(&mut names);
+        self.walk(&mut |e| match e {
+            Expr::Loop { pat, body, .. } => {
+                names.extend(pat.iter().flat_map(|p| p.bindings.iter().copied()));
+                body.own_lets(&mut names);
             }
-            Stmt::Expr { expr, .. } => expr.binds(name),
-        })
+            Expr::LetCond { pat, .. } => names.extend(pat.bindings.iter().copied()),
+            Expr::Assign { target, .. } => match target.as_ref() {
+                Expr::Path { segs, .. } if segs.len() == 1 => names.push(segs[0]),
+                Expr::Field { base, name, .. } => {
+                    if let Expr::Path { segs, .. } = base.as_ref() {
+                        if segs.len() == 1 {
+                            fields.push((segs[0], *name));
+                        }
+                    }
+                }
+                _ => {}
+            },
+            Expr::If { then, .. } => then.own_lets(&mut names),
+            Expr::Block { block, .. } => block.own_lets(&mut names),
+            _ => {}
+        });
+        (names, fields)
+    }
+
+    fn own_lets(&self, out: &mut Vec<Name>) {
+        for s in &self.stmts {
+            if let Stmt::Let(l) = s {
+                out.extend(l.pat.bindings.iter().copied());
+            }
+        }
     }
 
     /// The block's value: its last expression statement without a semicolon.

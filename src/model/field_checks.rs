@@ -43,7 +43,6 @@ const CLOSED_PREDICATES: &[&str] = &[
     "isdecimal",
     "isnumeric",
     "isidentifier",
-    "isascii",
 ];
 
 /// How far base classes are followed for a field and its validators.
@@ -121,58 +120,78 @@ impl Analyzer<'_, '_> {
 /// A predicate that returns a whole-value test of its argument (`return re.match(r"^..$", v) is not
 /// None`), one call deep.
 fn returns_whole_value_test(g: &FnDef) -> bool {
+    let Some(value) = value_param(g) else {
+        return false;
+    };
     let no_deeper = |_: &str| false;
     let mut hit = false;
     g.body.walk(&mut |e| {
         if let Expr::Return { value: Some(v), .. } = e {
-            hit |= tests_whole_value(v, &no_deeper);
+            hit |= tests_whole_value(v, value, &no_deeper);
         }
     });
     hit || g
         .body
         .tail()
-        .is_some_and(|t| tests_whole_value(t, &no_deeper))
+        .is_some_and(|t| tests_whole_value(t, value, &no_deeper))
+}
+
+/// The parameter holding the value: the first one that is not `cls`/`self`.
+fn value_param(f: &FnDef) -> Option<&str> {
+    f.params
+        .iter()
+        .filter_map(|p| p.pat.bindings.first())
+        .map(|b| b.as_str())
+        .find(|b| *b != "cls" && *b != "self")
 }
 
 /// Whether the function raises in an `if` whose condition tests the whole value: a regular expression
-/// anchored at both ends (`re.fullmatch(..)`, `re.match(r"^..$", v)`), a closed-alphabet predicate
-/// (`v.isalnum()`), an allow-list (`v not in KINDS`), or a predicate function of the module that returns
-/// one of those (`is_snake_case(v)`, told by `predicate`). A test of one part (`".." in v`,
-/// `v.endswith(..)`), of the type, of emptiness or of the length leaves the rest of the value open: the
-/// cleared label is read by every data-flow rule, SQL and shell text included.
+/// of a closed alphabet anchored at both ends (`re.fullmatch(..)`, `re.match(r"^[a-z]+$", v)`), a
+/// closed-alphabet predicate (`v.isalnum()`), an allow-list (`v not in KINDS`), or a predicate function
+/// that returns one of those (`is_snake_case(v)`, told by `predicate`). A test of one part (`".." in
+/// v`, `v[0].isalpha()`, `v.endswith(..)`), a deny-list, the type, emptiness or the length leaves the
+/// rest of the value open: the cleared label is read by every data-flow rule, SQL and shell text
+/// included.
 fn rejects_on_test(f: &FnDef, predicate: &dyn Fn(&str) -> bool) -> bool {
+    let Some(value) = value_param(f) else {
+        return false;
+    };
     let mut hit = false;
     f.body.walk(&mut |e| {
         if let Expr::If { cond, then, .. } = e {
-            hit |= raises(then) && tests_whole_value(cond, predicate);
+            hit |= raises(then) && tests_whole_value(cond, value, predicate);
         }
     });
     hit
 }
 
-fn tests_whole_value(cond: &Expr, predicate: &dyn Fn(&str) -> bool) -> bool {
+fn tests_whole_value(cond: &Expr, value: &str, predicate: &dyn Fn(&str) -> bool) -> bool {
+    let is_value = |e: &Expr| e.as_ident() == Some(value);
     let mut hit = false;
     cond.walk(&mut |x| match x {
         Expr::Call { func, args, .. } => {
             if let Expr::Path { segs, .. } = func.as_ref() {
                 let name = segs.last().map(|n| n.as_str()).unwrap_or("");
-                hit |= match name {
-                    "fullmatch" => true,
-                    "match" | "search" => args.first().is_some_and(anchored_literal),
-                    _ => segs.len() == 1 && predicate(name),
-                };
+                hit |= args.iter().any(is_value)
+                    && match name {
+                        // `re.fullmatch(PATTERN, v)` with a pattern written elsewhere: taken as meant.
+                        "fullmatch" => args
+                            .first()
+                            .is_some_and(|p| !matches!(p, Expr::Lit { .. }) || closed_pattern(p)),
+                        "match" | "search" => args.first().is_some_and(closed_pattern),
+                        _ => segs.len() == 1 && predicate(name),
+                    };
             }
         }
         Expr::Method(m) => {
-            hit |= m.name == "fullmatch"
-                || CLOSED_PREDICATES.contains(&m.name.as_str())
+            hit |= (m.name == "fullmatch" && m.args.iter().any(is_value))
+                || (CLOSED_PREDICATES.contains(&m.name.as_str()) && is_value(&m.recv))
                 || (matches!(m.name.as_str(), "match" | "search")
-                    && m.args.first().is_some_and(anchored_literal));
+                    && m.args.first().is_some_and(closed_pattern)
+                    && m.args.iter().any(is_value));
         }
-        // `v not in KINDS`: an allow-list (a literal on the left looks for a part of `v`).
-        Expr::Binary { op, lhs, .. } if op == "in" || op == "not in" => {
-            hit |= !matches!(lhs.as_ref(), Expr::Lit { .. });
-        }
+        // `v not in KINDS`: an allow-list.
+        Expr::Binary { op, lhs, .. } if op == "not in" => hit |= is_value(lhs),
         _ => {}
     });
     hit
@@ -188,15 +207,20 @@ fn anchored_pattern(default: &Expr) -> bool {
     let mut hit = false;
     default.walk(&mut |e| {
         if let Expr::Keyword { name, value, .. } = e {
-            hit |= PATTERN_KEYWORDS.contains(&name.as_str()) && anchored_literal(value);
+            hit |= PATTERN_KEYWORDS.contains(&name.as_str()) && closed_pattern(value);
         }
     });
     hit
 }
 
-fn anchored_literal(e: &Expr) -> bool {
+/// A literal pattern anchored at both ends whose alphabet has neither `.` nor `/` (`^[\w./-]+$` lets
+/// `../` through, and so does `^.*$`).
+fn closed_pattern(e: &Expr) -> bool {
     matches!(e, Expr::Lit { lit: Lit::Str(p), .. }
-        if (p.starts_with('^') || p.starts_with("\\A")) && (p.ends_with('$') || p.ends_with("\\Z") || p.ends_with("\\z")))
+        if (p.starts_with('^') || p.starts_with("\\A"))
+            && (p.ends_with('$') || p.ends_with("\\Z") || p.ends_with("\\z"))
+            && !p.contains('.')
+            && !p.contains('/'))
 }
 
 fn raises(b: &Block) -> bool {

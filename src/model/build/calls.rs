@@ -841,15 +841,44 @@ fn chosen_by_setting(prog: &Program, id: FnId, text: &str) -> Vec<Range<u32>> {
     // Another module that imports the constant uses it as it likes (looked for only when a constant
     // is left: the scan reads every import of the program).
     if !consts.is_empty() {
-        for import in prog.units.iter().flat_map(|u| &u.facts.uses) {
-            if let Some((name, module)) = import.path.split_last() {
-                if module.get(1..) == Some(f.module.as_slice()) {
-                    consts.remove(name);
+        for unit in prog.units.iter() {
+            for import in &unit.facts.uses {
+                if import.module == f.module {
+                    continue;
+                }
+                let path = match import.path.split_first() {
+                    Some((first, rest)) if first == "crate" => rest,
+                    _ => &import.path[..],
+                };
+                if path == f.module.as_slice() {
+                    // `from pkg import notify` then `notify._insecure`; `from pkg.notify import *`.
+                    if import.alias == "*" {
+                        consts.clear();
+                    } else {
+                        consts.retain(|name, _| !reads_attr(unit, import.alias, *name));
+                    }
+                } else if let Some((name, module)) = path.split_last() {
+                    if module == f.module.as_slice() {
+                        consts.remove(name);
+                    }
                 }
             }
         }
     }
     consts.into_values().map(|(range, _, _)| range).collect()
+}
+
+/// Whether a function of the unit reads `module.name`.
+fn reads_attr(unit: &crate::model::program::Unit, module: Name, name: Name) -> bool {
+    unit.facts.fns.iter().any(|g| {
+        let mut hit = false;
+        g.body.walk(&mut |e| {
+            if let Expr::Field { base, name: n, .. } = e {
+                hit |= *n == name && base.as_ident() == Some(module.as_str());
+            }
+        });
+        hit
+    })
 }
 
 /// Words that mark a condition as a setting: configuration, options, command-line arguments, the

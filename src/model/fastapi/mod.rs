@@ -27,6 +27,8 @@ use values::{Py, Routes};
 
 /// Calls into the project's functions are followed this deep.
 const MAX_CALL_DEPTH: usize = 8;
+/// Re-exports followed in a chain at most (`a` takes `x` from `b`, which takes it from `c` ..).
+const MAX_REEXPORTS: usize = 32;
 /// Statements evaluated per package at most: pathological code must not stall a run.
 const STEP_BUDGET: usize = 200_000;
 
@@ -93,9 +95,16 @@ pub fn apps<'p, 'a>(
         })
         .collect();
     // An app nothing serves (run by `uvicorn app.main:app` on the command line) is still the app.
-    // A factory called twice (`app = create_app()` at module level, and by uvicorn as its target)
-    // builds two apps where one process serves one: the served one stands for both.
-    let served_at: Vec<Loc> = it.serves.iter().map(|s| s.app.borrow().loc).collect();
+    // A factory named as a server's target and also called at module level (`app = create_app()` for
+    // another way of starting it) builds two apps where one process serves one: the served one stands
+    // for both. (Apps a shared helper builds with different arguments are told apart by being served.)
+    let served_at: Vec<Loc> = it
+        .factory_apps
+        .values()
+        .flatten()
+        .filter(|a| served.contains(&Rc::as_ptr(a)))
+        .map(|a| a.borrow().loc)
+        .collect();
     let unserved = it
         .apps
         .iter()
@@ -189,11 +198,12 @@ impl Interp<'_, '_> {
         };
         // The project modules it imports run when the import is reached, as in Python: an import at
         // the bottom (`from app import views` after `app = FastAPI()`) sees the module filled above it.
+        // One inside a statement (`try:`/`if ..:` at the top level) runs before that statement.
         let imports = self.eager_imports(id);
         let mut due = imports.iter().peekable();
         for stmt in self.prog.func(id).body.stmts.iter() {
-            let start = stmt_start(stmt);
-            while let Some((_, m)) = due.next_if(|(at, _)| *at <= start) {
+            let end = stmt_end(stmt);
+            while let Some((_, m)) = due.next_if(|(at, _)| *at < end) {
                 self.run_import(m);
             }
             if !self.stmt(&mut frame, stmt) {
@@ -218,7 +228,12 @@ impl Interp<'_, '_> {
             .iter()
             .filter(|u| u.eager && u.module == func.module)
             .filter_map(|u| {
-                let rest = u.path.strip_prefix(&[Name::new("crate")])?;
+                // `from routers import items` beside `routers/`: a top-level module of the project.
+                let rest = match u.path.strip_prefix(&[Name::new("crate")]) {
+                    Some(rest) => rest,
+                    None if self.modules.keys().any(|m| m.first() == u.path.first()) => &u.path,
+                    None => return None,
+                };
                 if self.modules.contains_key(rest) {
                     Some((u.at, rest.to_vec()))
                 } else {
@@ -443,7 +458,7 @@ impl Interp<'_, '_> {
         // Re-exports can go round (`a/__init__.py` importing a name from `a.b`, which imports it
         // from `a`): a name already being looked up in a module is not found there a second time.
         let key = (module.to_vec(), name);
-        if !self.resolving.insert(key.clone()) {
+        if self.resolving.len() >= MAX_REEXPORTS || !self.resolving.insert(key.clone()) {
             return Py::Unknown;
         }
         let v = self.lookup(&frame, name);
@@ -760,9 +775,9 @@ fn is_server_target(s: &str) -> bool {
     })
 }
 
-fn stmt_start(s: &Stmt) -> u32 {
+fn stmt_end(s: &Stmt) -> u32 {
     match s {
-        Stmt::Let(l) => l.span.start,
-        Stmt::Expr { expr, .. } => expr.span().start,
+        Stmt::Let(l) => l.span.end,
+        Stmt::Expr { expr, .. } => expr.span().end,
     }
 }

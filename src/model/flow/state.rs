@@ -23,6 +23,7 @@ pub fn analyse(fl: &Flows, id: FnId) -> FnResult {
         closure_depth: 0,
         resolved: HashMap::new(),
         lookups: HashMap::new(),
+        rebound: Default::default(),
     };
     let computed;
     let params = match fl.params.get(&id) {
@@ -137,6 +138,8 @@ pub struct FnState<'s, 'p, 'a> {
     /// Bindings holding the row of a constant `SELECT`, with the values it was looked up by: when the
     /// function rejects a missing row, those values are known keys of the service's own table.
     lookups: HashMap<Name, Vec<Name>>,
+    /// What the function binds again (names, and fields assigned), read by the field checks.
+    rebound: std::cell::OnceCell<crate::facts::Rebinds>,
 }
 
 #[derive(Clone)]
@@ -787,7 +790,12 @@ impl FnState<'_, '_, '_> {
         let Some(root) = base.as_ident() else {
             return false;
         };
-        if self.fl.prog.unit(self.unit).language != "python" || self.fn_calls.body.binds(root) {
+        if self.fl.prog.unit(self.unit).language != "python" {
+            return false;
+        }
+        // Pydantic does not check assignments (`data.id = q`) by default.
+        let (names, fields) = self.rebound.get_or_init(|| self.fn_calls.body.rebinds());
+        if names.iter().any(|n| n == root) || fields.iter().any(|(b, f)| b == root && f == field) {
             return false;
         }
         self.fn_calls
