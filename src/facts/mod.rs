@@ -479,6 +479,15 @@ impl Block {
         (names, fields)
     }
 
+    /// Whether the block raises or returns an error anywhere (`raise` is lowered to `return Err(..)`).
+    pub fn raises(&self) -> bool {
+        let mut hit = false;
+        self.walk(&mut |e| {
+            hit |= matches!(e, Expr::Return { value: Some(v), .. } if v.is_err());
+        });
+        hit
+    }
+
     fn own_lets(&self, out: &mut Vec<Name>) {
         for s in &self.stmts {
             if let Stmt::Let(l) = s {

@@ -206,12 +206,7 @@ fn rejection_logging(an: &Analyzer, id: FnId) -> Vec<Evidence> {
 /// project it calls does, `depth` calls down.
 fn raises(an: &Analyzer, id: FnId, depth: usize) -> bool {
     let f = an.prog.func(id);
-    let mut own = false;
-    f.body.walk(&mut |e| {
-        if let Expr::Return { value: Some(v), .. } = e {
-            own |= v.is_err();
-        }
-    });
+    let own = f.body.raises();
     if own || depth == 0 {
         return own;
     }

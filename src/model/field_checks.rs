@@ -5,7 +5,7 @@
 
 use super::analysis::Analyzer;
 use super::program::{Ctx, FnId};
-use crate::facts::{Block, Expr, FnDef, Lit, Name, TypeDef, TypeRef};
+use crate::facts::{Expr, FnDef, Lit, Name, TypeDef, TypeRef};
 
 /// Field types whose values cannot carry text of the client's choosing.
 const CLOSED_TYPES: &[&str] = &[
@@ -159,7 +159,7 @@ fn rejects_on_test(f: &FnDef, predicate: &dyn Fn(&str) -> bool) -> bool {
     let mut hit = false;
     f.body.walk(&mut |e| {
         if let Expr::If { cond, then, .. } = e {
-            hit |= raises(then) && tests_whole_value(cond, value, predicate);
+            hit |= then.raises() && tests_whole_value(cond, value, predicate);
         }
     });
     hit
@@ -221,14 +221,6 @@ fn closed_pattern(e: &Expr) -> bool {
             && (p.ends_with('$') || p.ends_with("\\Z") || p.ends_with("\\z"))
             && !p.contains('.')
             && !p.contains('/'))
-}
-
-fn raises(b: &Block) -> bool {
-    let mut hit = false;
-    b.walk(&mut |e| {
-        hit |= matches!(e, Expr::Return { value: Some(v), .. } if v.is_err());
-    });
-    hit
 }
 
 #[cfg(test)]

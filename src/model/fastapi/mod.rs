@@ -228,12 +228,7 @@ impl Interp<'_, '_> {
             .iter()
             .filter(|u| u.eager && u.module == func.module)
             .filter_map(|u| {
-                // `from routers import items` beside `routers/`: a top-level module of the project.
-                let rest = match u.path.strip_prefix(&[Name::new("crate")]) {
-                    Some(rest) => rest,
-                    None if self.modules.keys().any(|m| m.first() == u.path.first()) => &u.path,
-                    None => return None,
-                };
+                let rest = self.project_path(&u.path)?;
                 if self.modules.contains_key(rest) {
                     Some((u.at, rest.to_vec()))
                 } else {
@@ -409,13 +404,20 @@ impl Interp<'_, '_> {
     }
 
     /// What an import path names: a module of the project, a global of one, or an external name.
+    /// An import's path inside the project (`crate::app::routers` as `app.routers`), or `None` for
+    /// another package's. `from routers import items` in a `main.py` beside `routers/` is an absolute
+    /// import of one of the project's top-level modules.
+    fn project_path<'n>(&self, path: &'n [Name]) -> Option<&'n [Name]> {
+        match path.strip_prefix(&[Name::new("crate")]) {
+            Some(rest) => Some(rest),
+            None if self.modules.keys().any(|m| m.first() == path.first()) => Some(path),
+            None => None,
+        }
+    }
+
     fn import(&mut self, path: &[Name]) -> Py {
-        // `from routers import items` in a `main.py` beside `routers/`: an absolute import of one of
-        // the project's top-level modules.
-        let rest = match path.strip_prefix(&[Name::new("crate")]) {
-            Some(rest) => rest,
-            None if self.modules.keys().any(|m| m.first() == path.first()) => path,
-            None => return Py::Ext(path.to_vec()),
+        let Some(rest) = self.project_path(path) else {
+            return Py::Ext(path.to_vec());
         };
         if self.modules.contains_key(rest) {
             return Py::Module(rest.to_vec());
